@@ -1,0 +1,52 @@
+"""aiopool: an asyncio Redis client built around a connection pool.
+
+>>> async with aiopool.Client.from_url("redis://127.0.0.1:6379/0") as r:
+...     await r.set("greeting", "hello")
+"""
+
+from __future__ import annotations
+
+from ._client import Client
+from ._config import ConnectionOptions, PoolOptions
+from ._connection import Connection
+from ._errors import (
+    AuthenticationError,
+    BusyLoadingError,
+    CommandTimeout,
+    ConnectError,
+    ConnectionFailure,
+    NoScriptError,
+    PermissionDenied,
+    PoolClosed,
+    PoolTimeout,
+    ProtocolError,
+    ReadOnlyError,
+    RedisError,
+    ReplyError,
+)
+from ._pool import Pool, PoolStats
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AuthenticationError",
+    "BusyLoadingError",
+    "Client",
+    "CommandTimeout",
+    "ConnectError",
+    "Connection",
+    "ConnectionFailure",
+    "ConnectionOptions",
+    "NoScriptError",
+    "PermissionDenied",
+    "Pool",
+    "PoolClosed",
+    "PoolOptions",
+    "PoolStats",
+    "PoolTimeout",
+    "ProtocolError",
+    "ReadOnlyError",
+    "RedisError",
+    "ReplyError",
+    "__version__",
+]

@@ -1,0 +1,278 @@
+"""Options as frozen dataclasses, validated once; URL parsing.
+
+Nothing here does I/O. A password lives only in ``ConnectionOptions.password``,
+which is excluded from ``repr``; URLs are masked before they appear in a
+message.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import ssl as _ssl
+from dataclasses import dataclass, field, fields
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+__all__ = ["ConnectionOptions", "PoolOptions", "mask_url", "options_from_url", "split_options"]
+
+
+def _check_timeout(name: str, value: object, *, allow_none: bool = True) -> None:
+    if value is None and allow_none:
+        return
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        none = " or None" if allow_none else ""
+        raise ValueError(f"option {name} must be a positive number of seconds{none}, got {value!r}")
+
+
+def _check_int(name: str, value: object, *, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"option {name} must be an integer >= {minimum}, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionOptions:
+    """How to open and use one connection.
+
+    ``host``/``port`` or ``path`` (a unix socket) say where; ``ssl`` turns on
+    TLS (``True`` for a default verifying context, or an ``ssl.SSLContext``).
+    ``connect_timeout`` bounds one connection attempt including the handshake
+    (AUTH, SELECT, CLIENT SETNAME); ``command_timeout`` bounds the wait for
+    one reply (blocking commands such as BLPOP get their own blocking time on
+    top). ``tcp_keepalive`` is the idle time in seconds before the kernel
+    starts probing a silent peer (``None`` turns keepalive off). With
+    ``decode_responses`` bulk replies are ``str`` decoded with ``encoding``.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 6379
+    path: str | None = None
+    db: int = 0
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    client_name: str | None = None
+    ssl: _ssl.SSLContext | bool = False
+    connect_timeout: float | None = 5.0
+    command_timeout: float | None = 10.0
+    tcp_keepalive: float | None = 60.0
+    decode_responses: bool = False
+    encoding: str = "utf-8"
+
+    def __post_init__(self) -> None:
+        if self.path is None:
+            if not isinstance(self.host, str) or not self.host:
+                raise ValueError(f"option host must be a non-empty string, got {self.host!r}")
+            if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 < self.port < 65536:
+                raise ValueError(f"option port must be an integer from 1 to 65535, got {self.port!r}")
+        elif not isinstance(self.path, str) or not self.path:
+            raise ValueError(f"option path must be a unix socket path, got {self.path!r}")
+        _check_int("db", self.db, minimum=0)
+        for name in ("username", "password", "client_name"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                shown = "<hidden>" if name == "password" else repr(value)
+                raise TypeError(f"option {name} must be a str or None, got {shown}")
+        if self.client_name is not None and (" " in self.client_name or not self.client_name):
+            raise ValueError(
+                f"option client_name must be non-empty with no spaces, got {self.client_name!r}"
+            )
+        if not isinstance(self.ssl, bool | _ssl.SSLContext):
+            raise TypeError(f"option ssl must be a bool or an ssl.SSLContext, got {self.ssl!r}")
+        _check_timeout("connect_timeout", self.connect_timeout)
+        _check_timeout("command_timeout", self.command_timeout)
+        _check_timeout("tcp_keepalive", self.tcp_keepalive)
+        if not isinstance(self.decode_responses, bool):
+            raise TypeError(
+                f"option decode_responses must be a bool, got {self.decode_responses!r}"
+            )
+        try:
+            "".encode(self.encoding)
+        except (LookupError, TypeError):
+            raise ValueError(f"option encoding names no known codec: {self.encoding!r}") from None
+
+    @property
+    def address(self) -> str:
+        """``host:port`` (``[v6]:port``) or the unix socket path, for messages."""
+        if self.path is not None:
+            return self.path
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    def url(self) -> str:
+        """A URL for this target without credentials, safe to print."""
+        if self.path is not None:
+            return f"unix://{self.path}?db={self.db}"
+        scheme = "rediss" if self.ssl else "redis"
+        user = f"{self.username}@" if self.username else ""
+        return f"{scheme}://{user}{self.address}/{self.db}"
+
+
+@dataclass(frozen=True, slots=True)
+class PoolOptions:
+    """How the pool sizes, waits for and recycles connections.
+
+    See the README's option table for when to change each one.
+    """
+
+    min_size: int = 0
+    max_size: int = 10
+    acquire_timeout: float | None = 10.0
+    idle_timeout: float | None = 300.0
+    max_lifetime: float | None = None
+    health_check_interval: float | None = 30.0
+    close_timeout: float = 5.0
+    reconnect_backoff: float = 0.05
+    reconnect_backoff_max: float = 2.0
+
+    def __post_init__(self) -> None:
+        _check_int("max_size", self.max_size, minimum=1)
+        _check_int("min_size", self.min_size, minimum=0)
+        if self.min_size > self.max_size:
+            raise ValueError(
+                f"option min_size ({self.min_size}) must not exceed max_size ({self.max_size})"
+            )
+        _check_timeout("acquire_timeout", self.acquire_timeout)
+        _check_timeout("idle_timeout", self.idle_timeout)
+        _check_timeout("max_lifetime", self.max_lifetime)
+        _check_timeout("health_check_interval", self.health_check_interval)
+        _check_timeout("close_timeout", self.close_timeout, allow_none=False)
+        _check_timeout("reconnect_backoff", self.reconnect_backoff, allow_none=False)
+        _check_timeout("reconnect_backoff_max", self.reconnect_backoff_max, allow_none=False)
+
+
+_CONNECTION_FIELDS = frozenset(f.name for f in fields(ConnectionOptions))
+_POOL_FIELDS = frozenset(f.name for f in fields(PoolOptions))
+
+# Names a redis-py user will type, and ours.
+_FAMILIAR = {
+    "max_connections": "max_size",
+    "socket_timeout": "command_timeout",
+    "socket_connect_timeout": "connect_timeout",
+    "socket_keepalive": "tcp_keepalive",
+    "timeout": "acquire_timeout",
+    "unix_socket_path": "path",
+    "ssl_context": "ssl",
+}
+
+# Query parameters a URL may carry, and how each is converted.
+_BOOL_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+
+
+def _unknown_option(name: str, where: str) -> TypeError:
+    hint = _FAMILIAR.get(name)
+    if hint is None:
+        close = difflib.get_close_matches(name, sorted(_CONNECTION_FIELDS | _POOL_FIELDS), n=1)
+        hint = close[0] if close else None
+    suggestion = f"; did you mean {hint!r}?" if hint else ""
+    return TypeError(f"unknown option {name!r} for {where}{suggestion}")
+
+
+def mask_url(url: str) -> str:
+    """Return ``url`` with any password replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    if parts.password is None:
+        return url
+    userinfo, _, hostinfo = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return parts._replace(netloc=f"{user}:***@{hostinfo}").geturl()
+
+
+def _convert(name: str, raw: str, shown_url: str) -> object:
+    default = {f.name: f.default for f in fields(ConnectionOptions) + fields(PoolOptions)}[name]
+    try:
+        if name in ("decode_responses", "ssl"):
+            return _BOOL_WORDS[raw.lower()]
+        if name in ("db", "port", "min_size", "max_size"):
+            return int(raw)
+        if isinstance(default, float) or default is None and name not in ("client_name", "username"):
+            return None if raw.lower() == "none" else float(raw)
+    except (KeyError, ValueError):
+        raise ValueError(
+            f"invalid Redis URL {shown_url!r}: query parameter {name}={raw!r} is not a valid value"
+        ) from None
+    return raw
+
+
+def options_from_url(
+    url: str, options: dict[str, Any], *, where: str
+) -> tuple[ConnectionOptions, PoolOptions]:
+    """Parse ``url`` and merge keyword ``options`` over it (keywords win).
+
+    Accepts ``redis://[user[:password]@]host[:port][/db][?option=value...]``,
+    ``rediss://`` (TLS) and ``unix:///path/to/socket[?db=N]``. A malformed URL
+    raises ``ValueError`` saying what is wrong, with the password masked; an
+    unknown option raises ``TypeError`` naming it.
+    """
+    if not isinstance(url, str):
+        raise TypeError(f"the Redis URL must be a str, got {type(url).__name__}")
+    shown = mask_url(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"invalid Redis URL {shown!r}: {exc}") from None
+    values: dict[str, Any] = {}
+    if parts.scheme in ("redis", "rediss"):
+        if not parts.hostname:
+            raise ValueError(
+                f"invalid Redis URL {shown!r}: no host; expected redis://host:port/db"
+            )
+        values["host"] = parts.hostname
+        if port is not None:
+            values["port"] = port
+        if parts.scheme == "rediss":
+            values["ssl"] = True
+        db_text = parts.path.lstrip("/")
+        if db_text:
+            if not db_text.isdigit():
+                raise ValueError(
+                    f"invalid Redis URL {shown!r}: the path must be a database number, got {db_text!r}"
+                )
+            values["db"] = int(db_text)
+    elif parts.scheme == "unix":
+        path = parts.path or (parts.netloc if parts.netloc else "")
+        if not path:
+            raise ValueError(f"invalid Redis URL {shown!r}: no socket path; expected unix:///path")
+        values["path"] = unquote(path)
+    else:
+        scheme = parts.scheme or "(none)"
+        raise ValueError(
+            f"invalid Redis URL {shown!r}: unsupported scheme {scheme!r}; "
+            "use redis://, rediss:// or unix://"
+        )
+    if parts.username:
+        values["username"] = unquote(parts.username)
+    if parts.password is not None:
+        values["password"] = unquote(parts.password)
+    for name, raw in parse_qsl(parts.query, keep_blank_values=True):
+        key = "client_name" if name == "name" else name
+        if key not in _CONNECTION_FIELDS | _POOL_FIELDS or key in ("host", "port", "password"):
+            raise ValueError(f"invalid Redis URL {shown!r}: unknown query parameter {name!r}")
+        values[key] = _convert(key, raw, shown)
+    for name in options:
+        if name not in _CONNECTION_FIELDS and name not in _POOL_FIELDS:
+            raise _unknown_option(name, where)
+    values.update(options)
+    if "path" in values and values.get("path") is not None and "host" in options:
+        raise ValueError("give either a unix socket path or a host, not both")
+    connection = ConnectionOptions(**{k: v for k, v in values.items() if k in _CONNECTION_FIELDS})
+    pool = PoolOptions(**{k: v for k, v in values.items() if k in _POOL_FIELDS})
+    return connection, pool
+
+
+def split_options(options: dict[str, Any], *, where: str) -> tuple[ConnectionOptions, PoolOptions]:
+    """Build both option objects from keywords alone (no URL)."""
+    for name in options:
+        if name not in _CONNECTION_FIELDS and name not in _POOL_FIELDS:
+            raise _unknown_option(name, where)
+    connection = ConnectionOptions(**{k: v for k, v in options.items() if k in _CONNECTION_FIELDS})
+    pool = PoolOptions(**{k: v for k, v in options.items() if k in _POOL_FIELDS})
+    return connection, pool
+

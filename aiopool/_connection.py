@@ -1,0 +1,374 @@
+"""One socket's lifetime: open, handshake, execute, abort or aclose.
+
+Every command runs as ``mark busy -> write -> read -> mark ready``. Any
+exception between the write and the complete reply, cancellation included,
+aborts the transport before it propagates: a connection whose position in the
+reply stream is unknown can never be used again (the structural fix for
+redis-py#2624, CVE-2023-28858/9).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import socket
+import ssl as _ssl
+import time
+from typing import Any, Final
+
+from ._config import ConnectionOptions
+from ._errors import (
+    AuthenticationError,
+    BusyLoadingError,
+    CommandTimeout,
+    ConnectError,
+    ConnectionFailure,
+    ProtocolError,
+    ReplyError,
+)
+from ._protocol import NOT_ENOUGH, encode_command, make_reader
+
+__all__ = ["Connection"]
+
+_READ_SIZE: Final = 1 << 18
+_STREAM_LIMIT: Final = 1 << 20
+# A write buffer above this waits for the kernel to drain it (back-pressure for
+# huge values); below it, the write returns at once with no await.
+_DRAIN_ABOVE: Final = 1 << 20
+
+# Connection states. ``POOLED`` is set by the pool while the connection sits
+# idle: a caller who kept a reference after release gets a clear error instead
+# of sharing a socket with the next borrower.
+READY: Final = 0
+BUSY: Final = 1
+POOLED: Final = 2
+CLOSED: Final = 3
+_STATE_NAMES: Final = ("ready", "busy", "pooled", "closed")
+
+_ids = itertools.count(1)
+
+
+def _command_name(args: tuple[Any, ...]) -> str:
+    name = args[0] if args else "?"
+    if isinstance(name, bytes | memoryview):
+        name = bytes(name).decode(errors="replace")
+    return str(name).upper()
+
+
+class Connection:
+    """A single connection to a Redis server.
+
+    Normally borrowed from a ``Pool`` (``async with pool.acquire() as conn``)
+    rather than opened directly. Commands on one connection run one at a time;
+    a second concurrent ``execute`` raises ``RuntimeError`` instead of
+    interleaving replies.
+    """
+
+    __slots__ = (
+        "_parser",
+        "_reader",
+        "_transport",
+        "_writer",
+        "address",
+        "created_at",
+        "id",
+        "last_used_at",
+        "options",
+        "state",
+    )
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        options: ConnectionOptions,
+    ) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._transport = writer.transport
+        self._parser = make_reader(options.encoding if options.decode_responses else None)
+        self.options = options
+        self.address = options.address
+        self.id = next(_ids)
+        self.created_at = self.last_used_at = time.monotonic()
+        self.state = READY
+
+    def __repr__(self) -> str:
+        return f"<Connection #{self.id} {self.address} db={self.options.db} {_STATE_NAMES[self.state]}>"
+
+    # -- opening ---------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, options: ConnectionOptions, *, timeout: float | None = None) -> Connection:
+        """Open a connection and run the handshake (AUTH, SELECT, CLIENT SETNAME).
+
+        ``timeout`` (default ``options.connect_timeout``) bounds the whole of
+        it. Raises ``ConnectError`` when the server cannot be reached in time,
+        ``AuthenticationError`` when it refuses the credentials, and
+        ``ReplyError`` for another refused handshake step (such as a ``db``
+        out of range). On any failure or cancellation the socket is closed
+        before the exception propagates.
+        """
+        if timeout is None:
+            timeout = options.connect_timeout
+        writer: asyncio.StreamWriter | None = None
+        address = options.address
+        try:
+            async with asyncio.timeout(timeout):
+                ssl_context = _ssl_context(options.ssl)
+                if options.path is not None:
+                    reader, writer = await asyncio.open_unix_connection(
+                        options.path, ssl=ssl_context, limit=_STREAM_LIMIT
+                    )
+                else:
+                    reader, writer = await asyncio.open_connection(
+                        options.host, options.port, ssl=ssl_context, limit=_STREAM_LIMIT
+                    )
+                conn = cls(reader, writer, options)
+                conn._set_keepalive()
+                await conn._handshake()
+                return conn
+        except TimeoutError as exc:
+            _abort_writer(writer)
+            if isinstance(exc, OSError) and exc.errno is not None:
+                raise ConnectError(f"could not connect to {address}: {exc.strerror}", address) from exc
+            raise ConnectError(
+                f"could not connect to {address} within connect_timeout={timeout}s "
+                "(is the server up and reachable? raise connect_timeout if it is just slow)",
+                address,
+            ) from exc
+        except _ssl.SSLError as exc:
+            _abort_writer(writer)
+            raise ConnectError(f"TLS handshake with {address} failed: {exc}", address) from exc
+        except OSError as exc:
+            _abort_writer(writer)
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            raise ConnectError(f"could not connect to {address}: {reason}", address) from exc
+        except BaseException:
+            _abort_writer(writer)
+            raise
+
+    def _set_keepalive(self) -> None:
+        idle = self.options.tcp_keepalive
+        sock = self._writer.get_extra_info("socket")
+        if idle is None or sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+            return
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if hasattr(socket, "TCP_KEEPIDLE"):
+            seconds = max(1, int(idle))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, seconds)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(1, seconds // 4))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+
+    async def _handshake(self) -> None:
+        opts = self.options
+        steps: list[tuple[Any, ...]] = []
+        if opts.password is not None:
+            if opts.username:
+                steps.append(("AUTH", opts.username, opts.password))
+            else:
+                steps.append(("AUTH", opts.password))
+        if opts.db:
+            steps.append(("SELECT", opts.db))
+        if opts.client_name:
+            steps.append(("CLIENT", "SETNAME", opts.client_name))
+        if not steps:
+            return
+        self._writer.write(b"".join(encode_command(step) for step in steps))
+        # Read every reply before judging any, so a failure leaves nothing owed.
+        replies = [await self._read_reply() for _ in steps]
+        for step, reply in zip(steps, replies, strict=True):
+            if isinstance(reply, ReplyError):
+                raise self._handshake_error(step, reply)
+
+    def _handshake_error(self, step: tuple[Any, ...], reply: ReplyError) -> ReplyError:
+        name = step[0] if step[0] != "CLIENT" else "CLIENT SETNAME"
+        if isinstance(reply, BusyLoadingError):
+            return reply
+        if name == "AUTH":
+            user = f"user {self.options.username!r}" if self.options.username else "the default user"
+            return AuthenticationError(
+                f"{self.address} refused AUTH for {user}: {reply.message} "
+                "(check the username and password options or the URL's credentials)"
+            )
+        option = "db" if name == "SELECT" else "client_name"
+        shown = self.options.db if name == "SELECT" else self.options.client_name
+        error = type(reply)(
+            f"{self.address} refused {name} {shown}: {reply.message} (check the {option} option)"
+        )
+        return error
+
+    # -- commands --------------------------------------------------------------
+
+    async def execute(self, *args: Any, timeout: float | None | bool = True) -> Any:
+        """Send one command and return its reply.
+
+        Error replies raise ``ReplyError`` (the connection stays usable).
+        ``timeout`` overrides ``command_timeout`` for this call (``None``: wait
+        for ever; ``True``: use the option). On timeout (``CommandTimeout``),
+        lost connection (``ConnectionFailure``), protocol error, or
+        cancellation, the connection is aborted before the exception
+        propagates and cannot be used again.
+        """
+        if self.state != READY:
+            self._not_ready()
+        data = encode_command(args)
+        self.state = BUSY
+        try:
+            self._writer.write(data)
+            if self._transport.get_write_buffer_size() > _DRAIN_ABOVE:
+                await self._writer.drain()
+            if timeout is True:
+                timeout = self.options.command_timeout
+            if timeout is None:
+                reply = await self._read_reply()
+            else:
+                async with asyncio.timeout(timeout):
+                    reply = await self._read_reply()
+        except BaseException as exc:
+            self.abort()
+            raise self._failure(exc, args, timeout) from exc
+        self.state = READY
+        if isinstance(reply, ReplyError):
+            if isinstance(reply, AuthenticationError):
+                raise AuthenticationError(
+                    f"{self.address}: {reply.message} (give the password option, "
+                    "or credentials in the URL: redis://user:password@host)"
+                )
+            raise reply
+        return reply
+
+    async def execute_many(
+        self, commands: list[tuple[Any, ...]], *, timeout: float | None | bool = True
+    ) -> list[Any]:
+        """Send several commands in one write and return their replies in order.
+
+        Error replies are returned in place as ``ReplyError`` values, not
+        raised. Timeout and cancellation behave as in ``execute``.
+        """
+        if self.state != READY:
+            self._not_ready()
+        data = b"".join([encode_command(args) for args in commands])
+        self.state = BUSY
+        try:
+            self._writer.write(data)
+            if self._transport.get_write_buffer_size() > _DRAIN_ABOVE:
+                await self._writer.drain()
+            if timeout is True:
+                timeout = self.options.command_timeout
+            async with asyncio.timeout(timeout):
+                replies = [await self._read_reply() for _ in commands]
+        except BaseException as exc:
+            self.abort()
+            raise self._failure(exc, commands[0] if commands else ("?",), timeout) from exc
+        self.state = READY
+        return replies
+
+    async def _read_reply(self) -> Any:
+        parser = self._parser
+        reply = parser.gets()
+        while reply is NOT_ENOUGH:
+            data = await self._reader.read(_READ_SIZE)
+            if not data:
+                raise ConnectionResetError("the server closed the connection")
+            parser.feed(data)
+            reply = parser.gets()
+        return reply
+
+    def _not_ready(self) -> None:
+        if self.state == BUSY:
+            raise RuntimeError(
+                f"{self!r} is running another command; a connection serves one command at a "
+                "time (borrow one per task from the pool)"
+            )
+        if self.state == POOLED:
+            raise RuntimeError(
+                f"{self!r} was returned to the pool; use a connection only inside its "
+                "'async with pool.acquire()' block"
+            )
+        raise ConnectionFailure(f"{self!r} is closed; borrow a new one from the pool", self.address)
+
+    def _failure(self, exc: BaseException, args: tuple[Any, ...], timeout: object) -> BaseException:
+        """Translate a low-level exception once, here; the connection is already aborted."""
+        if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
+            return exc
+        name = _command_name(args)
+        if isinstance(exc, TimeoutError) and not (isinstance(exc, OSError) and exc.errno):
+            return CommandTimeout(
+                f"no reply from {self.address} to {name} within {timeout}s (command_timeout); "
+                "the connection was closed and the command may or may not have run"
+            )
+        if isinstance(exc, ProtocolError):
+            return ProtocolError(
+                f"{self.address} sent an invalid reply to {name}: {exc}; the connection was closed"
+            )
+        if isinstance(exc, UnicodeDecodeError):
+            return ProtocolError(
+                f"the reply from {self.address} to {name} is not valid {self.options.encoding} "
+                f"({exc.reason}); use decode_responses=False for binary values. "
+                "The connection was closed"
+            )
+        if isinstance(exc, OSError | EOFError):
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            return ConnectionFailure(
+                f"connection to {self.address} lost during {name}: {reason}; "
+                "the command may or may not have run",
+                self.address,
+            )
+        return exc
+
+    # -- state and teardown ----------------------------------------------------
+
+    def is_reusable(self) -> bool:
+        """True when the connection is idle, in sync and its socket still open."""
+        return (
+            self.state == READY
+            and not self._transport.is_closing()
+            and not self._reader.at_eof()
+            and self._reader.exception() is None
+        )
+
+    def is_pooled_and_open(self) -> bool:
+        """True for an idle pooled connection whose peer has not closed it."""
+        return (
+            self.state == POOLED
+            and not self._transport.is_closing()
+            and not self._reader.at_eof()
+            and self._reader.exception() is None
+        )
+
+    def is_closed(self) -> bool:
+        """True once ``abort()`` or ``aclose()`` was called or the transport closed."""
+        return self.state == CLOSED or self._transport.is_closing()
+
+    def abort(self) -> None:
+        """Close the socket at once, without waiting; idempotent and never raises."""
+        self.state = CLOSED
+        self._transport.abort()
+
+    async def aclose(self, timeout: float = 1.0) -> None:
+        """Close the socket gracefully, waiting at most ``timeout`` seconds.
+
+        Cancellation aborts the socket and propagates.
+        """
+        self.state = CLOSED
+        self._writer.close()
+        try:
+            async with asyncio.timeout(timeout):
+                await self._writer.wait_closed()
+        except (OSError, TimeoutError):
+            self._transport.abort()
+        except BaseException:
+            self._transport.abort()
+            raise
+
+
+def _ssl_context(option: _ssl.SSLContext | bool) -> _ssl.SSLContext | None:
+    if option is True:
+        return _ssl.create_default_context()
+    return option or None
+
+
+def _abort_writer(writer: asyncio.StreamWriter | None) -> None:
+    if writer is not None:
+        writer.transport.abort()

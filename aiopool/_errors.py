@@ -1,0 +1,143 @@
+"""The exception hierarchy.
+
+The type of an exception tells whether the connection it came from survived:
+
+* ``ReplyError`` and its subclasses: the server answered with an error; the
+  connection is in sync and goes back to the pool.
+* ``ConnectionFailure``, ``CommandTimeout``, ``ProtocolError``: the connection
+  was aborted before the exception propagated; it never goes back to the pool.
+* ``PoolTimeout``, ``PoolClosed``: no connection was touched.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "BusyLoadingError",
+    "CommandTimeout",
+    "ConnectError",
+    "ConnectionFailure",
+    "NoScriptError",
+    "PermissionDenied",
+    "PoolClosed",
+    "PoolTimeout",
+    "ProtocolError",
+    "ReadOnlyError",
+    "RedisError",
+    "ReplyError",
+    "reply_error",
+]
+
+
+class RedisError(Exception):
+    """Base class of every error aiopool raises on purpose."""
+
+
+class ReplyError(RedisError):
+    """The server answered the command with an error reply.
+
+    The connection is healthy and was returned to the pool. ``code`` is the
+    error's first word as the server sent it (``"ERR"``, ``"WRONGTYPE"``,
+    ``"NOAUTH"``, ...); ``message`` is the full text of the reply.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        head = message.split(" ", 1)[0]
+        self.code = head if head.isupper() else "ERR"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class AuthenticationError(ReplyError):
+    """The server refused the credentials, or needs some that were not given.
+
+    Raised when the handshake's ``AUTH`` fails (``WRONGPASS``, ``ERR`` from a
+    server with no password set) and for ``NOAUTH`` replies. The message names
+    the server and the options to check (``username``, ``password``); it never
+    contains the password.
+    """
+
+
+class PermissionDenied(ReplyError):
+    """The authenticated ACL user may not run this command (``NOPERM``)."""
+
+
+class BusyLoadingError(ReplyError):
+    """The server is loading its dataset into memory (``LOADING``); retry later."""
+
+
+class ReadOnlyError(ReplyError):
+    """A write was sent to a read-only replica (``READONLY``)."""
+
+
+class NoScriptError(ReplyError):
+    """``EVALSHA`` named a script the server does not have (``NOSCRIPT``)."""
+
+
+class ConnectionFailure(RedisError, ConnectionError):
+    """The connection was lost or could not be used.
+
+    The connection has already been aborted and its pool slot freed. If the
+    command had been written, it may or may not have run on the server.
+    ``address`` is ``"host:port"`` or the unix socket path.
+    """
+
+    def __init__(self, message: str, address: str = "") -> None:
+        super().__init__(message)
+        self.address = address
+
+
+class ConnectError(ConnectionFailure):
+    """A new connection could not be opened; no command was sent on it.
+
+    Raised after the pool's reconnect attempts (with backoff) ran out of the
+    caller's time (``acquire_timeout``). The message gives the address, the
+    number of attempts and the last underlying error.
+    """
+
+
+class ProtocolError(RedisError):
+    """The server sent bytes that are not valid RESP; the connection was aborted."""
+
+
+class CommandTimeout(RedisError, TimeoutError):
+    """No complete reply arrived within ``command_timeout``.
+
+    The connection was aborted (its reply may still be on the way, so it can
+    never be reused); the command may or may not have run on the server.
+    """
+
+
+class PoolTimeout(RedisError, TimeoutError):
+    """No connection became free within ``acquire_timeout``.
+
+    No connection was touched and no command was sent. The message says how
+    many connections are in use and for how long the oldest has been held.
+    """
+
+
+class PoolClosed(RedisError):
+    """The pool was closed (``aclose()``); no command was sent."""
+
+
+_BY_CODE: dict[str, type[ReplyError]] = {
+    "WRONGPASS": AuthenticationError,
+    "NOAUTH": AuthenticationError,
+    "NOPERM": PermissionDenied,
+    "LOADING": BusyLoadingError,
+    "READONLY": ReadOnlyError,
+    "NOSCRIPT": NoScriptError,
+}
+
+
+def reply_error(message: str) -> ReplyError:
+    """Build the typed exception for one error reply; handed to ``hiredis.Reader``.
+
+    The exception is returned as a value, not raised: errors nested in an
+    ``EXEC`` or pipeline reply stay values until the caller maps them.
+    """
+    head = message.split(" ", 1)[0]
+    return _BY_CODE.get(head, ReplyError)(message)

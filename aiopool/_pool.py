@@ -1,0 +1,613 @@
+"""Hands out connections: limits, fair waiting, reaping, health checks, stats.
+
+Bookkeeping is synchronous. The only awaits on the way to a connection are
+waiting for a slot and opening (or health-checking) a connection; release
+awaits nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Final
+
+from ._config import ConnectionOptions, PoolOptions, options_from_url, split_options
+from ._connection import POOLED, READY, Connection
+from ._errors import (
+    BusyLoadingError,
+    CommandTimeout,
+    ConnectError,
+    ConnectionFailure,
+    PoolClosed,
+    PoolTimeout,
+    ProtocolError,
+    ReplyError,
+)
+
+__all__ = ["Pool", "PoolStats"]
+
+logger = logging.getLogger("aiopool.pool")
+
+Connector = Callable[[float | None], Awaitable[Connection]]
+
+_REAP_MIN_PERIOD: Final = 0.05
+_REAP_MAX_PERIOD: Final = 30.0
+
+
+class _SlotStore:
+    """The contents of ``_Slots``: idle connections and a count of free slots.
+
+    ``len()`` is what ``asyncio.Queue`` sees: how many items could be taken
+    now. Once closed it never runs dry, so every getter is woken in turn.
+    """
+
+    __slots__ = ("closed", "free", "idle")
+
+    def __init__(self) -> None:
+        self.idle: collections.deque[Connection] = collections.deque()
+        self.free = 0
+        self.closed = False
+
+    def __len__(self) -> int:
+        return 1 if self.closed else len(self.idle) + self.free
+
+    def __repr__(self) -> str:
+        return f"<slots idle={len(self.idle)} free={self.free} closed={self.closed}>"
+
+
+class _Slots(asyncio.Queue[Connection | None]):
+    """Idle connections and free slots; ``asyncio.Queue`` does the waiting.
+
+    An item is either an idle connection or ``None``, a free slot (permission
+    to open a connection). Idle connections come out most recently used
+    first, so the least used ones stay idle long enough to be reaped; a free
+    slot is handed out only when no idle connection is left. Once closed,
+    every getter receives ``None``. Only ``_init``/``_get``/``_put`` are
+    overridden, the extension points ``asyncio.LifoQueue`` uses.
+    """
+
+    _queue: _SlotStore  # type: ignore[assignment]
+
+    def _init(self, maxsize: int) -> None:
+        self._queue = _SlotStore()
+
+    def _put(self, item: Connection | None) -> None:
+        if item is None:
+            self._queue.free += 1
+        else:
+            self._queue.idle.append(item)
+
+    def _get(self) -> Connection | None:
+        store = self._queue
+        if store.closed:
+            return None
+        if store.idle:
+            return store.idle.pop()
+        store.free -= 1
+        return None
+
+    @property
+    def store(self) -> _SlotStore:
+        return self._queue
+
+    def take_idle(self, conn: Connection) -> None:
+        """Turn one idle connection into a free slot (reaping; length unchanged)."""
+        self._queue.idle.remove(conn)
+        self._queue.free += 1
+
+    def take_free(self) -> bool:
+        """Take a free slot without waiting, passing over idle connections."""
+        store = self._queue
+        if store.free and not store.closed:
+            store.free -= 1
+            return True
+        return False
+
+    def close(self) -> None:
+        self._queue.closed = True
+        self.put_nowait(None)  # wakes the waiter at the head of the line
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    """A snapshot of a pool, from ``Pool.stats()``.
+
+    ``size`` counts every slot taken: ``in_use`` (borrowed), ``idle`` and
+    ``opening`` (being connected or health-checked). ``waiting`` tasks are
+    queued for a slot. The totals (``created``, ``closed``, ``acquired``,
+    ``timeouts``, ``connect_errors``) count since the pool was made.
+    ``oldest_held`` is how long the longest-held connection has been
+    borrowed, in seconds (0.0 when none is).
+    """
+
+    max_size: int
+    min_size: int
+    size: int
+    in_use: int
+    idle: int
+    opening: int
+    waiting: int
+    created: int
+    closed: int
+    acquired: int
+    timeouts: int
+    connect_errors: int
+    oldest_held: float
+
+
+class _Borrow:
+    """``async with pool.acquire() as conn``: the connection goes back on exit."""
+
+    __slots__ = ("_conn", "_pool")
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+        self._conn: Connection | None = None
+
+    async def __aenter__(self) -> Connection:
+        self._conn = await self._pool._acquire()
+        return self._conn
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            self._pool._release(conn)
+
+    def __repr__(self) -> str:
+        return f"<acquire from {self._pool!r} conn={self._conn!r}>"
+
+
+class Pool:
+    """A bounded pool of connections to one Redis server.
+
+    Connections are opened lazily up to ``max_size`` (``min_size`` of them are
+    opened when the pool opens and kept open). Tasks that find every slot busy
+    wait in FIFO order for at most ``acquire_timeout``. The pool is bound to
+    the event loop it is first used on.
+
+    Build one with ``Pool.from_url(url, **options)`` or
+    ``Pool(ConnectionOptions(...), PoolOptions(...))``, use it as
+    ``async with pool:`` (or call ``open()`` and ``aclose()``), and borrow
+    connections with ``async with pool.acquire() as conn``.
+    """
+
+    def __init__(
+        self,
+        connection: ConnectionOptions | None = None,
+        options: PoolOptions | None = None,
+        *,
+        connector: Connector | None = None,
+    ) -> None:
+        self.connection_options = connection if connection is not None else ConnectionOptions()
+        self.options = options if options is not None else PoolOptions()
+        opts = self.options
+        if connector is None:
+            target = self.connection_options
+
+            async def connector(timeout: float | None) -> Connection:
+                return await Connection.open(target, timeout=timeout)
+
+        self._connect: Connector = connector
+        self._slots = _Slots()
+        for _ in range(opts.max_size):
+            self._slots.put_nowait(None)
+        self._turnstile = asyncio.Lock()
+        self._waiting = 0
+        self._in_use: dict[Connection, tuple[float, asyncio.Task[object] | None]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closing = False
+        self._drained: asyncio.Event | None = None
+        self._reaper: asyncio.TimerHandle | None = None
+        self._refill: asyncio.Task[None] | None = None
+        self._created = self._closed = self._acquired = 0
+        self._timeouts = self._connect_errors = 0
+        periods = [t for t in (opts.idle_timeout, opts.max_lifetime) if t is not None]
+        self._reap_period = (
+            min(max(min(periods) / 4, _REAP_MIN_PERIOD), _REAP_MAX_PERIOD) if periods else None
+        )
+        timeouts = [
+            t
+            for t in (self.connection_options.connect_timeout, self.connection_options.command_timeout)
+            if t is not None
+        ]
+        self._health_timeout = min(timeouts, default=5.0)
+
+    @classmethod
+    def from_url(cls, url: str, **options: object) -> Pool:
+        """Build a pool from a ``redis://``, ``rediss://`` or ``unix://`` URL.
+
+        Keyword options (any field of ``ConnectionOptions`` or ``PoolOptions``)
+        override the URL's. A malformed URL raises ``ValueError``; an unknown
+        option raises ``TypeError`` naming it.
+        """
+        connection, pool = options_from_url(url, dict(options), where="Pool.from_url()")
+        return cls(connection, pool)
+
+    @classmethod
+    def from_options(cls, **options: object) -> Pool:
+        """Build a pool from keyword options alone (host, port, max_size, ...)."""
+        connection, pool = split_options(dict(options), where="Pool.from_options()")
+        return cls(connection, pool)
+
+    def __repr__(self) -> str:
+        state = " closed" if self._closing else ""
+        return (
+            f"<Pool {self.connection_options.url()}{state} in_use={len(self._in_use)} "
+            f"idle={len(self._slots.store.idle)} waiting={self._waiting} max={self.options.max_size}>"
+        )
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def open(self) -> Pool:
+        """Bind the pool to the running loop and open ``min_size`` connections.
+
+        Raises ``ConnectError`` (after retrying within ``acquire_timeout``) or
+        ``AuthenticationError`` when the warm-up connections cannot be opened;
+        the pool stays usable and retries on the next acquire. With
+        ``min_size=0`` nothing is opened and nothing can fail here.
+        """
+        self._check_usable()
+        await self._fill()
+        return self
+
+    async def __aenter__(self) -> Pool:
+        return await self.open()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def is_closed(self) -> bool:
+        """True once ``aclose()`` has begun."""
+        return self._closing
+
+    async def aclose(self) -> None:
+        """Stop new acquires, wait for borrowed connections, close everything.
+
+        Tasks waiting for a slot get ``PoolClosed`` at once. Borrowed
+        connections are waited for at most ``close_timeout`` seconds; any
+        still borrowed then are aborted (their commands fail with
+        ``ConnectionFailure``). Idempotent. If cancelled, every connection is
+        aborted before the cancellation propagates.
+        """
+        if self._closing:
+            if self._drained is not None:
+                await self._drained.wait()
+            return
+        self._closing = True
+        self._drained = asyncio.Event()
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
+        if self._refill is not None:
+            self._refill.cancel()
+        self._slots.close()
+        idle = list(self._slots.store.idle)
+        self._slots.store.idle.clear()
+        try:
+            if self._refill is not None:
+                await asyncio.gather(self._refill, return_exceptions=True)
+            await asyncio.gather(*(conn.aclose() for conn in idle))
+            self._closed += len(idle)
+            if self._in_use:
+                waiter = asyncio.Event()
+                self._on_drained = waiter.set
+                try:
+                    async with asyncio.timeout(self.options.close_timeout):
+                        await waiter.wait()
+                except TimeoutError:
+                    logger.warning(
+                        "%r: %d connection(s) still borrowed after close_timeout=%ss; aborting them",
+                        self,
+                        len(self._in_use),
+                        self.options.close_timeout,
+                    )
+        finally:
+            for conn in list(self._in_use):
+                conn.abort()
+            self._drained.set()
+
+    _on_drained: Callable[[], None] | None = None
+
+    # -- acquire and release ---------------------------------------------------
+
+    def acquire(self) -> _Borrow:
+        """Borrow a connection: ``async with pool.acquire() as conn``.
+
+        Waits (FIFO) for a free slot for at most ``acquire_timeout`` seconds,
+        then raises ``PoolTimeout``; opening a new connection is retried with
+        backoff within the same limit, then raises ``ConnectError``. Raises
+        ``PoolClosed`` once the pool is closed. The connection goes back to
+        the pool when the block exits, unless a command on it was interrupted
+        (timeout, cancellation, lost connection), in which case it is
+        discarded and its slot freed. Cancelling a task that is waiting or
+        connecting leaves the pool exactly as before.
+        """
+        return _Borrow(self)
+
+    def _check_usable(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            if self._loop is not None:
+                raise RuntimeError(
+                    f"{self!r} is bound to the event loop it was first used on and cannot be "
+                    "used from another; create one pool per event loop"
+                )
+            self._loop = loop
+        if self._closing:
+            raise PoolClosed(f"{self!r} is closed; create a new pool")
+
+    async def _acquire(self) -> Connection:
+        self._check_usable()
+        slots = self._slots
+        deadline: float | None = None
+        if self._waiting or slots.empty():
+            deadline = self._deadline()
+            item = await self._wait_for_slot(deadline)
+        else:
+            item = slots.get_nowait()
+        if item is not None:
+            now = time.monotonic()
+            opts = self.options
+            if (
+                item.is_pooled_and_open()
+                and (opts.max_lifetime is None or now - item.created_at < opts.max_lifetime)
+                and (
+                    opts.health_check_interval is None
+                    or now - item.last_used_at < opts.health_check_interval
+                )
+            ):
+                item.state = READY
+                self._in_use[item] = (now, asyncio.current_task())
+                self._acquired += 1
+                return item
+        # Slow path: a stale idle connection, or a free slot to open one in.
+        try:
+            conn = await self._prepare(item, deadline if deadline is not None else self._deadline())
+        except BaseException:
+            self._slots.put_nowait(None)
+            raise
+        self._in_use[conn] = (time.monotonic(), asyncio.current_task())
+        self._acquired += 1
+        return conn
+
+    def _deadline(self) -> float | None:
+        timeout = self.options.acquire_timeout
+        return None if timeout is None else time.monotonic() + timeout
+
+    async def _wait_for_slot(self, deadline: float | None) -> Connection | None:
+        self._waiting += 1
+        try:
+            # The turnstile (a FIFO lock) lets one task at a time wait on the
+            # queue, so a newcomer can never take a slot that was just handed
+            # to a woken waiter (asyncio.Queue alone lets newcomers barge).
+            async with asyncio.timeout(None if deadline is None else deadline - time.monotonic()):
+                async with self._turnstile:
+                    item = await self._slots.get()
+        except TimeoutError:
+            self._timeouts += 1
+            raise self._timeout_error() from None
+        finally:
+            self._waiting -= 1
+        if self._closing:
+            if item is not None:
+                item.abort()
+            raise PoolClosed(f"{self!r} was closed while waiting for a connection")
+        return item
+
+    def _timeout_error(self) -> PoolTimeout:
+        now = time.monotonic()
+        in_use = len(self._in_use)
+        if in_use:
+            since, task = next(iter(self._in_use.values()))
+            holder = f" by task {task.get_name()!r}" if task is not None else ""
+            oldest = f", the oldest held for {now - since:.2f}s{holder}"
+        else:
+            oldest = ", the others are being opened"
+        return PoolTimeout(
+            f"no connection to {self.connection_options.address} became free within "
+            f"acquire_timeout={self.options.acquire_timeout}s: {in_use} of "
+            f"max_size={self.options.max_size} in use{oldest}; {self._waiting} other task(s) "
+            "waiting. Raise max_size or acquire_timeout, or hold connections for less time"
+        )
+
+    async def _prepare(self, conn: Connection | None, deadline: float | None) -> Connection:
+        """Validate an idle connection, or open a new one, in a slot already taken."""
+        if conn is not None:
+            now = time.monotonic()
+            max_lifetime = self.options.max_lifetime
+            if not conn.is_pooled_and_open() or (
+                max_lifetime is not None and now - conn.created_at >= max_lifetime
+            ):
+                self._discard(conn)
+            else:
+                conn.state = READY
+                try:
+                    await conn.execute("PING", timeout=self._health_timeout)
+                except (ConnectionFailure, CommandTimeout, ProtocolError):
+                    # Found dead before the caller's command was written:
+                    # replacing it is a retry that provably never ran.
+                    self._closed += 1
+                except ReplyError:
+                    conn.last_used_at = time.monotonic()
+                    return conn
+                except BaseException:
+                    conn.abort()
+                    self._closed += 1
+                    raise
+                else:
+                    conn.last_used_at = time.monotonic()
+                    return conn
+        return await self._open(deadline)
+
+    async def _open(self, deadline: float | None) -> Connection:
+        """Open a connection, retrying with backoff and jitter until ``deadline``."""
+        opts = self.options
+        connect_timeout = self.connection_options.connect_timeout
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            timeout = connect_timeout
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                timeout = remaining if timeout is None else min(timeout, remaining)
+            try:
+                if timeout is not None and timeout <= 0:
+                    raise ConnectError(
+                        f"could not connect to {self.connection_options.address}: "
+                        "no time left within acquire_timeout",
+                        self.connection_options.address,
+                    )
+                conn = await self._connect(timeout)
+            except (ConnectError, BusyLoadingError) as exc:
+                self._connect_errors += 1
+                delay = random.uniform(0, min(opts.reconnect_backoff_max, opts.reconnect_backoff * 2**attempt))
+                if deadline is None or time.monotonic() + delay >= deadline:
+                    if attempt == 1 and isinstance(exc, ConnectError):
+                        raise
+                    raise ConnectError(
+                        f"could not connect to {self.connection_options.address} after "
+                        f"{attempt} attempt(s) in {time.monotonic() - started:.2f}s "
+                        f"(acquire_timeout={opts.acquire_timeout}s); last error: {exc}",
+                        self.connection_options.address,
+                    ) from exc
+                logger.debug("connect attempt %d to %r failed: %s", attempt, self, exc)
+                await asyncio.sleep(delay)
+            except ReplyError:
+                self._connect_errors += 1
+                raise
+            else:
+                self._created += 1
+                return conn
+
+    def _release(self, conn: Connection) -> None:
+        if self._in_use.pop(conn, None) is None:
+            return
+        opts = self.options
+        if self._closing:
+            conn.abort()
+            self._closed += 1
+            if not self._in_use and self._on_drained is not None:
+                self._on_drained()
+            return
+        now = time.monotonic()
+        if conn.is_reusable() and (
+            opts.max_lifetime is None or now - conn.created_at < opts.max_lifetime
+        ):
+            conn.state = POOLED
+            conn.last_used_at = now
+            self._slots.put_nowait(conn)
+            if self._reaper is None and self._reap_period is not None:
+                self._arm_reaper()
+        else:
+            self._discard(conn)
+            self._slots.put_nowait(None)
+            self._start_refill()
+
+    def _discard(self, conn: Connection) -> None:
+        conn.abort()
+        self._closed += 1
+
+    # -- background upkeep -------------------------------------------------------
+
+    def _arm_reaper(self) -> None:
+        assert self._loop is not None and self._reap_period is not None
+        self._reaper = self._loop.call_later(self._reap_period, self._reap)
+
+    def _reap(self) -> None:
+        self._reaper = None
+        if self._closing:
+            return
+        opts = self.options
+        now = time.monotonic()
+        slots = self._slots
+        idle = slots.store.idle
+        # Oldest-used first: the deque's left end is the least recently used.
+        for conn in list(idle):
+            expired = opts.max_lifetime is not None and now - conn.created_at >= opts.max_lifetime
+            surplus = (
+                opts.idle_timeout is not None
+                and now - conn.last_used_at >= opts.idle_timeout
+                and len(idle) + len(self._in_use) > opts.min_size
+            )
+            if expired or surplus or not conn.is_pooled_and_open():
+                slots.take_idle(conn)
+                self._discard(conn)
+        if idle:
+            self._arm_reaper()
+        self._start_refill()
+
+    def _start_refill(self) -> None:
+        """Top the pool back up to ``min_size`` in the background."""
+        if (
+            self._closing
+            or self._refill is not None
+            or self.options.max_size - self._slots.store.free >= self.options.min_size
+        ):
+            return
+        self._refill = asyncio.get_running_loop().create_task(self._fill())
+
+    async def _fill(self) -> None:
+        try:
+            while self.options.max_size - self._slots.store.free < self.options.min_size:
+                if not self._slots.take_free():
+                    return
+                try:
+                    conn = await self._open(self._deadline())
+                except BaseException:
+                    self._slots.put_nowait(None)
+                    raise
+                conn.state = POOLED
+                self._slots.put_nowait(conn)
+                if self._reaper is None and self._reap_period is not None:
+                    self._arm_reaper()
+        except (ConnectError, ReplyError) as exc:
+            if asyncio.current_task() is not self._refill:
+                raise
+            logger.warning("%r: could not keep min_size=%d open: %s", self, self.options.min_size, exc)
+        finally:
+            if asyncio.current_task() is self._refill:
+                self._refill = None
+
+    # -- observability -----------------------------------------------------------
+
+    def stats(self) -> PoolStats:
+        """Return a snapshot of the pool's counts; never awaits, never raises."""
+        opts = self.options
+        size = opts.max_size - self._slots.store.free if not self._slots.store.closed else len(self._in_use)
+        in_use = len(self._in_use)
+        idle = len(self._slots.store.idle)
+        oldest = 0.0
+        if self._in_use:
+            oldest = time.monotonic() - next(iter(self._in_use.values()))[0]
+        return PoolStats(
+            max_size=opts.max_size,
+            min_size=opts.min_size,
+            size=size,
+            in_use=in_use,
+            idle=idle,
+            opening=max(size - in_use - idle, 0),
+            waiting=self._waiting,
+            created=self._created,
+            closed=self._closed,
+            acquired=self._acquired,
+            timeouts=self._timeouts,
+            connect_errors=self._connect_errors,
+            oldest_held=oldest,
+        )

@@ -1,0 +1,80 @@
+"""RESP encoding and decoding; no I/O.
+
+Arguments are packed by ``hiredis.pack_command`` (C); replies are parsed by one
+``hiredis.Reader`` per connection.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import hiredis
+
+from ._errors import ProtocolError, reply_error
+
+__all__ = ["NOT_ENOUGH", "Arg", "encode_command", "make_reader"]
+
+# Every type a command argument may have. ``bool`` is an ``int`` to Python but
+# is rejected (by hiredis, and by our message): ``True`` would silently become
+# ``"1"``, and ``False`` a ``"0"`` the caller never meant.
+Arg = str | bytes | int | float | memoryview
+
+# A private "no complete reply yet" marker: hiredis's default, ``False``, is a
+# real RESP3 boolean reply.
+NOT_ENOUGH: Final = object()
+
+
+def _reject(args: tuple[Any, ...]) -> None:
+    for index, arg in enumerate(args):
+        if isinstance(arg, bool) or not isinstance(
+            arg, str | bytes | int | float | memoryview
+        ):
+            what = "the command name" if index == 0 else f"argument {index}"
+            raise TypeError(
+                f"{what} of {_command_name(args)} is {arg!r} of type {type(arg).__name__}; "
+                "Redis arguments must be str, bytes, int, float or memoryview "
+                "(None and bool are rejected: convert them explicitly)"
+            )
+
+
+def _command_name(args: tuple[Any, ...]) -> str:
+    if args and isinstance(args[0], str | bytes):
+        name = args[0].decode(errors="replace") if isinstance(args[0], bytes) else args[0]
+        return name.upper()
+    return "the command"
+
+
+def encode_command(args: tuple[Any, ...]) -> bytes:
+    """Return the RESP encoding of one command.
+
+    Raises ``TypeError`` naming the offending argument (by position) when one
+    is not str, bytes, int, float or memoryview (``hiredis`` rejects ``bool``
+    and ``None`` too), and ``ValueError`` for an empty command.
+    """
+    if not args:
+        raise ValueError("a command needs at least its name, e.g. execute('PING')")
+    try:
+        return hiredis.pack_command(args)  # type: ignore[no-any-return]
+    except TypeError:
+        _reject(args)
+        raise
+
+
+def make_reader(encoding: str | None) -> hiredis.Reader:
+    """Build the per-connection reply parser.
+
+    Error replies become typed ``ReplyError`` values (returned, not raised),
+    invalid bytes raise ``ProtocolError``, and an incomplete buffer yields
+    ``NOT_ENOUGH``. With ``encoding``, bulk strings are decoded.
+    """
+    if encoding is None:
+        return hiredis.Reader(
+            protocolError=ProtocolError, replyError=reply_error, notEnoughData=NOT_ENOUGH
+        )
+    return hiredis.Reader(
+        protocolError=ProtocolError,
+        replyError=reply_error,
+        notEnoughData=NOT_ENOUGH,
+        encoding=encoding,
+        errors="strict",
+    )
