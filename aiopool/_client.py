@@ -125,7 +125,18 @@ class Client:
         anything is sent.
         """
         return await self._run(
-            cmd.set_(key, value, ex=ex, px=px, exat=exat, pxat=pxat, nx=nx, xx=xx, keepttl=keepttl, get=get)
+            cmd.set_(
+                key,
+                value,
+                ex=ex,
+                px=px,
+                exat=exat,
+                pxat=pxat,
+                nx=nx,
+                xx=xx,
+                keepttl=keepttl,
+                get=get,
+            )
         )
 
     async def mget(self, *keys: Key) -> list[Any]:
@@ -196,13 +207,27 @@ class Client:
         return await self._run(cmd.exists(keys))
 
     async def expire(
-        self, key: Key, seconds: Expiry, *, nx: bool = False, xx: bool = False, gt: bool = False, lt: bool = False
+        self,
+        key: Key,
+        seconds: Expiry,
+        *,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> bool:
         """EXPIRE: set a time to live in seconds; ``False`` if the key is missing or a condition failed."""
         return await self._run(cmd.expire(key, seconds, nx=nx, xx=xx, gt=gt, lt=lt))
 
     async def pexpire(
-        self, key: Key, millis: Expiry, *, nx: bool = False, xx: bool = False, gt: bool = False, lt: bool = False
+        self,
+        key: Key,
+        millis: Expiry,
+        *,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
     ) -> bool:
         """PEXPIRE: set a time to live in milliseconds; ``False`` if not set."""
         return await self._run(cmd.pexpire(key, millis, nx=nx, xx=xx, gt=gt, lt=lt))

@@ -84,7 +84,9 @@ def _need_keys(name: str, keys: tuple[Any, ...]) -> None:
 def _expiry_args(
     ex: Expiry | None, px: Expiry | None, exat: Deadline | None, pxat: Deadline | None
 ) -> list[Arg]:
-    which = _one_of(ex=ex is not None, px=px is not None, exat=exat is not None, pxat=pxat is not None)
+    which = _one_of(
+        ex=ex is not None, px=px is not None, exat=exat is not None, pxat=pxat is not None
+    )
     if which == "ex":
         return ["EX", _seconds("ex", ex)]
     if which == "px":
@@ -265,13 +267,25 @@ def _expire(
 
 
 def expire(
-    key: Key, seconds: Expiry, *, nx: bool = False, xx: bool = False, gt: bool = False, lt: bool = False
+    key: Key,
+    seconds: Expiry,
+    *,
+    nx: bool = False,
+    xx: bool = False,
+    gt: bool = False,
+    lt: bool = False,
 ) -> Command[bool]:
     return _expire("EXPIRE", key, _seconds("seconds", seconds), nx, xx, gt, lt)
 
 
 def pexpire(
-    key: Key, millis: Expiry, *, nx: bool = False, xx: bool = False, gt: bool = False, lt: bool = False
+    key: Key,
+    millis: Expiry,
+    *,
+    nx: bool = False,
+    xx: bool = False,
+    gt: bool = False,
+    lt: bool = False,
 ) -> Command[bool]:
     return _expire("PEXPIRE", key, _millis("millis", millis), nx, xx, gt, lt)
 
@@ -355,7 +369,7 @@ _BLOCKING: Final[dict[str, tuple[int, float]]] = {
 _BLOCKING_INITIALS: Final = frozenset("bBwWxX")
 
 
-def blocking_timeout(args: tuple[Any, ...], command_timeout: float | None) -> float | None | bool:
+def blocking_timeout(args: tuple[Any, ...], command_timeout: float | None) -> float | bool | None:
     """The reply timeout for ``args``: ``True`` for the usual ``command_timeout``.
 
     A blocking command (BLPOP, XREAD BLOCK, WAIT, ...) may legitimately wait

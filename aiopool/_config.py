@@ -67,8 +67,14 @@ class ConnectionOptions:
         if self.path is None:
             if not isinstance(self.host, str) or not self.host:
                 raise ValueError(f"option host must be a non-empty string, got {self.host!r}")
-            if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 < self.port < 65536:
-                raise ValueError(f"option port must be an integer from 1 to 65535, got {self.port!r}")
+            if (
+                isinstance(self.port, bool)
+                or not isinstance(self.port, int)
+                or not 0 < self.port < 65536
+            ):
+                raise ValueError(
+                    f"option port must be an integer from 1 to 65535, got {self.port!r}"
+                )
         elif not isinstance(self.path, str) or not self.path:
             raise ValueError(f"option path must be a unix socket path, got {self.path!r}")
         _check_int("db", self.db, minimum=0)
@@ -145,6 +151,13 @@ class PoolOptions:
 
 
 _CONNECTION_FIELDS = frozenset(f.name for f in fields(ConnectionOptions))
+_TIMEOUT_FIELDS = frozenset(
+    f.name
+    for f in fields(ConnectionOptions) + fields(PoolOptions)
+    if f.name.endswith(
+        ("_timeout", "_interval", "_lifetime", "_backoff", "_backoff_max", "keepalive")
+    )
+)
 _POOL_FIELDS = frozenset(f.name for f in fields(PoolOptions))
 
 # Names a redis-py user will type, and ours.
@@ -185,13 +198,12 @@ def mask_url(url: str) -> str:
 
 
 def _convert(name: str, raw: str, shown_url: str) -> object:
-    default = {f.name: f.default for f in fields(ConnectionOptions) + fields(PoolOptions)}[name]
     try:
         if name in ("decode_responses", "ssl"):
             return _BOOL_WORDS[raw.lower()]
         if name in ("db", "port", "min_size", "max_size"):
             return int(raw)
-        if isinstance(default, float) or default is None and name not in ("client_name", "username"):
+        if name in _TIMEOUT_FIELDS:
             return None if raw.lower() == "none" else float(raw)
     except (KeyError, ValueError):
         raise ValueError(
@@ -221,9 +233,7 @@ def options_from_url(
     values: dict[str, Any] = {}
     if parts.scheme in ("redis", "rediss"):
         if not parts.hostname:
-            raise ValueError(
-                f"invalid Redis URL {shown!r}: no host; expected redis://host:port/db"
-            )
+            raise ValueError(f"invalid Redis URL {shown!r}: no host; expected redis://host:port/db")
         values["host"] = parts.hostname
         if port is not None:
             values["port"] = port
@@ -275,4 +285,3 @@ def split_options(options: dict[str, Any], *, where: str) -> tuple[ConnectionOpt
     connection = ConnectionOptions(**{k: v for k, v in options.items() if k in _CONNECTION_FIELDS})
     pool = PoolOptions(**{k: v for k, v in options.items() if k in _POOL_FIELDS})
     return connection, pool
-

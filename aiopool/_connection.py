@@ -131,7 +131,9 @@ class Connection:
         except TimeoutError as exc:
             _abort_writer(writer)
             if isinstance(exc, OSError) and exc.errno is not None:
-                raise ConnectError(f"could not connect to {address}: {exc.strerror}", address) from exc
+                raise ConnectError(
+                    f"could not connect to {address}: {exc.strerror}", address
+                ) from exc
             raise ConnectError(
                 f"could not connect to {address} within connect_timeout={timeout}s "
                 "(is the server up and reachable? raise connect_timeout if it is just slow)",
@@ -186,7 +188,9 @@ class Connection:
         if isinstance(reply, BusyLoadingError):
             return reply
         if name == "AUTH":
-            user = f"user {self.options.username!r}" if self.options.username else "the default user"
+            user = (
+                f"user {self.options.username!r}" if self.options.username else "the default user"
+            )
             return AuthenticationError(
                 f"{self.address} refused AUTH for {user}: {reply.message} "
                 "(check the username and password options or the URL's credentials)"
@@ -200,7 +204,7 @@ class Connection:
 
     # -- commands --------------------------------------------------------------
 
-    async def execute(self, *args: Any, timeout: float | None | bool = True) -> Any:
+    async def execute(self, *args: Any, timeout: float | bool | None = True) -> Any:
         """Send one command and return its reply.
 
         Error replies raise ``ReplyError`` (the connection stays usable).
@@ -239,7 +243,7 @@ class Connection:
         return reply
 
     async def execute_many(
-        self, commands: list[tuple[Any, ...]], *, timeout: float | None | bool = True
+        self, commands: list[tuple[Any, ...]], *, timeout: float | bool | None = True
     ) -> list[Any]:
         """Send several commands in one write and return their replies in order.
 

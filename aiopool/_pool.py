@@ -72,7 +72,7 @@ class _Slots(asyncio.Queue[Connection | None]):
     overridden, the extension points ``asyncio.LifoQueue`` uses.
     """
 
-    _queue: _SlotStore  # type: ignore[assignment]
+    _queue: _SlotStore
 
     def _init(self, maxsize: int) -> None:
         self._queue = _SlotStore()
@@ -218,7 +218,10 @@ class Pool:
         )
         timeouts = [
             t
-            for t in (self.connection_options.connect_timeout, self.connection_options.command_timeout)
+            for t in (
+                self.connection_options.connect_timeout,
+                self.connection_options.command_timeout,
+            )
             if t is not None
         ]
         self._health_timeout = min(timeouts, default=5.0)
@@ -477,7 +480,9 @@ class Pool:
                 conn = await self._connect(timeout)
             except (ConnectError, BusyLoadingError) as exc:
                 self._connect_errors += 1
-                delay = random.uniform(0, min(opts.reconnect_backoff_max, opts.reconnect_backoff * 2**attempt))
+                delay = random.uniform(
+                    0, min(opts.reconnect_backoff_max, opts.reconnect_backoff * 2**attempt)
+                )
                 if deadline is None or time.monotonic() + delay >= deadline:
                     if attempt == 1 and isinstance(exc, ConnectError):
                         raise
@@ -527,7 +532,8 @@ class Pool:
     # -- background upkeep -------------------------------------------------------
 
     def _arm_reaper(self) -> None:
-        assert self._loop is not None and self._reap_period is not None
+        assert self._loop is not None
+        assert self._reap_period is not None
         self._reaper = self._loop.call_later(self._reap_period, self._reap)
 
     def _reap(self) -> None:
@@ -580,7 +586,9 @@ class Pool:
         except (ConnectError, ReplyError) as exc:
             if asyncio.current_task() is not self._refill:
                 raise
-            logger.warning("%r: could not keep min_size=%d open: %s", self, self.options.min_size, exc)
+            logger.warning(
+                "%r: could not keep min_size=%d open: %s", self, self.options.min_size, exc
+            )
         finally:
             if asyncio.current_task() is self._refill:
                 self._refill = None
@@ -590,7 +598,11 @@ class Pool:
     def stats(self) -> PoolStats:
         """Return a snapshot of the pool's counts; never awaits, never raises."""
         opts = self.options
-        size = opts.max_size - self._slots.store.free if not self._slots.store.closed else len(self._in_use)
+        size = (
+            opts.max_size - self._slots.store.free
+            if not self._slots.store.closed
+            else len(self._in_use)
+        )
         in_use = len(self._in_use)
         idle = len(self._slots.store.idle)
         oldest = 0.0

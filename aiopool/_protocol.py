@@ -26,9 +26,7 @@ NOT_ENOUGH: Final = object()
 
 def _reject(args: tuple[Any, ...]) -> None:
     for index, arg in enumerate(args):
-        if isinstance(arg, bool) or not isinstance(
-            arg, str | bytes | int | float | memoryview
-        ):
+        if isinstance(arg, bool) or not isinstance(arg, str | bytes | int | float | memoryview):
             what = "the command name" if index == 0 else f"argument {index}"
             raise TypeError(
                 f"{what} of {_command_name(args)} is {arg!r} of type {type(arg).__name__}; "

@@ -117,13 +117,20 @@ class RedisServer:
         log = os.path.join(directory, "redis.log")
         argv = [
             binary,
-            "--port", str(port),
-            "--bind", "127.0.0.1",
-            "--save", "",
-            "--appendonly", "no",
-            "--daemonize", "no",
-            "--dir", directory,
-            "--logfile", log,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--dir",
+            directory,
+            "--logfile",
+            log,
         ]
         if self._want_unix:
             self.unix_path = os.path.join(directory, "redis.sock")
