@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from . import _commands as cmd
 from ._commands import Command, Deadline, Expiry, Key, Value, blocking_timeout
 from ._pool import Pool
+from ._protocol import encode_command
 
 __all__ = ["Client"]
 
@@ -83,11 +84,12 @@ class Client:
         ...) get their blocking time on top of ``command_timeout``.
         Cancellation and timeouts are described on the class.
         """
-        timeout = blocking_timeout(args, self._command_timeout) if args else True
+        data = encode_command(args)
+        timeout = blocking_timeout(args, self._command_timeout)
         pool = self.pool
         conn = await pool._acquire()
         try:
-            return await conn.execute(*args, timeout=timeout)
+            return await conn._request(data, args, timeout)
         finally:
             pool._release(conn)
 

@@ -214,9 +214,14 @@ class Connection:
         cancellation, the connection is aborted before the exception
         propagates and cannot be used again.
         """
+        return await self._request(encode_command(args), args, timeout)
+
+    async def _request(
+        self, data: bytes, args: tuple[Any, ...], timeout: float | bool | None
+    ) -> Any:
+        """Write one encoded command and read its reply (``args`` only name it in errors)."""
         if self.state != READY:
             self._not_ready()
-        data = encode_command(args)
         self.state = BUSY
         try:
             self._writer.write(data)

@@ -425,7 +425,7 @@ class Pool:
         return PoolTimeout(
             f"no connection to {self.connection_options.address} became free within "
             f"acquire_timeout={self.options.acquire_timeout}s: {in_use} of "
-            f"max_size={self.options.max_size} in use{oldest}; {self._waiting} other task(s) "
+            f"max_size={self.options.max_size} in use{oldest}; {self._waiting - 1} other task(s) "
             "waiting. Raise max_size or acquire_timeout, or hold connections for less time"
         )
 
