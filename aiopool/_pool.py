@@ -207,7 +207,8 @@ class Pool:
         self._in_use: dict[Connection, tuple[float, asyncio.Task[object] | None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
-        self._drained: asyncio.Event | None = None
+        self._closed_event: asyncio.Event | None = None
+        self._all_returned: asyncio.Event | None = None
         self._reaper: asyncio.TimerHandle | None = None
         self._refill: asyncio.Task[None] | None = None
         self._created = self._closed = self._acquired = 0
@@ -289,43 +290,45 @@ class Pool:
         aborted before the cancellation propagates.
         """
         if self._closing:
-            if self._drained is not None:
-                await self._drained.wait()
+            if self._closed_event is not None:
+                await self._closed_event.wait()
             return
         self._closing = True
-        self._drained = asyncio.Event()
+        self._closed_event = asyncio.Event()
         if self._reaper is not None:
             self._reaper.cancel()
             self._reaper = None
-        if self._refill is not None:
-            self._refill.cancel()
+        refill, self._refill = self._refill, None
+        if refill is not None:
+            refill.cancel()
         self._slots.close()
         idle = list(self._slots.store.idle)
         self._slots.store.idle.clear()
+        self._closed += len(idle)
         try:
-            if self._refill is not None:
-                await asyncio.gather(self._refill, return_exceptions=True)
+            if refill is not None:
+                await asyncio.gather(refill, return_exceptions=True)
             await asyncio.gather(*(conn.aclose() for conn in idle))
-            self._closed += len(idle)
             if self._in_use:
-                waiter = asyncio.Event()
-                self._on_drained = waiter.set
+                self._all_returned = asyncio.Event()
                 try:
                     async with asyncio.timeout(self.options.close_timeout):
-                        await waiter.wait()
+                        await self._all_returned.wait()
                 except TimeoutError:
                     logger.warning(
-                        "%r: %d connection(s) still borrowed after close_timeout=%ss; aborting them",
+                        "%r: %d connection(s) still borrowed after close_timeout=%ss; aborted",
                         self,
                         len(self._in_use),
                         self.options.close_timeout,
                     )
         finally:
-            for conn in list(self._in_use):
+            for conn in idle:
                 conn.abort()
-            self._drained.set()
-
-    _on_drained: Callable[[], None] | None = None
+            for conn in self._in_use:
+                conn.abort()
+            self._closed += len(self._in_use)
+            self._in_use.clear()
+            self._closed_event.set()
 
     # -- acquire and release ---------------------------------------------------
 
@@ -508,8 +511,8 @@ class Pool:
         if self._closing:
             conn.abort()
             self._closed += 1
-            if not self._in_use and self._on_drained is not None:
-                self._on_drained()
+            if not self._in_use and self._all_returned is not None:
+                self._all_returned.set()
             return
         now = time.monotonic()
         if conn.is_reusable() and (
@@ -579,6 +582,9 @@ class Pool:
                 except BaseException:
                     self._slots.put_nowait(None)
                     raise
+                if self._closing:
+                    self._discard(conn)
+                    return
                 conn.state = POOLED
                 self._slots.put_nowait(conn)
                 if self._reaper is None and self._reap_period is not None:
