@@ -36,37 +36,37 @@ class Command(NamedTuple, Generic[T]):
 # -- argument helpers ------------------------------------------------------------
 
 
+def _whole(name: str, value: object, unit: str, alternative: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(
+            f"{name} must be an int of {unit} or a {alternative}, got {type(value).__name__} "
+            f"{value!r}"
+        )
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {value!r}")
+    return value
+
+
 def _seconds(name: str, value: object) -> int:
     if isinstance(value, datetime.timedelta):
         seconds = value.total_seconds()
         if seconds != int(seconds):
             raise ValueError(f"{name} must be whole seconds, got {value!r}; use the ms variant")
         value = int(seconds)
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive int of seconds or a timedelta, got {value!r}")
-    return value
+    return _whole(name, value, "seconds", "timedelta")
 
 
 def _millis(name: str, value: object) -> int:
     if isinstance(value, datetime.timedelta):
         value = int(value.total_seconds() * 1000)
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(
-            f"{name} must be a positive int of milliseconds or a timedelta, got {value!r}"
-        )
-    return value
+    return _whole(name, value, "milliseconds", "timedelta")
 
 
 def _unix(name: str, value: object, *, millis: bool) -> int:
     if isinstance(value, datetime.datetime):
         stamp = value.timestamp()
         value = int(stamp * 1000) if millis else int(stamp)
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        unit = "milliseconds" if millis else "seconds"
-        raise ValueError(
-            f"{name} must be a positive int of unix {unit} or a datetime, got {value!r}"
-        )
-    return value
+    return _whole(name, value, "unix milliseconds" if millis else "unix seconds", "datetime")
 
 
 def _one_of(**given: object) -> str | None:
@@ -377,22 +377,30 @@ def blocking_timeout(args: tuple[Any, ...], command_timeout: float | None) -> fl
     blocking time of 0 (block for ever) means no timeout at all.
     """
     name = args[0]
+    if isinstance(name, bytes):
+        name = name.decode("latin-1")
     if not isinstance(name, str) or name[:1] not in _BLOCKING_INITIALS or command_timeout is None:
         return True
     upper = name.upper()
     block: float | None = None
     try:
         if upper in ("XREAD", "XREADGROUP"):
-            for index, arg in enumerate(args):
+            index = 1
+            while index < len(args):
+                arg = args[index]
                 word = arg.upper() if isinstance(arg, str | bytes) else None
+                if word in ("GROUP", b"GROUP"):
+                    index += 3  # the group and consumer names are not options
+                    continue
                 if word in ("BLOCK", b"BLOCK"):
                     block = float(args[index + 1]) / 1000
                     break
                 if word in ("STREAMS", b"STREAMS"):
                     break
+                index += 1
         elif upper in _BLOCKING:
-            index, unit = _BLOCKING[upper]
-            block = float(args[index]) * unit
+            position, unit = _BLOCKING[upper]
+            block = float(args[position]) * unit
     except (IndexError, ValueError, TypeError):
         return True  # malformed: the server will say so with an error reply
     if block is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import ssl as _ssl
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -184,17 +185,23 @@ def _unknown_option(name: str, where: str) -> TypeError:
     return TypeError(f"unknown option {name!r} for {where}{suggestion}")
 
 
+_SECRET_QUERY = re.compile(r"([?&](?:password|pass)=)[^&#]*", re.IGNORECASE)
+
+
 def mask_url(url: str) -> str:
-    """Return ``url`` with any password replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    if parts.password is None:
-        return url
-    userinfo, _, hostinfo = parts.netloc.rpartition("@")
-    user = userinfo.split(":", 1)[0]
-    return parts._replace(netloc=f"{user}:***@{hostinfo}").geturl()
+    """Return ``url`` with any password (in the userinfo or the query) replaced by ``***``.
+
+    Works on the raw string, so a password with unencoded ``#``, ``/`` or
+    ``?`` (which would confuse a URL parser) is still hidden.
+    """
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        at = rest.rfind("@")
+        if at >= 0:
+            user, colon, _ = rest[:at].partition(":")
+            rest = f"{user}:***{rest[at:]}" if colon else rest
+        url = f"{scheme}{sep}{rest}"
+    return _SECRET_QUERY.sub(r"\1***", url)
 
 
 def _convert(name: str, raw: str, shown_url: str) -> object:
@@ -247,7 +254,7 @@ def options_from_url(
                 )
             values["db"] = int(db_text)
     elif parts.scheme == "unix":
-        path = parts.path or (parts.netloc if parts.netloc else "")
+        path = parts.path or parts.netloc.rpartition("@")[2]
         if not path:
             raise ValueError(f"invalid Redis URL {shown!r}: no socket path; expected unix:///path")
         values["path"] = unquote(path)
@@ -263,7 +270,7 @@ def options_from_url(
         values["password"] = unquote(parts.password)
     for name, raw in parse_qsl(parts.query, keep_blank_values=True):
         key = "client_name" if name == "name" else name
-        if key not in _CONNECTION_FIELDS | _POOL_FIELDS or key in ("host", "port", "password"):
+        if key not in _CONNECTION_FIELDS | _POOL_FIELDS or key in ("host", "port", "path"):
             raise ValueError(f"invalid Redis URL {shown!r}: unknown query parameter {name!r}")
         values[key] = _convert(key, raw, shown)
     for name in options:

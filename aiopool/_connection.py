@@ -193,14 +193,15 @@ class Connection:
             )
             return AuthenticationError(
                 f"{self.address} refused AUTH for {user}: {reply.message} "
-                "(check the username and password options or the URL's credentials)"
+                "(check the username and password options or the URL's credentials)",
+                reply.code,
             )
         option = "db" if name == "SELECT" else "client_name"
         shown = self.options.db if name == "SELECT" else self.options.client_name
-        error = type(reply)(
-            f"{self.address} refused {name} {shown}: {reply.message} (check the {option} option)"
+        return type(reply)(
+            f"{self.address} refused {name} {shown}: {reply.message} (check the {option} option)",
+            reply.code,
         )
-        return error
 
     # -- commands --------------------------------------------------------------
 
@@ -242,8 +243,9 @@ class Connection:
             if isinstance(reply, AuthenticationError):
                 raise AuthenticationError(
                     f"{self.address}: {reply.message} (give the password option, "
-                    "or credentials in the URL: redis://user:password@host)"
-                )
+                    "or credentials in the URL: redis://user:password@host)",
+                    reply.code,
+                ) from None
             raise reply
         return reply
 

@@ -41,11 +41,13 @@ class ReplyError(RedisError):
     ``"NOAUTH"``, ...); ``message`` is the full text of the reply.
     """
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
-        head = message.split(" ", 1)[0]
-        self.code = head if head.isupper() else "ERR"
+        if code is None:
+            head = message.split(" ", 1)[0]
+            code = head if head.isupper() else "ERR"
+        self.code = code
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"

@@ -92,6 +92,9 @@ class _Slots(asyncio.Queue[Connection | None]):
         store.free -= 1
         return None
 
+    def __repr__(self) -> str:
+        return f"<_Slots {self._queue!r}>"
+
     @property
     def store(self) -> _SlotStore:
         return self._queue

@@ -1,0 +1,225 @@
+"""Structural rules from STYLE.md: one-way imports, docstrings, informative reprs."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+import aiopool
+import aiopool.testing
+from aiopool import Client, Connection, Pool
+
+PACKAGE_DIR = Path(aiopool.__file__).parent
+
+# The layers, lowest first. A module may import only modules in lower layers.
+# ``_pipeline``/``_pubsub`` sit under ``_client`` (which offers pipeline() and
+# pubsub()); ``_cluster`` sits on top. A new module must be placed here.
+LAYERS: dict[str, int] = {
+    "_errors": 0,
+    "_protocol": 1,
+    "_config": 2,
+    "_connection": 3,
+    "_pool": 4,
+    "_commands": 5,
+    "_pipeline": 6,
+    "_pubsub": 6,
+    "_client": 7,
+    "_cluster": 8,
+}
+# Commands are data shared by Client, Pipeline and the cluster client: they may
+# know how arguments are encoded (and the errors below that), nothing about
+# connections, pools or options.
+ALLOWED_FOR_COMMANDS = {"_errors", "_protocol"}
+# The package façade re-exports everything, so it may import anything.
+UNLAYERED = {"__init__"}
+
+
+def core_modules() -> list[Path]:
+    return sorted(PACKAGE_DIR.glob("*.py"))
+
+
+def _sibling(module: str) -> str:
+    """The first component of a module path inside aiopool; ``""`` is the package itself."""
+    return module.split(".")[0] if module else "__init__"
+
+
+def imported_siblings(path: Path) -> set[str]:
+    """The aiopool modules ``path`` imports; ``"__init__"`` for the package itself."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                top, _, rest = alias.name.partition(".")
+                if top == "aiopool":
+                    found.add(_sibling(rest))
+            continue
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level > 1:
+            found.add("__init__")  # reaching out of the package's top level
+            continue
+        if node.level == 1:
+            module = node.module or ""
+        else:
+            top, _, module = (node.module or "").partition(".")
+            if top != "aiopool":
+                continue
+        if module:
+            found.add(_sibling(module))
+            continue
+        # ``from . import X``: X is a sibling module, or a name from __init__.
+        for alias in node.names:
+            is_module = (PACKAGE_DIR / f"{alias.name}.py").exists() or (
+                PACKAGE_DIR / alias.name
+            ).is_dir()
+            found.add(alias.name if is_module else "__init__")
+    return found
+
+
+def test_import_parser_sees_relative_and_absolute_forms() -> None:
+    client = imported_siblings(PACKAGE_DIR / "_client.py")
+    assert {"_commands", "_pool", "_protocol"} <= client  # incl. "from . import _commands"
+
+
+@pytest.mark.parametrize("path", core_modules(), ids=lambda path: path.stem)
+def test_imports_point_down_the_layers(path: Path) -> None:
+    name = path.stem
+    if name in UNLAYERED:
+        return
+    assert name in LAYERS, (
+        f"aiopool/{path.name} is not in the layer table of {__file__}; "
+        "decide which modules it may import and add it"
+    )
+    imports = imported_siblings(path)
+    if name == "_commands":
+        bad = imports - ALLOWED_FOR_COMMANDS
+        assert not bad, (
+            f"_commands may import only {sorted(ALLOWED_FOR_COMMANDS)}, imports {sorted(bad)}"
+        )
+        return
+    upward = sorted(
+        other for other in imports if other not in LAYERS or LAYERS[other] >= LAYERS[name]
+    )
+    assert not upward, f"{name} imports {upward}, which are not below it in {list(LAYERS)}"
+
+
+def test_connection_never_imports_pool() -> None:
+    assert "_pool" not in imported_siblings(PACKAGE_DIR / "_connection.py")
+
+
+def test_core_never_imports_the_testing_helpers() -> None:
+    for path in core_modules():
+        assert "testing" not in imported_siblings(path), path.name
+
+
+# -- docstrings -----------------------------------------------------------------------
+
+
+def _exported(module: ModuleType) -> list[str]:
+    # ``__version__`` is a str constant; it cannot carry a docstring of its own.
+    return [name for name in module.__all__ if name != "__version__"]
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [(aiopool, name) for name in _exported(aiopool)]
+    + [(aiopool.testing, name) for name in _exported(aiopool.testing)],
+    ids=lambda value: value if isinstance(value, str) else value.__name__,
+)
+def test_every_public_name_has_a_docstring(module: ModuleType, name: str) -> None:
+    obj = getattr(module, name)
+    doc = obj.__doc__
+    assert doc, f"{module.__name__}.{name} has no docstring"
+    assert doc.strip(), f"{module.__name__}.{name} has an empty docstring"
+
+
+def _public_methods(cls: type) -> Iterator[tuple[str, object]]:
+    for name, value in vars(cls).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, classmethod | staticmethod):
+            yield name, value.__func__
+        elif isinstance(value, property):
+            yield name, value.fget
+        elif inspect.isfunction(value):
+            yield name, value
+
+
+@pytest.mark.parametrize(
+    ("cls", "method"),
+    [(cls, name) for cls in (Client, Pool, Connection) for name, _ in _public_methods(cls)],
+    ids=lambda value: value if isinstance(value, str) else value.__name__,
+)
+def test_every_public_method_has_a_docstring(cls: type, method: str) -> None:
+    func = dict(_public_methods(cls))[method]
+    doc = getattr(func, "__doc__", None)
+    assert doc, f"{cls.__name__}.{method} has no docstring"
+    assert doc.strip(), f"{cls.__name__}.{method} has an empty docstring"
+
+
+def test_the_main_classes_have_public_methods_to_check() -> None:
+    assert {"execute", "get", "set", "aclose"} <= dict(_public_methods(Client)).keys()
+    assert {"acquire", "stats", "aclose"} <= dict(_public_methods(Pool)).keys()
+    assert {"open", "execute", "abort", "aclose"} <= dict(_public_methods(Connection)).keys()
+
+
+# -- reprs -------------------------------------------------------------------------------
+
+
+def _all_modules() -> list[ModuleType]:
+    modules = [aiopool]
+    for info in pkgutil.walk_packages(aiopool.__path__, prefix="aiopool."):
+        modules.append(importlib.import_module(info.name))
+    return modules
+
+
+def _is_namedtuple(cls: type) -> bool:
+    return issubclass(cls, tuple) and hasattr(cls, "_fields")
+
+
+def _classes_needing_repr() -> list[type]:
+    found: dict[str, type] = {}
+    for module in _all_modules():
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ != module.__name__:
+                continue
+            if issubclass(cls, BaseException) or _is_namedtuple(cls):
+                continue
+            found[f"{cls.__module__}.{cls.__qualname__}"] = cls
+    return [found[key] for key in sorted(found)]
+
+
+def test_repr_check_finds_the_main_classes() -> None:
+    names = {cls.__name__ for cls in _classes_needing_repr()}
+    assert {"Client", "Pool", "Connection", "RedisServer"} <= names
+
+
+@pytest.mark.parametrize(
+    "cls", _classes_needing_repr(), ids=lambda cls: f"{cls.__module__}.{cls.__qualname__}"
+)
+def test_every_class_defines_its_own_repr(cls: type) -> None:
+    if dataclasses.is_dataclass(cls):
+        params = cls.__dataclass_params__  # type: ignore[attr-defined]
+        assert params.repr or "__repr__" in vars(cls), f"{cls.__qualname__} turned its repr off"
+        return
+    assert "__repr__" in vars(cls), (
+        f"{cls.__module__}.{cls.__qualname__} has no __repr__ of its own "
+        f"(it inherits {inspect.getmodule(cls.__repr__)!r}'s)"
+    )
+
+
+def test_pool_internals_repr_does_not_raise() -> None:
+    # The inherited asyncio.Queue repr lists the queue's contents, which the
+    # slot store cannot provide: a repr must never raise while debugging.
+    pool = Pool()
+    assert "Pool" in repr(pool)
+    assert "slots" in repr(pool._slots).lower()
