@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from . import _commands as cmd
 from ._commands import Command, Deadline, Expiry, Key, Value, blocking_timeout
+from ._config import options_from_url
 from ._pool import Pool
 from ._protocol import encode_command
 
@@ -54,7 +55,8 @@ class Client:
         ``async with``). A bad URL raises ``ValueError``; an unknown option
         ``TypeError``.
         """
-        return cls(Pool.from_url(url, **options))
+        connection, pool = options_from_url(url, dict(options), where="Client.from_url()")
+        return cls(Pool(connection, pool))
 
     def __repr__(self) -> str:
         return f"<Client {self.pool!r}>"

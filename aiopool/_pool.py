@@ -40,81 +40,101 @@ _REAP_MIN_PERIOD: Final = 0.05
 _REAP_MAX_PERIOD: Final = 30.0
 
 
-class _SlotStore:
-    """The contents of ``_Slots``: idle connections and a count of free slots.
+class _Slots:
+    """Idle connections, free slots, and the tasks waiting for either.
 
-    ``len()`` is what ``asyncio.Queue`` sees: how many items could be taken
-    now. Once closed it never runs dry, so every getter is woken in turn.
+    An item is an idle connection or ``None``, a free slot (permission to
+    open a connection). Idle connections come out most recently used first,
+    so the least used ones stay idle long enough to be reaped; a free slot is
+    handed out only when no idle connection is left.
+
+    Waiters are served strictly in FIFO order by direct hand-off: ``give()``
+    resolves the oldest waiter's future with the item, so nothing is ever
+    stored while someone waits and a newcomer cannot overtake a woken waiter.
+    (``asyncio.Queue`` wakes a getter and leaves the item in the queue; a
+    newcomer can take it first and the woken getter goes to the back of the
+    line. Serialising getters with a lock fixes that but hands out only one
+    connection per event-loop turn, leaving connections idle while tasks wait.)
     """
 
-    __slots__ = ("closed", "free", "idle")
+    __slots__ = ("closed", "free", "idle", "waiters")
 
-    def __init__(self) -> None:
+    def __init__(self, free: int) -> None:
         self.idle: collections.deque[Connection] = collections.deque()
-        self.free = 0
+        self.free = free
+        self.waiters: collections.deque[asyncio.Future[Connection | None]] = collections.deque()
         self.closed = False
 
-    def __len__(self) -> int:
-        return 1 if self.closed else len(self.idle) + self.free
-
     def __repr__(self) -> str:
-        return f"<slots idle={len(self.idle)} free={self.free} closed={self.closed}>"
+        return f"<slots idle={len(self.idle)} free={self.free} waiters={len(self.waiters)}>"
 
+    def available(self) -> bool:
+        return bool(self.idle) or self.free > 0
 
-class _Slots(asyncio.Queue[Connection | None]):
-    """Idle connections and free slots; ``asyncio.Queue`` does the waiting.
-
-    An item is either an idle connection or ``None``, a free slot (permission
-    to open a connection). Idle connections come out most recently used
-    first, so the least used ones stay idle long enough to be reaped; a free
-    slot is handed out only when no idle connection is left. Once closed,
-    every getter receives ``None``. Only ``_init``/``_get``/``_put`` are
-    overridden, the extension points ``asyncio.LifoQueue`` uses.
-    """
-
-    _queue: _SlotStore
-
-    def _init(self, maxsize: int) -> None:
-        self._queue = _SlotStore()
-
-    def _put(self, item: Connection | None) -> None:
-        if item is None:
-            self._queue.free += 1
-        else:
-            self._queue.idle.append(item)
-
-    def _get(self) -> Connection | None:
-        store = self._queue
-        if store.closed:
-            return None
-        if store.idle:
-            return store.idle.pop()
-        store.free -= 1
+    def take(self) -> Connection | None:
+        """Take an item without waiting; only after ``available()`` said yes."""
+        if self.idle:
+            return self.idle.pop()
+        self.free -= 1
         return None
 
-    def __repr__(self) -> str:
-        return f"<_Slots {self._queue!r}>"
+    async def wait(self) -> Connection | None:
+        """Wait in line for an item.
 
-    @property
-    def store(self) -> _SlotStore:
-        return self._queue
+        On cancellation (a timeout included) an item that was already handed
+        over is passed on to the next waiter before the cancellation
+        propagates, so a slot is never lost.
+        """
+        waiter: asyncio.Future[Connection | None] = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            return await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self.give(waiter.result())
+            else:
+                waiter.cancel()
+                try:
+                    self.waiters.remove(waiter)
+                except ValueError:
+                    pass
+            raise
+
+    def give(self, item: Connection | None) -> None:
+        """Hand ``item`` to the oldest live waiter, or keep it."""
+        waiters = self.waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(item)
+                return
+        if item is None:
+            self.free += 1
+        else:
+            self.idle.append(item)
 
     def take_idle(self, conn: Connection) -> None:
-        """Turn one idle connection into a free slot (reaping; length unchanged)."""
-        self._queue.idle.remove(conn)
-        self._queue.free += 1
+        """Turn one idle connection into a free slot (reaping)."""
+        self.idle.remove(conn)
+        self.free += 1
 
     def take_free(self) -> bool:
         """Take a free slot without waiting, passing over idle connections."""
-        store = self._queue
-        if store.free and not store.closed:
-            store.free -= 1
+        if self.free and not self.closed:
+            self.free -= 1
             return True
         return False
 
-    def close(self) -> None:
-        self._queue.closed = True
-        self.put_nowait(None)  # wakes the waiter at the head of the line
+    def close(self, error: Callable[[], BaseException]) -> list[Connection]:
+        """Fail every waiter with ``error()`` and return the idle connections."""
+        self.closed = True
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(error())
+        idle = list(self.idle)
+        self.idle.clear()
+        return idle
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +142,8 @@ class PoolStats:
     """A snapshot of a pool, from ``Pool.stats()``.
 
     ``size`` counts every slot taken: ``in_use`` (borrowed), ``idle`` and
-    ``opening`` (being connected or health-checked). ``waiting`` tasks are
+    ``opening`` (being connected, health-checked, or handed to a waiter that has not
+    run yet). ``waiting`` tasks are
     queued for a slot. The totals (``created``, ``closed``, ``acquired``,
     ``timeouts``, ``connect_errors``) count since the pool was made.
     ``oldest_held`` is how long the longest-held connection has been
@@ -202,10 +223,7 @@ class Pool:
                 return await Connection.open(target, timeout=timeout)
 
         self._connect: Connector = connector
-        self._slots = _Slots()
-        for _ in range(opts.max_size):
-            self._slots.put_nowait(None)
-        self._turnstile = asyncio.Lock()
+        self._slots = _Slots(opts.max_size)
         self._waiting = 0
         self._in_use: dict[Connection, tuple[float, asyncio.Task[object] | None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -251,7 +269,7 @@ class Pool:
         state = " closed" if self._closing else ""
         return (
             f"<Pool {self.connection_options.url()}{state} in_use={len(self._in_use)} "
-            f"idle={len(self._slots.store.idle)} waiting={self._waiting} max={self.options.max_size}>"
+            f"idle={len(self._slots.idle)} waiting={self._waiting} max={self.options.max_size}>"
         )
 
     # -- lifecycle -------------------------------------------------------------
@@ -304,9 +322,9 @@ class Pool:
         refill, self._refill = self._refill, None
         if refill is not None:
             refill.cancel()
-        self._slots.close()
-        idle = list(self._slots.store.idle)
-        self._slots.store.idle.clear()
+        idle = self._slots.close(
+            lambda: PoolClosed(f"{self!r} was closed while waiting for a connection")
+        )
         self._closed += len(idle)
         try:
             if refill is not None:
@@ -365,11 +383,11 @@ class Pool:
         self._check_usable()
         slots = self._slots
         deadline: float | None = None
-        if self._waiting or slots.empty():
+        if slots.available():
+            item = slots.take()
+        else:
             deadline = self._deadline()
             item = await self._wait_for_slot(deadline)
-        else:
-            item = slots.get_nowait()
         if item is not None:
             now = time.monotonic()
             opts = self.options
@@ -389,8 +407,11 @@ class Pool:
         try:
             conn = await self._prepare(item, deadline if deadline is not None else self._deadline())
         except BaseException:
-            self._slots.put_nowait(None)
+            self._slots.give(None)
             raise
+        if self._closing:
+            self._discard(conn)
+            raise PoolClosed(f"{self!r} was closed while a connection was being opened")
         self._in_use[conn] = (time.monotonic(), asyncio.current_task())
         self._acquired += 1
         return conn
@@ -402,36 +423,27 @@ class Pool:
     async def _wait_for_slot(self, deadline: float | None) -> Connection | None:
         self._waiting += 1
         try:
-            # The turnstile (a FIFO lock) lets one task at a time wait on the
-            # queue, so a newcomer can never take a slot that was just handed
-            # to a woken waiter (asyncio.Queue alone lets newcomers barge).
             async with asyncio.timeout(None if deadline is None else deadline - time.monotonic()):
-                async with self._turnstile:
-                    item = await self._slots.get()
+                return await self._slots.wait()
         except TimeoutError:
             self._timeouts += 1
             raise self._timeout_error() from None
         finally:
             self._waiting -= 1
-        if self._closing:
-            if item is not None:
-                item.abort()
-            raise PoolClosed(f"{self!r} was closed while waiting for a connection")
-        return item
 
     def _timeout_error(self) -> PoolTimeout:
-        now = time.monotonic()
-        in_use = len(self._in_use)
-        if in_use:
+        stats = self.stats()
+        detail = ""
+        if self._in_use:
             since, task = next(iter(self._in_use.values()))
             holder = f" by task {task.get_name()!r}" if task is not None else ""
-            oldest = f", the oldest held for {now - since:.2f}s{holder}"
-        else:
-            oldest = ", the others are being opened"
+            detail = f", the oldest held for {time.monotonic() - since:.3f}s{holder}"
+        if stats.opening:
+            detail += f", {stats.opening} being opened"
         return PoolTimeout(
             f"no connection to {self.connection_options.address} became free within "
-            f"acquire_timeout={self.options.acquire_timeout}s: {in_use} of "
-            f"max_size={self.options.max_size} in use{oldest}; {self._waiting - 1} other task(s) "
+            f"acquire_timeout={self.options.acquire_timeout}s: {stats.in_use} of "
+            f"max_size={stats.max_size} in use{detail}; {stats.waiting - 1} other task(s) "
             "waiting. Raise max_size or acquire_timeout, or hold connections for less time"
         )
 
@@ -509,6 +521,8 @@ class Pool:
 
     def _release(self, conn: Connection) -> None:
         if self._in_use.pop(conn, None) is None:
+            if self._closing:  # aclose() gave up on it and cleared the books
+                conn.abort()
             return
         opts = self.options
         if self._closing:
@@ -523,12 +537,12 @@ class Pool:
         ):
             conn.state = POOLED
             conn.last_used_at = now
-            self._slots.put_nowait(conn)
+            self._slots.give(conn)
             if self._reaper is None and self._reap_period is not None:
                 self._arm_reaper()
         else:
             self._discard(conn)
-            self._slots.put_nowait(None)
+            self._slots.give(None)
             self._start_refill()
 
     def _discard(self, conn: Connection) -> None:
@@ -549,7 +563,7 @@ class Pool:
         opts = self.options
         now = time.monotonic()
         slots = self._slots
-        idle = slots.store.idle
+        idle = slots.idle
         # Oldest-used first: the deque's left end is the least recently used.
         for conn in list(idle):
             expired = opts.max_lifetime is not None and now - conn.created_at >= opts.max_lifetime
@@ -570,26 +584,26 @@ class Pool:
         if (
             self._closing
             or self._refill is not None
-            or self.options.max_size - self._slots.store.free >= self.options.min_size
+            or self.options.max_size - self._slots.free >= self.options.min_size
         ):
             return
         self._refill = asyncio.get_running_loop().create_task(self._fill())
 
     async def _fill(self) -> None:
         try:
-            while self.options.max_size - self._slots.store.free < self.options.min_size:
+            while self.options.max_size - self._slots.free < self.options.min_size:
                 if not self._slots.take_free():
                     return
                 try:
                     conn = await self._open(self._deadline())
                 except BaseException:
-                    self._slots.put_nowait(None)
+                    self._slots.give(None)
                     raise
                 if self._closing:
                     self._discard(conn)
                     return
                 conn.state = POOLED
-                self._slots.put_nowait(conn)
+                self._slots.give(conn)
                 if self._reaper is None and self._reap_period is not None:
                     self._arm_reaper()
         except (ConnectError, ReplyError) as exc:
@@ -607,13 +621,9 @@ class Pool:
     def stats(self) -> PoolStats:
         """Return a snapshot of the pool's counts; never awaits, never raises."""
         opts = self.options
-        size = (
-            opts.max_size - self._slots.store.free
-            if not self._slots.store.closed
-            else len(self._in_use)
-        )
+        size = opts.max_size - self._slots.free if not self._slots.closed else len(self._in_use)
         in_use = len(self._in_use)
-        idle = len(self._slots.store.idle)
+        idle = len(self._slots.idle)
         oldest = 0.0
         if self._in_use:
             oldest = time.monotonic() - next(iter(self._in_use.values()))[0]
