@@ -7,7 +7,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from . import _commands as cmd
-from ._commands import Command, Deadline, Expiry, Key, Value, blocking_timeout
+from ._commands import Command, Deadline, Expiry, Key, Value
 from ._config import options_from_url
 from ._pool import Pool
 from ._protocol import encode_command
@@ -33,7 +33,7 @@ class Client:
     caller can ever read its reply.
     """
 
-    __slots__ = ("_command_timeout", "pool")
+    __slots__ = ("pool",)
 
     def __init__(self, pool: Pool) -> None:
         if not isinstance(pool, Pool):
@@ -42,7 +42,6 @@ class Client:
                 "use Client.from_url(url) to build one from a URL"
             )
         self.pool = pool
-        self._command_timeout = pool.connection_options.command_timeout
 
     @classmethod
     def from_url(cls, url: str, **options: object) -> Client:
@@ -87,11 +86,10 @@ class Client:
         Cancellation and timeouts are described on the class.
         """
         data = encode_command(args)
-        timeout = blocking_timeout(args, self._command_timeout)
         pool = self.pool
         conn = await pool._acquire()
         try:
-            return await conn._request(data, args, timeout)
+            return await conn._request(data, args, True)
         finally:
             pool._release(conn)
 

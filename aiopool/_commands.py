@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from ._protocol import Arg
 
-__all__ = ["Command", "Key", "Value", "blocking_timeout"]
+__all__ = ["Command", "Key", "Value"]
 
 T = TypeVar("T")
 
@@ -348,63 +348,3 @@ def dbsize() -> Command[int]:
 
 def info(sections: Iterable[str]) -> Command[dict[str, Any]]:
     return Command(("INFO", *sections), _info)
-
-
-# -- blocking commands -----------------------------------------------------------------
-
-# Where each blocking command carries its blocking time: the argument index (a
-# negative index counts from the end) and its unit.
-_BLOCKING: Final[dict[str, tuple[int, float]]] = {
-    "BLPOP": (-1, 1.0),
-    "BRPOP": (-1, 1.0),
-    "BRPOPLPUSH": (-1, 1.0),
-    "BLMOVE": (-1, 1.0),
-    "BZPOPMIN": (-1, 1.0),
-    "BZPOPMAX": (-1, 1.0),
-    "BLMPOP": (1, 1.0),
-    "BZMPOP": (1, 1.0),
-    "WAIT": (2, 0.001),
-    "WAITAOF": (3, 0.001),
-}
-_BLOCKING_INITIALS: Final = frozenset("bBwWxX")
-
-
-def blocking_timeout(args: tuple[Any, ...], command_timeout: float | None) -> float | bool | None:
-    """The reply timeout for ``args``: ``True`` for the usual ``command_timeout``.
-
-    A blocking command (BLPOP, XREAD BLOCK, WAIT, ...) may legitimately wait
-    for its own blocking time, so that time is added to ``command_timeout``; a
-    blocking time of 0 (block for ever) means no timeout at all.
-    """
-    name = args[0]
-    if isinstance(name, bytes):
-        name = name.decode("latin-1")
-    if not isinstance(name, str) or name[:1] not in _BLOCKING_INITIALS or command_timeout is None:
-        return True
-    upper = name.upper()
-    block: float | None = None
-    try:
-        if upper in ("XREAD", "XREADGROUP"):
-            index = 1
-            while index < len(args):
-                arg = args[index]
-                word = arg.upper() if isinstance(arg, str | bytes) else None
-                if word in ("GROUP", b"GROUP"):
-                    index += 3  # the group and consumer names are not options
-                    continue
-                if word in ("BLOCK", b"BLOCK"):
-                    block = float(args[index + 1]) / 1000
-                    break
-                if word in ("STREAMS", b"STREAMS"):
-                    break
-                index += 1
-        elif upper in _BLOCKING:
-            position, unit = _BLOCKING[upper]
-            block = float(args[position]) * unit
-    except (IndexError, ValueError, TypeError):
-        return True  # malformed: the server will say so with an error reply
-    if block is None:
-        return True
-    if block <= 0:
-        return None
-    return command_timeout + block

@@ -24,9 +24,10 @@ from ._errors import (
     ConnectError,
     ConnectionFailure,
     ProtocolError,
+    RedisError,
     ReplyError,
 )
-from ._protocol import NOT_ENOUGH, encode_command, make_reader
+from ._protocol import NOT_ENOUGH, blocking_timeout, encode_command, make_reader
 
 __all__ = ["Connection"]
 
@@ -134,9 +135,11 @@ class Connection:
                 raise ConnectError(
                     f"could not connect to {address}: {exc.strerror}", address
                 ) from exc
+            limit = f"{timeout:.3g}s" if timeout is not None else "the time allowed"
             raise ConnectError(
-                f"could not connect to {address} within connect_timeout={timeout}s "
-                "(is the server up and reachable? raise connect_timeout if it is just slow)",
+                f"could not connect to {address} within {limit} "
+                f"(connect_timeout={options.connect_timeout}s; is the server up and reachable? "
+                "raise connect_timeout if it is just slow)",
                 address,
             ) from exc
         except _ssl.SSLError as exc:
@@ -183,16 +186,21 @@ class Connection:
             if isinstance(reply, ReplyError):
                 raise self._handshake_error(step, reply)
 
-    def _handshake_error(self, step: tuple[Any, ...], reply: ReplyError) -> ReplyError:
+    def _handshake_error(self, step: tuple[Any, ...], reply: ReplyError) -> RedisError:
         name = step[0] if step[0] != "CLIENT" else "CLIENT SETNAME"
         if isinstance(reply, BusyLoadingError):
             return reply
-        if name == "AUTH":
+        if _is_maxclients(reply):
+            return self._maxclients_error(reply)
+        if name == "AUTH" or isinstance(reply, AuthenticationError):
             user = (
                 f"user {self.options.username!r}" if self.options.username else "the default user"
             )
+            action = (
+                f"refused AUTH for {user}" if name == "AUTH" else f"requires a password ({name})"
+            )
             return AuthenticationError(
-                f"{self.address} refused AUTH for {user}: {reply.message} "
+                f"{self.address} {action}: {reply.message} "
                 "(check the username and password options or the URL's credentials)",
                 reply.code,
             )
@@ -203,6 +211,14 @@ class Connection:
             reply.code,
         )
 
+    def _maxclients_error(self, reply: ReplyError) -> ConnectError:
+        return ConnectError(
+            f"{self.address} refused the connection: {reply.message} (the server's maxclients "
+            "limit; lower max_size across your processes or raise maxclients); "
+            "no command was run",
+            self.address,
+        )
+
     # -- commands --------------------------------------------------------------
 
     async def execute(self, *args: Any, timeout: float | bool | None = True) -> Any:
@@ -210,7 +226,8 @@ class Connection:
 
         Error replies raise ``ReplyError`` (the connection stays usable).
         ``timeout`` overrides ``command_timeout`` for this call (``None``: wait
-        for ever; ``True``: use the option). On timeout (``CommandTimeout``),
+        for ever; ``True``: the option, plus the blocking time of a blocking
+        command such as ``BLPOP``). On timeout (``CommandTimeout``),
         lost connection (``ConnectionFailure``), protocol error, or
         cancellation, the connection is aborted before the exception
         propagates and cannot be used again.
@@ -229,7 +246,7 @@ class Connection:
             if self._transport.get_write_buffer_size() > _DRAIN_ABOVE:
                 await self._writer.drain()
             if timeout is True:
-                timeout = self.options.command_timeout
+                timeout = blocking_timeout(args, self.options.command_timeout)
             if timeout is None:
                 reply = await self._read_reply()
             else:
@@ -240,6 +257,11 @@ class Connection:
             raise self._failure(exc, args, timeout) from exc
         self.state = READY
         if isinstance(reply, ReplyError):
+            if _is_maxclients(reply):
+                # Sent instead of any reply, before the server closes the
+                # socket: our command was never run.
+                self.abort()
+                raise self._maxclients_error(reply)
             if isinstance(reply, AuthenticationError):
                 raise AuthenticationError(
                     f"{self.address}: {reply.message} (give the password option, "
@@ -372,6 +394,10 @@ class Connection:
         except BaseException:
             self._transport.abort()
             raise
+
+
+def _is_maxclients(reply: ReplyError) -> bool:
+    return reply.message.startswith("ERR max number of clients reached")
 
 
 def _ssl_context(option: _ssl.SSLContext | bool) -> _ssl.SSLContext | None:

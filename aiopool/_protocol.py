@@ -12,7 +12,7 @@ import hiredis
 
 from ._errors import ProtocolError, reply_error
 
-__all__ = ["NOT_ENOUGH", "Arg", "encode_command", "make_reader"]
+__all__ = ["NOT_ENOUGH", "Arg", "blocking_timeout", "encode_command", "make_reader"]
 
 # Every type a command argument may have. ``bool`` is an ``int`` to Python but
 # is rejected (by hiredis, and by our message): ``True`` would silently become
@@ -76,3 +76,63 @@ def make_reader(encoding: str | None) -> hiredis.Reader:
         encoding=encoding,
         errors="strict",
     )
+
+
+# -- blocking commands -----------------------------------------------------------------
+
+# Where each blocking command carries its blocking time: the argument index (a
+# negative index counts from the end) and its unit.
+_BLOCKING: Final[dict[str, tuple[int, float]]] = {
+    "BLPOP": (-1, 1.0),
+    "BRPOP": (-1, 1.0),
+    "BRPOPLPUSH": (-1, 1.0),
+    "BLMOVE": (-1, 1.0),
+    "BZPOPMIN": (-1, 1.0),
+    "BZPOPMAX": (-1, 1.0),
+    "BLMPOP": (1, 1.0),
+    "BZMPOP": (1, 1.0),
+    "WAIT": (2, 0.001),
+    "WAITAOF": (3, 0.001),
+}
+_BLOCKING_INITIALS: Final = frozenset("bBwWxX")
+
+
+def blocking_timeout(args: tuple[Any, ...], command_timeout: float | None) -> float | None:
+    """The reply timeout for ``args``: ``command_timeout``, or more for a blocking command.
+
+    A blocking command (BLPOP, XREAD BLOCK, WAIT, ...) may legitimately wait
+    for its own blocking time, so that time is added to ``command_timeout``; a
+    blocking time of 0 (block for ever) means no timeout at all.
+    """
+    name = args[0]
+    if isinstance(name, bytes):
+        name = name.decode("latin-1")
+    if not isinstance(name, str) or name[:1] not in _BLOCKING_INITIALS or command_timeout is None:
+        return command_timeout
+    upper = name.upper()
+    block: float | None = None
+    try:
+        if upper in ("XREAD", "XREADGROUP"):
+            index = 1
+            while index < len(args):
+                arg = args[index]
+                word = arg.upper() if isinstance(arg, str | bytes) else None
+                if word in ("GROUP", b"GROUP"):
+                    index += 3  # the group and consumer names are not options
+                    continue
+                if word in ("BLOCK", b"BLOCK"):
+                    block = float(args[index + 1]) / 1000
+                    break
+                if word in ("STREAMS", b"STREAMS"):
+                    break
+                index += 1
+        elif upper in _BLOCKING:
+            position, unit = _BLOCKING[upper]
+            block = float(args[position]) * unit
+    except (IndexError, ValueError, TypeError):
+        return command_timeout  # malformed: the server will say so with an error reply
+    if block is None:
+        return command_timeout
+    if block <= 0:
+        return None
+    return command_timeout + block

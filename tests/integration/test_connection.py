@@ -442,7 +442,7 @@ async def test_connect_timeout_bounds_a_handshake_that_never_answers() -> None:
         port = listener.getsockname()[1]
         options = ConnectionOptions(port=port, password=PASSWORD, connect_timeout=0.3)
         started = time.monotonic()
-        with pytest.raises(ConnectError, match=r"within connect_timeout=0\.3s") as info:
+        with pytest.raises(ConnectError, match=r"connect_timeout=0\.3s") as info:
             await Connection.open(options)
         elapsed = time.monotonic() - started
     assert 0.25 <= elapsed < 3

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from aiopool import _commands as cmd
-from aiopool._commands import blocking_timeout
+from aiopool._protocol import blocking_timeout
 
 UTC = datetime.UTC
 DEADLINE = datetime.datetime(2030, 1, 1, tzinfo=UTC)
@@ -253,7 +253,7 @@ def test_blocking_for_ever_means_no_timeout(args: tuple[Any, ...]) -> None:
     ],
 )
 def test_non_blocking_or_malformed_command_uses_command_timeout(args: tuple[Any, ...]) -> None:
-    assert blocking_timeout(args, 10.0) is True
+    assert blocking_timeout(args, 10.0) == 10.0
 
 
 @pytest.mark.parametrize(
@@ -294,6 +294,6 @@ def test_xreadgroup_group_or_consumer_named_block_is_not_taken_for_the_option(
     assert blocking_timeout(args, 10.0) == expected
 
 
-def test_without_command_timeout_every_command_defers_to_the_option() -> None:
-    assert blocking_timeout(("BLPOP", "q", 5), None) is True
-    assert blocking_timeout(("GET", "k"), None) is True
+def test_without_command_timeout_every_command_waits_for_ever() -> None:
+    assert blocking_timeout(("BLPOP", "q", 5), None) is None
+    assert blocking_timeout(("GET", "k"), None) is None
