@@ -66,6 +66,7 @@ class Connection:
     """
 
     __slots__ = (
+        "_abort_reason",
         "_parser",
         "_reader",
         "_transport",
@@ -93,6 +94,7 @@ class Connection:
         self.id = next(_ids)
         self.created_at = self.last_used_at = time.monotonic()
         self.state = READY
+        self._abort_reason: str | None = None
 
     def __repr__(self) -> str:
         return f"<Connection #{self.id} {self.address} db={self.options.db} {_STATE_NAMES[self.state]}>"
@@ -240,17 +242,21 @@ class Connection:
         """Write one encoded command and read its reply (``args`` only name it in errors)."""
         if self.state != READY:
             self._not_ready()
+        if timeout is True:
+            timeout = blocking_timeout(args, self.options.command_timeout)
         self.state = BUSY
         try:
             self._writer.write(data)
-            if self._transport.get_write_buffer_size() > _DRAIN_ABOVE:
-                await self._writer.drain()
-            if timeout is True:
-                timeout = blocking_timeout(args, self.options.command_timeout)
             if timeout is None:
+                if self._transport.get_write_buffer_size() > _DRAIN_ABOVE:
+                    await self._writer.drain()
                 reply = await self._read_reply()
             else:
+                # The drain is inside the limit too: a huge value written to
+                # a frozen server must not wait for ever for buffer space.
                 async with asyncio.timeout(timeout):
+                    if self._transport.get_write_buffer_size() > _DRAIN_ABOVE:
+                        await self._writer.drain()
                     reply = await self._read_reply()
         except BaseException as exc:
             self.abort()
@@ -271,39 +277,13 @@ class Connection:
             raise reply
         return reply
 
-    async def execute_many(
-        self, commands: list[tuple[Any, ...]], *, timeout: float | bool | None = True
-    ) -> list[Any]:
-        """Send several commands in one write and return their replies in order.
-
-        Error replies are returned in place as ``ReplyError`` values, not
-        raised. Timeout and cancellation behave as in ``execute``.
-        """
-        if self.state != READY:
-            self._not_ready()
-        data = b"".join([encode_command(args) for args in commands])
-        self.state = BUSY
-        try:
-            self._writer.write(data)
-            if self._transport.get_write_buffer_size() > _DRAIN_ABOVE:
-                await self._writer.drain()
-            if timeout is True:
-                timeout = self.options.command_timeout
-            async with asyncio.timeout(timeout):
-                replies = [await self._read_reply() for _ in commands]
-        except BaseException as exc:
-            self.abort()
-            raise self._failure(exc, commands[0] if commands else ("?",), timeout) from exc
-        self.state = READY
-        return replies
-
     async def _read_reply(self) -> Any:
         parser = self._parser
         reply = parser.gets()
         while reply is NOT_ENOUGH:
             data = await self._reader.read(_READ_SIZE)
             if not data:
-                raise ConnectionResetError("the server closed the connection")
+                raise ConnectionResetError(self._abort_reason or "the server closed the connection")
             parser.feed(data)
             reply = parser.gets()
         return reply
@@ -374,8 +354,14 @@ class Connection:
         """True once ``abort()`` or ``aclose()`` was called or the transport closed."""
         return self.state == CLOSED or self._transport.is_closing()
 
-    def abort(self) -> None:
-        """Close the socket at once, without waiting; idempotent and never raises."""
+    def abort(self, reason: str | None = None) -> None:
+        """Close the socket at once, without waiting; idempotent and never raises.
+
+        ``reason`` (such as "the pool was closed") replaces "the server closed
+        the connection" in the error of a command cut short by this abort.
+        """
+        if reason is not None and self.state != CLOSED:
+            self._abort_reason = reason
         self.state = CLOSED
         self._transport.abort()
 

@@ -224,6 +224,7 @@ class Pool:
 
         self._connect: Connector = connector
         self._slots = _Slots(opts.max_size)
+        self._refill_above = opts.max_size - opts.min_size  # free slots beyond: below min_size
         self._waiting = 0
         self._in_use: dict[Connection, tuple[float, asyncio.Task[object] | None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -346,7 +347,10 @@ class Pool:
             for conn in idle:
                 conn.abort()
             for conn in self._in_use:
-                conn.abort()
+                conn.abort(
+                    f"the pool was closed and close_timeout={self.options.close_timeout}s "
+                    "ran out before this connection was returned"
+                )
             self._closed += len(self._in_use)
             self._in_use.clear()
             self._closed_event.set()
@@ -388,6 +392,10 @@ class Pool:
         else:
             deadline = self._deadline()
             item = await self._wait_for_slot(deadline)
+            if self._closing:  # handed over just before aclose() began
+                if item is not None:
+                    self._discard(item)
+                raise PoolClosed(f"{self!r} was closed while waiting for a connection")
         if item is not None:
             now = time.monotonic()
             opts = self.options
@@ -538,6 +546,8 @@ class Pool:
             conn.state = POOLED
             conn.last_used_at = now
             self._slots.give(conn)
+            if self._slots.free > self._refill_above:
+                self._start_refill()  # e.g. after a warm-up that failed
             if self._reaper is None and self._reap_period is not None:
                 self._arm_reaper()
         else:

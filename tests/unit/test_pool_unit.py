@@ -101,6 +101,22 @@ async def test_connect_error_counts_every_attempt_within_acquire_timeout(
         assert_balanced(pool)
 
 
+async def test_reconnect_backoff_max_caps_the_delay_between_attempts(
+    peers: SilentPeers,
+) -> None:
+    peers.failures = 10_000
+    async with make_pool(
+        peers, acquire_timeout=0.3, reconnect_backoff=1.0, reconnect_backoff_max=0.01
+    ) as pool:
+        with pytest.raises(ConnectError):
+            async with pool.acquire():
+                pass
+        # Uncapped, the first delay alone could take the whole 0.3 s; capped at
+        # 10 ms, there is time for at least 20 attempts.
+        assert peers.calls >= 20
+        assert_balanced(pool)
+
+
 async def test_acquire_timeout_none_makes_a_single_connect_attempt(peers: SilentPeers) -> None:
     peers.failures = 10_000
     async with make_pool(peers, acquire_timeout=None) as pool:

@@ -1,0 +1,457 @@
+"""Cancellation at every await point of a borrow: waiting for a slot,
+connecting, the reconnect backoff, the health check, writing, mid-read.
+
+After each cancellation the pool must be exactly as before (no slot lost, no
+waiter left behind), and no later caller may ever read a reply meant for the
+cancelled one (the CVE-2023-28858 scenario).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import hiredis
+import pytest
+
+from aiopool import Client, ConnectionFailure, Pool, PoolStats
+from aiopool.testing import RedisServer
+
+# -- helpers -------------------------------------------------------------------------
+
+_MORE = object()
+
+
+def _resp(args: tuple[str | int | bytes, ...]) -> bytes:
+    out = [f"*{len(args)}\r\n".encode()]
+    for arg in args:
+        data = arg if isinstance(arg, bytes) else str(arg).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)
+
+
+def admin(server: RedisServer, *args: str | int, password: str | None = None) -> Any:
+    """Run one command on a fresh blocking socket, outside the pool under test."""
+    commands: list[tuple[str | int, ...]] = [args]
+    if password is not None:
+        commands.insert(0, ("AUTH", password))
+    reader = hiredis.Reader(notEnoughData=_MORE)
+    replies: list[Any] = []
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        sock.sendall(b"".join(_resp(command) for command in commands))
+        while len(replies) < len(commands):
+            reply = reader.gets()
+            if reply is _MORE:
+                data = sock.recv(65536)
+                if not data:
+                    raise ConnectionError(f"{server!r} closed the admin connection")
+                reader.feed(data)
+            elif isinstance(reply, hiredis.ReplyError):
+                raise AssertionError(f"admin command {args!r} failed: {reply}")
+            else:
+                replies.append(reply)
+    return replies[-1]
+
+
+def clients_named(server: RedisServer, name: str) -> list[dict[str, str]]:
+    listing: bytes = admin(server, "CLIENT", "LIST")
+    entries = []
+    for line in listing.decode().splitlines():
+        fields = dict(part.split("=", 1) for part in line.split(" ") if "=" in part)
+        if fields.get("name") == name:
+            entries.append(fields)
+    return entries
+
+
+def blocked_ids(server: RedisServer, name: str) -> set[int]:
+    return {int(c["id"]) for c in clients_named(server, name) if "b" in c["flags"]}
+
+
+def connected_clients(server: RedisServer, password: str | None = None) -> int:
+    info: bytes = admin(server, "INFO", "clients", password=password)
+    for line in info.decode().splitlines():
+        if line.startswith("connected_clients:"):
+            return int(line.split(":", 1)[1])
+    raise AssertionError(info)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def unique_name() -> str:
+    return f"cancel-{uuid.uuid4().hex[:10]}"
+
+
+async def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 3.0) -> None:
+    """Poll ``predicate`` until it holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.005)
+
+
+async def wait_for_waiters(pool: Pool, count: int) -> None:
+    await wait_until(lambda: pool.stats().waiting == count, f"{count} waiting task(s)")
+
+
+def assert_balanced(pool: Pool) -> PoolStats:
+    stats = pool.stats()
+    assert stats.in_use == 0, stats
+    assert stats.waiting == 0, stats
+    assert stats.opening == 0, stats
+    assert stats.size == stats.idle, stats
+    assert stats.size <= stats.max_size, stats
+    return stats
+
+
+async def assert_own_replies(client: Client, tasks: int = 20) -> None:
+    """Many concurrent callers; each must get exactly its own replies."""
+    tag = uuid.uuid4().hex[:8]
+
+    async def one(i: int) -> None:
+        key, value = f"own:{tag}:{i}", f"value-{tag}-{i}"
+        assert await client.execute("SET", key, value) == b"OK"
+        assert await client.execute("GET", key) == value.encode()
+        assert await client.execute("ECHO", f"echo-{i}") == f"echo-{i}".encode()
+
+    async with asyncio.timeout(10):
+        await asyncio.gather(*(one(i) for i in range(tasks)))
+
+
+async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` and check that the cancellation reached its caller."""
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        async with asyncio.timeout(2):
+            await task
+
+
+# -- waiting for a slot --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("position", [0, 1, 2], ids=["head", "middle", "tail"])
+async def test_cancelled_waiter_leaves_the_queue_and_loses_no_slot(
+    position: int, redis_url: str
+) -> None:
+    async with Pool.from_url(redis_url, max_size=2, acquire_timeout=5) as pool:
+        release = asyncio.Event()
+        served: list[str] = []
+
+        async def hold() -> None:
+            async with pool.acquire() as conn:
+                await conn.execute("PING")
+                await release.wait()
+
+        async def waiter(name: str) -> None:
+            async with pool.acquire() as conn:
+                served.append(name)
+                assert await conn.execute("ECHO", name) == name.encode()
+
+        holders = [asyncio.create_task(hold()) for _ in range(2)]
+        await wait_until(lambda: pool.stats().in_use == 2, "both connections borrowed")
+        names = ["waiter-0", "waiter-1", "waiter-2"]
+        waiters = []
+        for count, name in enumerate(names, start=1):
+            waiters.append(asyncio.create_task(waiter(name)))
+            await wait_for_waiters(pool, count)
+
+        await cancel_and_wait(waiters[position])
+        assert pool.stats().waiting == 2
+        release.set()
+        async with asyncio.timeout(2):
+            await asyncio.gather(*holders, *(w for i, w in enumerate(waiters) if i != position))
+        assert served == [name for i, name in enumerate(names) if i != position]
+        stats = assert_balanced(pool)
+        assert stats.size == stats.created == 2
+        # Both slots are still there: two borrowers at once, no timeout, no third connection.
+        async with asyncio.timeout(2), pool.acquire(), pool.acquire():
+            assert pool.stats().in_use == 2
+        await assert_own_replies(Client(pool))
+        assert pool.stats().created == 2
+
+
+async def test_cancelling_a_waiter_just_woken_passes_the_slot_to_the_next(redis_url: str) -> None:
+    async with Pool.from_url(redis_url, max_size=1, acquire_timeout=5) as pool:
+        served: list[str] = []
+
+        async def waiter(name: str) -> None:
+            async with pool.acquire() as conn:
+                served.append(name)
+                assert await conn.execute("ECHO", name) == name.encode()
+
+        async with pool.acquire():
+            woken = asyncio.create_task(waiter("woken"))
+            await wait_for_waiters(pool, 1)
+            following = asyncio.create_task(waiter("following"))
+            await wait_for_waiters(pool, 2)
+        # The slot was just handed to "woken", which has not run yet.
+        await cancel_and_wait(woken)
+        async with asyncio.timeout(1):  # well under acquire_timeout: the slot was passed on
+            await following
+        assert served == ["following"]
+        stats = assert_balanced(pool)
+        assert stats.size == stats.created == 1
+        await assert_own_replies(Client(pool))
+
+
+# -- connecting ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["cancel", "asyncio.timeout"])
+async def test_cancel_while_connecting_frees_the_slot_and_closes_the_socket(how: str) -> None:
+    password = "connect-Pa55"
+    with RedisServer(password=password) as server:
+        async with Client.from_url(
+            server.url, acquire_timeout=5, connect_timeout=5, max_size=2
+        ) as client:
+            pool = client.pool
+            server.pause()  # TCP connects at the kernel level; AUTH is never answered
+            try:
+                if how == "cancel":
+                    task = asyncio.create_task(client.execute("ECHO", "never"))
+                    await wait_until(lambda: pool.stats().opening == 1, "the connect to start")
+                    await cancel_and_wait(task)
+                else:
+                    started = time.monotonic()
+                    with pytest.raises(TimeoutError) as caught:
+                        async with asyncio.timeout(0.2):
+                            await client.execute("ECHO", "never")
+                    assert type(caught.value) is TimeoutError
+                    assert time.monotonic() - started < 1.0
+                stats = assert_balanced(pool)
+                assert (stats.size, stats.created, stats.connect_errors) == (0, 0, 0)
+            finally:
+                server.resume()
+            await wait_until(
+                lambda: connected_clients(server, password) == 1,
+                "the half-open connection to be gone from the server",
+            )
+            await assert_own_replies(client)
+            assert_balanced(pool)
+
+
+async def test_cancel_during_reconnect_backoff_frees_the_slot() -> None:
+    port = free_port()
+    server = RedisServer(port=port)
+    client = Client.from_url(
+        server.url, acquire_timeout=5, reconnect_backoff=0.05, reconnect_backoff_max=0.2
+    )
+    try:
+        task = asyncio.create_task(client.execute("ECHO", "never"))
+        await wait_until(lambda: client.pool.stats().connect_errors >= 2, "retries to begin")
+        await cancel_and_wait(task)
+        stats = assert_balanced(client.pool)
+        assert (stats.size, stats.created) == (0, 0)
+        await asyncio.to_thread(server.start)
+        await assert_own_replies(client)
+        assert_balanced(client.pool)
+    finally:
+        await client.aclose()
+        await asyncio.to_thread(server.stop)
+
+
+async def test_cancel_during_the_health_check_discards_the_connection(
+    private_redis_server: RedisServer,
+) -> None:
+    server = private_redis_server
+    async with Client.from_url(
+        server.url, health_check_interval=0.05, command_timeout=5, connect_timeout=5
+    ) as client:
+        pool = client.pool
+        await client.execute("PING")
+        await asyncio.sleep(0.1)  # idle past health_check_interval: the next borrow PINGs first
+        server.pause()
+        try:
+            task = asyncio.create_task(client.execute("ECHO", "never"))
+            await wait_until(lambda: pool.stats().opening == 1, "the health check to start")
+            await cancel_and_wait(task)
+            stats = assert_balanced(pool)
+            assert (stats.size, stats.closed) == (0, 1)
+        finally:
+            server.resume()
+        await assert_own_replies(client)
+        assert_balanced(pool)
+
+
+# -- writing and reading -------------------------------------------------------------
+
+
+async def test_cancel_while_writing_a_large_command_discards_the_connection(
+    private_redis_server: RedisServer,
+) -> None:
+    server = private_redis_server
+    async with Client.from_url(server.url, max_size=2) as client:
+        pool = client.pool
+        await client.execute("PING")
+        server.pause()  # the kernel buffers fill up and the write has to wait
+        try:
+            task = asyncio.create_task(client.execute("SET", "huge", b"x" * (32 << 20)))
+            await wait_until(lambda: pool.stats().in_use == 1, "the write to start")
+            await asyncio.sleep(0.05)
+            assert not task.done()
+            await cancel_and_wait(task)
+            stats = assert_balanced(pool)
+            assert (stats.size, stats.closed) == (0, 1)
+        finally:
+            server.resume()
+        assert await client.execute("EXISTS", "huge") == 0, "a half-sent command ran"
+        await assert_own_replies(client)
+        assert_balanced(pool)
+
+
+@pytest.mark.parametrize("via", ["client", "connection"])
+async def test_cancel_mid_blpop_discards_the_connection(
+    via: str, redis_server: RedisServer, redis_url: str
+) -> None:
+    name = unique_name()
+    key = f"queue:{name}"
+    async with Client.from_url(redis_url, max_size=2, client_name=name) as client:
+        pool = client.pool
+
+        async def blpop() -> Any:
+            if via == "client":
+                return await client.execute("BLPOP", key, 0)
+            async with pool.acquire() as conn:
+                return await conn.execute("BLPOP", key, 0, timeout=None)
+
+        task = asyncio.create_task(blpop())
+        await wait_until(lambda: bool(blocked_ids(redis_server, name)), "BLPOP to block")
+        (victim,) = blocked_ids(redis_server, name)
+        await cancel_and_wait(task)
+        stats = assert_balanced(pool)
+        assert (stats.size, stats.closed) == (0, 1)
+        await wait_until(
+            lambda: victim not in {int(c["id"]) for c in clients_named(redis_server, name)},
+            "the cancelled connection to be closed",
+        )
+        assert await client.execute("CLIENT", "ID") != victim
+        # Nobody is blocked on the list any more: a pushed item stays there.
+        assert await client.execute("LPUSH", key, "kept") == 1
+        assert await client.execute("LRANGE", key, 0, -1) == [b"kept"]
+        await assert_own_replies(client)
+        assert_balanced(pool)
+
+
+async def test_asyncio_timeout_around_a_blocking_command_discards_the_connection(
+    redis_url: str,
+) -> None:
+    async with Client.from_url(redis_url, max_size=1) as client:
+        first = await client.execute("CLIENT", "ID")
+        started = time.monotonic()
+        with pytest.raises(TimeoutError) as caught:
+            async with asyncio.timeout(0.2):
+                await client.execute("BLPOP", "empty-list", 0)
+        assert type(caught.value) is TimeoutError
+        assert time.monotonic() - started < 1.0
+        stats = assert_balanced(client.pool)
+        assert (stats.size, stats.closed) == (0, 1)
+        assert await client.execute("CLIENT", "ID") != first
+        await assert_own_replies(client)
+
+
+async def test_cancelling_aclose_aborts_every_connection(
+    redis_server: RedisServer, redis_url: str
+) -> None:
+    name = unique_name()
+    pool = Pool.from_url(redis_url, min_size=2, max_size=3, close_timeout=5, client_name=name)
+    await pool.open()
+    borrowed = asyncio.Event()
+
+    async def hold() -> None:
+        async with pool.acquire() as conn:
+            borrowed.set()
+            await conn.execute("BLPOP", f"never:{name}", 0, timeout=None)
+
+    holder = asyncio.create_task(hold())
+    await borrowed.wait()
+    closing = asyncio.create_task(pool.aclose())
+    await wait_until(pool.is_closed, "aclose to start")
+    await cancel_and_wait(closing)
+    with pytest.raises(ConnectionFailure):
+        async with asyncio.timeout(2):
+            await holder
+    await wait_until(
+        lambda: clients_named(redis_server, name) == [], "every connection to leave the server"
+    )
+    async with asyncio.timeout(1):
+        await pool.aclose()  # idempotent after a cancelled close
+    stats = pool.stats()
+    assert (stats.size, stats.in_use, stats.idle, stats.waiting) == (0, 0, 0, 0)
+
+
+async def test_cancelling_at_any_moment_never_hands_a_reply_to_the_wrong_caller(
+    redis_url: str,
+) -> None:
+    async with Client.from_url(
+        redis_url, max_size=4, acquire_timeout=5, command_timeout=5
+    ) as client:
+        pool = client.pool
+        big = "B" * 300_000  # a reply that arrives in several reads
+        await client.execute("SET", "sweep:big", big)
+        stop = asyncio.Event()
+        wrong: list[tuple[str, object, object]] = []
+
+        def check(who: str, got: object, expected: object) -> None:
+            if got != expected:
+                wrong.append((who, got, expected))
+
+        async def worker(i: int) -> None:
+            key = f"sweep:{i}"
+            for j in range(100_000):
+                if stop.is_set():
+                    return
+                tag = f"worker-{i}-{j}"
+                check(tag, await client.execute("SET", key, tag), b"OK")
+                check(tag, await client.execute("GET", key), tag.encode())
+                check(tag, await client.execute("ECHO", tag), tag.encode())
+
+        async def victim(n: int) -> None:
+            tag = f"victim-{n}"
+            kind = n % 3
+            if kind == 0:
+                check(tag, await client.execute("GET", "sweep:big"), big.encode())
+            elif kind == 1:
+                check(tag, await client.execute("ECHO", tag), tag.encode())
+            else:
+                async with pool.acquire() as conn:
+                    check(tag, await conn.execute("SET", f"sweep:{tag}", tag), b"OK")
+                    check(tag, await conn.execute("GET", f"sweep:{tag}"), tag.encode())
+
+        workers = [asyncio.create_task(worker(i)) for i in range(6)]
+        outcomes: collections.Counter[str] = collections.Counter()
+        for n in range(150):
+            task = asyncio.create_task(victim(n))
+            delay = n % 30
+            if n < 90:
+                for _ in range(delay):  # cancel after 0..29 event-loop iterations
+                    await asyncio.sleep(0)
+            else:
+                await asyncio.sleep(delay * 0.0002)
+            task.cancel()
+            try:
+                async with asyncio.timeout(5):
+                    await task
+            except asyncio.CancelledError:
+                outcomes["cancelled"] += 1
+            else:
+                outcomes["completed"] += 1
+        stop.set()
+        async with asyncio.timeout(10):
+            await asyncio.gather(*workers)
+
+        assert not wrong, f"replies handed to the wrong caller: {wrong[:3]}"
+        assert outcomes["cancelled"] > 0, outcomes
+        assert outcomes["completed"] > 0, outcomes
+        stats = assert_balanced(pool)
+        assert stats.closed > 0, "no command was ever interrupted mid-flight"
+        assert stats.size <= 4
+        await assert_own_replies(client, tasks=30)
