@@ -10,121 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import socket
 import time
-import uuid
-from collections.abc import Callable
 from typing import Any
 
-import hiredis
 import pytest
+from pool_support import (
+    assert_balanced,
+    assert_own_replies,
+    blocked_ids,
+    clients_named,
+    connected_clients,
+    free_port,
+    unique_name,
+    wait_for_waiters,
+    wait_until,
+)
 
-from aiopool import Client, ConnectionFailure, Pool, PoolStats
+from aiopool import Client, ConnectionFailure, Pool
 from aiopool.testing import RedisServer
 
 # -- helpers -------------------------------------------------------------------------
-
-_MORE = object()
-
-
-def _resp(args: tuple[str | int | bytes, ...]) -> bytes:
-    out = [f"*{len(args)}\r\n".encode()]
-    for arg in args:
-        data = arg if isinstance(arg, bytes) else str(arg).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
-
-
-def admin(server: RedisServer, *args: str | int, password: str | None = None) -> Any:
-    """Run one command on a fresh blocking socket, outside the pool under test."""
-    commands: list[tuple[str | int, ...]] = [args]
-    if password is not None:
-        commands.insert(0, ("AUTH", password))
-    reader = hiredis.Reader(notEnoughData=_MORE)
-    replies: list[Any] = []
-    with socket.create_connection((server.host, server.port), timeout=5) as sock:
-        sock.sendall(b"".join(_resp(command) for command in commands))
-        while len(replies) < len(commands):
-            reply = reader.gets()
-            if reply is _MORE:
-                data = sock.recv(65536)
-                if not data:
-                    raise ConnectionError(f"{server!r} closed the admin connection")
-                reader.feed(data)
-            elif isinstance(reply, hiredis.ReplyError):
-                raise AssertionError(f"admin command {args!r} failed: {reply}")
-            else:
-                replies.append(reply)
-    return replies[-1]
-
-
-def clients_named(server: RedisServer, name: str) -> list[dict[str, str]]:
-    listing: bytes = admin(server, "CLIENT", "LIST")
-    entries = []
-    for line in listing.decode().splitlines():
-        fields = dict(part.split("=", 1) for part in line.split(" ") if "=" in part)
-        if fields.get("name") == name:
-            entries.append(fields)
-    return entries
-
-
-def blocked_ids(server: RedisServer, name: str) -> set[int]:
-    return {int(c["id"]) for c in clients_named(server, name) if "b" in c["flags"]}
-
-
-def connected_clients(server: RedisServer, password: str | None = None) -> int:
-    info: bytes = admin(server, "INFO", "clients", password=password)
-    for line in info.decode().splitlines():
-        if line.startswith("connected_clients:"):
-            return int(line.split(":", 1)[1])
-    raise AssertionError(info)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def unique_name() -> str:
-    return f"cancel-{uuid.uuid4().hex[:10]}"
-
-
-async def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 3.0) -> None:
-    """Poll ``predicate`` until it holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.005)
-
-
-async def wait_for_waiters(pool: Pool, count: int) -> None:
-    await wait_until(lambda: pool.stats().waiting == count, f"{count} waiting task(s)")
-
-
-def assert_balanced(pool: Pool) -> PoolStats:
-    stats = pool.stats()
-    assert stats.in_use == 0, stats
-    assert stats.waiting == 0, stats
-    assert stats.opening == 0, stats
-    assert stats.size == stats.idle, stats
-    assert stats.size <= stats.max_size, stats
-    return stats
-
-
-async def assert_own_replies(client: Client, tasks: int = 20) -> None:
-    """Many concurrent callers; each must get exactly its own replies."""
-    tag = uuid.uuid4().hex[:8]
-
-    async def one(i: int) -> None:
-        key, value = f"own:{tag}:{i}", f"value-{tag}-{i}"
-        assert await client.execute("SET", key, value) == b"OK"
-        assert await client.execute("GET", key) == value.encode()
-        assert await client.execute("ECHO", f"echo-{i}") == f"echo-{i}".encode()
-
-    async with asyncio.timeout(10):
-        await asyncio.gather(*(one(i) for i in range(tasks)))
 
 
 async def cancel_and_wait(task: asyncio.Task[Any]) -> None:

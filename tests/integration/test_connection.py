@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from pool_support import free_port
 
 from aiopool import (
     AuthenticationError,
@@ -29,12 +30,6 @@ from aiopool.testing.plugin import require_redis_server
 
 PASSWORD = "correct-H0rse-battery"
 WRONG_PASSWORD = "wr0ng-Staple-guess"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _wait_until(predicate: object, what: str) -> None:
@@ -110,7 +105,7 @@ def tls_server(tls_files: TlsFiles) -> Iterator[TlsServer]:
     """A server with a plain port (for RedisServer's readiness probe) and a TLS port."""
     require_redis_server()
     for _ in range(3):
-        tls_port = _free_port()
+        tls_port = free_port()
         server = RedisServer(
             args=[
                 "--tls-port",

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import time
-import uuid
-from collections.abc import Callable
 from typing import Any
 
-import hiredis
 import pytest
+from pool_support import (
+    assert_balanced,
+    assert_own_replies,
+    clients_named,
+    unique_name,
+    wait_for_waiters,
+    wait_until,
+)
 
 from aiopool import (
     Client,
@@ -24,92 +28,12 @@ from aiopool import (
     ConnectionFailure,
     Pool,
     PoolClosed,
-    PoolStats,
     PoolTimeout,
     RedisError,
 )
 from aiopool.testing import RedisServer
 
 # -- helpers -------------------------------------------------------------------------
-
-_MORE = object()
-
-
-def _resp(args: tuple[str | int | bytes, ...]) -> bytes:
-    out = [f"*{len(args)}\r\n".encode()]
-    for arg in args:
-        data = arg if isinstance(arg, bytes) else str(arg).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
-
-
-def admin(server: RedisServer, *args: str | int) -> Any:
-    """Run one command on a fresh blocking socket, outside the pool under test."""
-    reader = hiredis.Reader(notEnoughData=_MORE)
-    with socket.create_connection((server.host, server.port), timeout=5) as sock:
-        sock.sendall(_resp(args))
-        reply = reader.gets()
-        while reply is _MORE:
-            data = sock.recv(65536)
-            if not data:
-                raise ConnectionError(f"{server!r} closed the admin connection")
-            reader.feed(data)
-            reply = reader.gets()
-    if isinstance(reply, hiredis.ReplyError):
-        raise AssertionError(f"admin command {args!r} failed: {reply}")
-    return reply
-
-
-def clients_named(server: RedisServer, name: str) -> list[dict[str, str]]:
-    """The server's CLIENT LIST entries whose name is ``name``."""
-    listing: bytes = admin(server, "CLIENT", "LIST")
-    entries = []
-    for line in listing.decode().splitlines():
-        fields = dict(part.split("=", 1) for part in line.split(" ") if "=" in part)
-        if fields.get("name") == name:
-            entries.append(fields)
-    return entries
-
-
-def unique_name() -> str:
-    return f"pooltest-{uuid.uuid4().hex[:10]}"
-
-
-async def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 3.0) -> None:
-    """Poll ``predicate`` until it holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.005)
-
-
-async def wait_for_waiters(pool: Pool, count: int) -> None:
-    await wait_until(lambda: pool.stats().waiting == count, f"{count} waiting task(s)")
-
-
-def assert_balanced(pool: Pool) -> PoolStats:
-    stats = pool.stats()
-    assert stats.in_use == 0, stats
-    assert stats.waiting == 0, stats
-    assert stats.opening == 0, stats
-    assert stats.size == stats.idle, stats
-    assert stats.size <= stats.max_size, stats
-    return stats
-
-
-async def assert_own_replies(client: Client, tasks: int = 20) -> None:
-    """Many concurrent callers; each must get exactly its own replies."""
-    tag = uuid.uuid4().hex[:8]
-
-    async def one(i: int) -> None:
-        key, value = f"own:{tag}:{i}", f"value-{tag}-{i}"
-        assert await client.execute("SET", key, value) == b"OK"
-        assert await client.execute("GET", key) == value.encode()
-        assert await client.execute("ECHO", f"echo-{i}") == f"echo-{i}".encode()
-
-    async with asyncio.timeout(10):
-        await asyncio.gather(*(one(i) for i in range(tasks)))
 
 
 async def borrow_together(pool: Pool, count: int) -> list[int]:

@@ -12,15 +12,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import socket
 import time
 import traceback
-import uuid
-from collections.abc import Callable
-from typing import Any
 
-import hiredis
 import pytest
+from pool_support import (
+    RawConnection,
+    address,
+    admin,
+    assert_balanced,
+    assert_own_replies,
+    client_ids,
+    free_port,
+    unique_name,
+    wait_until,
+)
 
 from aiopool import (
     AuthenticationError,
@@ -30,121 +36,9 @@ from aiopool import (
     ConnectionFailure,
     Pool,
     PoolClosed,
-    PoolStats,
     RedisError,
 )
 from aiopool.testing import RedisServer
-
-# -- helpers -------------------------------------------------------------------------
-
-_MORE = object()
-
-
-def _resp(args: tuple[str | int | bytes, ...]) -> bytes:
-    out = [f"*{len(args)}\r\n".encode()]
-    for arg in args:
-        data = arg if isinstance(arg, bytes) else str(arg).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
-
-
-class RawConnection:
-    """A blocking socket to the server, outside the pool under test."""
-
-    def __init__(self, server: RedisServer, password: str | None = None) -> None:
-        self._sock = socket.create_connection((server.host, server.port), timeout=5)
-        self._reader = hiredis.Reader(notEnoughData=_MORE)
-        if password is not None:
-            assert self.call("AUTH", password) == b"OK"
-        assert self.call("PING") == b"PONG"
-
-    def call(self, *args: str | int) -> Any:
-        self._sock.sendall(_resp(args))
-        reply = self._reader.gets()
-        while reply is _MORE:
-            data = self._sock.recv(65536)
-            if not data:
-                raise ConnectionError("the server closed the raw connection")
-            self._reader.feed(data)
-            reply = self._reader.gets()
-        if isinstance(reply, hiredis.ReplyError):
-            raise AssertionError(f"raw command {args!r} failed: {reply}")
-        return reply
-
-    def connected_clients(self) -> int:
-        info: bytes = self.call("INFO", "clients")
-        found = re.search(rb"connected_clients:(\d+)", info)
-        assert found is not None, info
-        return int(found.group(1))
-
-    def close(self) -> None:
-        self._sock.close()
-
-
-def admin(server: RedisServer, *args: str | int, password: str | None = None) -> Any:
-    raw = RawConnection(server, password)
-    try:
-        return raw.call(*args)
-    finally:
-        raw.close()
-
-
-def client_ids(server: RedisServer, name: str) -> set[int]:
-    listing: bytes = admin(server, "CLIENT", "LIST")
-    ids = set()
-    for line in listing.decode().splitlines():
-        fields = dict(part.split("=", 1) for part in line.split(" ") if "=" in part)
-        if fields.get("name") == name:
-            ids.add(int(fields["id"]))
-    return ids
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def address(server: RedisServer) -> str:
-    return f"{server.host}:{server.port}"
-
-
-def unique_name() -> str:
-    return f"faults-{uuid.uuid4().hex[:10]}"
-
-
-async def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 3.0) -> None:
-    """Poll ``predicate`` until it holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.005)
-
-
-def assert_balanced(pool: Pool) -> PoolStats:
-    stats = pool.stats()
-    assert stats.in_use == 0, stats
-    assert stats.waiting == 0, stats
-    assert stats.opening == 0, stats
-    assert stats.size == stats.idle, stats
-    assert stats.size <= stats.max_size, stats
-    return stats
-
-
-async def assert_own_replies(client: Client, tasks: int = 20) -> None:
-    """Many concurrent callers; each must get exactly its own replies."""
-    tag = uuid.uuid4().hex[:8]
-
-    async def one(i: int) -> None:
-        key, value = f"own:{tag}:{i}", f"value-{tag}-{i}"
-        assert await client.execute("SET", key, value) == b"OK"
-        assert await client.execute("GET", key) == value.encode()
-        assert await client.execute("ECHO", f"echo-{i}") == f"echo-{i}".encode()
-
-    async with asyncio.timeout(10):
-        await asyncio.gather(*(one(i) for i in range(tasks)))
-
 
 # -- killed connections --------------------------------------------------------------
 
