@@ -277,11 +277,9 @@ def options_from_url(
         if name not in _CONNECTION_FIELDS and name not in _POOL_FIELDS:
             raise _unknown_option(name, where)
     values.update(options)
-    if "path" in values and values.get("path") is not None and "host" in options:
+    if values.get("path") is not None and "host" in options:
         raise ValueError("give either a unix socket path or a host, not both")
-    connection = ConnectionOptions(**{k: v for k, v in values.items() if k in _CONNECTION_FIELDS})
-    pool = PoolOptions(**{k: v for k, v in values.items() if k in _POOL_FIELDS})
-    return connection, pool
+    return split_options(values, where=where)
 
 
 def split_options(options: dict[str, Any], *, where: str) -> tuple[ConnectionOptions, PoolOptions]:

@@ -27,7 +27,7 @@ from ._errors import (
     RedisError,
     ReplyError,
 )
-from ._protocol import NOT_ENOUGH, blocking_timeout, encode_command, make_reader
+from ._protocol import NOT_ENOUGH, blocking_timeout, command_name, encode_command, make_reader
 
 __all__ = ["Connection"]
 
@@ -47,13 +47,6 @@ CLOSED: Final = 3
 _STATE_NAMES: Final = ("ready", "busy", "pooled", "closed")
 
 _ids = itertools.count(1)
-
-
-def _command_name(args: tuple[Any, ...]) -> str:
-    name = args[0] if args else "?"
-    if isinstance(name, bytes | memoryview):
-        name = bytes(name).decode(errors="replace")
-    return str(name).upper()
 
 
 class Connection:
@@ -305,7 +298,7 @@ class Connection:
         """Translate a low-level exception once, here; the connection is already aborted."""
         if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
             return exc
-        name = _command_name(args)
+        name = command_name(args)
         if isinstance(exc, TimeoutError) and not (isinstance(exc, OSError) and exc.errno):
             return CommandTimeout(
                 f"no reply from {self.address} to {name} within {timeout}s (command_timeout); "
@@ -334,21 +327,16 @@ class Connection:
 
     def is_reusable(self) -> bool:
         """True when the connection is idle, in sync and its socket still open."""
-        return (
-            self.state == READY
-            and not self._transport.is_closing()
-            and not self._reader.at_eof()
-            and self._reader.exception() is None
-        )
+        return self.state == READY and self._socket_open()
 
     def is_pooled_and_open(self) -> bool:
         """True for an idle pooled connection whose peer has not closed it."""
-        return (
-            self.state == POOLED
-            and not self._transport.is_closing()
-            and not self._reader.at_eof()
-            and self._reader.exception() is None
-        )
+        return self.state == POOLED and self._socket_open()
+
+    def _socket_open(self) -> bool:
+        # A lost connection closes the transport; a FIN from the server only
+        # marks the reader at EOF (streams keep the write side half-open).
+        return not self._transport.is_closing() and not self._reader.at_eof()
 
     def is_closed(self) -> bool:
         """True once ``abort()`` or ``aclose()`` was called or the transport closed."""

@@ -203,7 +203,9 @@ class Pool:
     Build one with ``Pool.from_url(url, **options)`` or
     ``Pool(ConnectionOptions(...), PoolOptions(...))``, use it as
     ``async with pool:`` (or call ``open()`` and ``aclose()``), and borrow
-    connections with ``async with pool.acquire() as conn``.
+    connections with ``async with pool.acquire() as conn``. ``connector``
+    replaces how connections are opened (an async callable taking the time
+    allowed); the pool's unit tests use it, applications rarely need it.
     """
 
     def __init__(

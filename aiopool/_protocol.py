@@ -12,7 +12,7 @@ import hiredis
 
 from ._errors import ProtocolError, reply_error
 
-__all__ = ["NOT_ENOUGH", "Arg", "blocking_timeout", "encode_command", "make_reader"]
+__all__ = ["NOT_ENOUGH", "Arg", "blocking_timeout", "command_name", "encode_command", "make_reader"]
 
 # Every type a command argument may have. ``bool`` is an ``int`` to Python but
 # is rejected (by hiredis, and by our message): ``True`` would silently become
@@ -29,15 +29,16 @@ def _reject(args: tuple[Any, ...]) -> None:
         if isinstance(arg, bool) or not isinstance(arg, str | bytes | int | float | memoryview):
             what = "the command name" if index == 0 else f"argument {index}"
             raise TypeError(
-                f"{what} of {_command_name(args)} is {arg!r} of type {type(arg).__name__}; "
+                f"{what} of {command_name(args)} is {arg!r} of type {type(arg).__name__}; "
                 "Redis arguments must be str, bytes, int, float or memoryview "
                 "(None and bool are rejected: convert them explicitly)"
             )
 
 
-def _command_name(args: tuple[Any, ...]) -> str:
-    if args and isinstance(args[0], str | bytes):
-        name = args[0].decode(errors="replace") if isinstance(args[0], bytes) else args[0]
+def command_name(args: tuple[Any, ...]) -> str:
+    """The command's name for messages (``"GET"``), or ``"the command"``."""
+    if args and isinstance(args[0], str | bytes | memoryview):
+        name = args[0] if isinstance(args[0], str) else bytes(args[0]).decode(errors="replace")
         return name.upper()
     return "the command"
 
