@@ -23,8 +23,13 @@ from ._errors import (
     ReadOnlyError,
     RedisError,
     ReplyError,
+    SessionCommandError,
+    WatchError,
 )
+from ._pipeline import Pipeline
 from ._pool import Pool, PoolStats
+from ._pubsub import PubSub
+from ._script import Script
 
 __version__ = "0.1.0"
 
@@ -39,14 +44,19 @@ __all__ = [
     "ConnectionOptions",
     "NoScriptError",
     "PermissionDenied",
+    "Pipeline",
     "Pool",
     "PoolClosed",
     "PoolOptions",
     "PoolStats",
     "PoolTimeout",
     "ProtocolError",
+    "PubSub",
     "ReadOnlyError",
     "RedisError",
     "ReplyError",
+    "Script",
+    "SessionCommandError",
+    "WatchError",
     "__version__",
 ]

@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from . import _commands as cmd
-from ._commands import Command, Deadline, Expiry, Key, Value
+from ._commands import Command, Key, Value
 from ._config import options_from_url
+from ._errors import NoScriptError, SessionCommandError, WatchError
+from ._pipeline import Pipeline
 from ._pool import Pool
-from ._protocol import encode_command
+from ._protocol import encode_command, session_command
+from ._pubsub import PubSub
+from ._script import Script
 
 __all__ = ["Client"]
 
+P = ParamSpec("P")
 T = TypeVar("T")
+
+
+def _command(
+    build: Callable[P, Command[T]],
+) -> Callable[Concatenate[Client, P], Coroutine[Any, Any, T]]:
+    """Make ``build`` (a command definition) an async ``Client`` method."""
+
+    async def method(self: Client, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        command = build(*args, **kwargs)
+        reply = await self._send(command.args)
+        transform = command.transform
+        return reply if transform is None else transform(reply)
+
+    cmd.describe(method, build, "{}")
+    return method
 
 
 class Client:
@@ -81,10 +101,23 @@ class Client:
 
         Arguments may be str, bytes, int, float or memoryview; anything else
         (including None and bool) raises ``TypeError`` naming it, before a
-        connection is borrowed. Blocking commands (BLPOP, XREAD BLOCK, WAIT,
+        connection is borrowed. Commands that would change the pooled
+        connection's session (``SELECT``, ``MULTI``, ``SUBSCRIBE``,
+        ``CLIENT REPLY``, ...) raise ``SessionCommandError`` naming what to
+        use instead; nothing is sent. Blocking commands (BLPOP, XREAD BLOCK, WAIT,
         ...) get their blocking time on top of ``command_timeout``.
         Cancellation and timeouts are described on the class.
         """
+        changed = session_command(args)
+        if changed is not None:
+            name, advice = changed
+            raise SessionCommandError(
+                f"{name} changes the state of the connection it runs on, and the pool would "
+                f"hand that connection to another caller next; use {advice}"
+            )
+        return await self._send(args)
+
+    async def _send(self, args: tuple[Any, ...]) -> Any:
         data = encode_command(args)
         pool = self.pool
         conn = await pool._acquire()
@@ -94,165 +127,11 @@ class Client:
             pool._release(conn)
 
     async def _run(self, command: Command[T]) -> T:
-        reply = await self.execute(*command.args)
+        reply = await self._send(command.args)
         transform = command.transform
         return reply if transform is None else transform(reply)
 
-    # -- strings -----------------------------------------------------------------
-
-    async def get(self, key: Key) -> Any:
-        """GET: the value at ``key``, or ``None`` when it does not exist."""
-        return await self._run(cmd.get(key))
-
-    async def set(
-        self,
-        key: Key,
-        value: Value,
-        *,
-        ex: Expiry | None = None,
-        px: Expiry | None = None,
-        exat: Deadline | None = None,
-        pxat: Deadline | None = None,
-        nx: bool = False,
-        xx: bool = False,
-        keepttl: bool = False,
-        get: bool = False,
-    ) -> Any:
-        """SET: store ``value``; ``True``, or ``None`` when ``nx``/``xx`` prevented it.
-
-        ``ex``/``px`` (seconds/milliseconds, int or timedelta) and
-        ``exat``/``pxat`` (unix time, int or datetime) set an expiry; give at
-        most one, and not with ``keepttl``. With ``get=True`` the old value is
-        returned instead. Conflicting options raise ``ValueError`` before
-        anything is sent.
-        """
-        return await self._run(
-            cmd.set_(
-                key,
-                value,
-                ex=ex,
-                px=px,
-                exat=exat,
-                pxat=pxat,
-                nx=nx,
-                xx=xx,
-                keepttl=keepttl,
-                get=get,
-            )
-        )
-
-    async def mget(self, *keys: Key) -> list[Any]:
-        """MGET: the values at ``keys``, ``None`` for each missing one."""
-        return await self._run(cmd.mget(keys))
-
-    async def mset(self, mapping: Mapping[Key, Value]) -> bool:
-        """MSET: set every key of ``mapping`` atomically; ``True``."""
-        return await self._run(cmd.mset(mapping))
-
-    async def incr(self, key: Key) -> int:
-        """INCR: add 1 to the integer at ``key`` (0 when missing); the new value."""
-        return await self._run(cmd.incrby(key, 1))
-
-    async def incrby(self, key: Key, amount: int = 1) -> int:
-        """INCRBY: add ``amount`` to the integer at ``key``; the new value."""
-        return await self._run(cmd.incrby(key, amount))
-
-    async def incrbyfloat(self, key: Key, amount: float = 1.0) -> float:
-        """INCRBYFLOAT: add ``amount`` to the number at ``key``; the new value as float."""
-        return await self._run(cmd.incrbyfloat(key, amount))
-
-    async def decr(self, key: Key) -> int:
-        """DECR: subtract 1 from the integer at ``key``; the new value."""
-        return await self._run(cmd.decrby(key, 1))
-
-    async def decrby(self, key: Key, amount: int = 1) -> int:
-        """DECRBY: subtract ``amount`` from the integer at ``key``; the new value."""
-        return await self._run(cmd.decrby(key, amount))
-
-    async def append(self, key: Key, value: Value) -> int:
-        """APPEND: append ``value`` to the string at ``key``; the new length."""
-        return await self._run(cmd.append(key, value))
-
-    async def getdel(self, key: Key) -> Any:
-        """GETDEL: return the value at ``key`` and delete it (``None`` if missing)."""
-        return await self._run(cmd.getdel(key))
-
-    async def getex(
-        self,
-        key: Key,
-        *,
-        ex: Expiry | None = None,
-        px: Expiry | None = None,
-        exat: Deadline | None = None,
-        pxat: Deadline | None = None,
-        persist: bool = False,
-    ) -> Any:
-        """GETEX: return the value at ``key`` and set (or with ``persist`` drop) its expiry."""
-        return await self._run(cmd.getex(key, ex=ex, px=px, exat=exat, pxat=pxat, persist=persist))
-
-    async def strlen(self, key: Key) -> int:
-        """STRLEN: the length of the string at ``key`` (0 when missing)."""
-        return await self._run(cmd.strlen(key))
-
-    # -- keys ----------------------------------------------------------------------
-
-    async def delete(self, *keys: Key) -> int:
-        """DEL: delete ``keys``; how many existed."""
-        return await self._run(cmd.delete(keys))
-
-    async def unlink(self, *keys: Key) -> int:
-        """UNLINK: delete ``keys``, reclaiming memory in the background; how many existed."""
-        return await self._run(cmd.unlink(keys))
-
-    async def exists(self, *keys: Key) -> int:
-        """EXISTS: how many of ``keys`` exist (a key named twice counts twice)."""
-        return await self._run(cmd.exists(keys))
-
-    async def expire(
-        self,
-        key: Key,
-        seconds: Expiry,
-        *,
-        nx: bool = False,
-        xx: bool = False,
-        gt: bool = False,
-        lt: bool = False,
-    ) -> bool:
-        """EXPIRE: set a time to live in seconds; ``False`` if the key is missing or a condition failed."""
-        return await self._run(cmd.expire(key, seconds, nx=nx, xx=xx, gt=gt, lt=lt))
-
-    async def pexpire(
-        self,
-        key: Key,
-        millis: Expiry,
-        *,
-        nx: bool = False,
-        xx: bool = False,
-        gt: bool = False,
-        lt: bool = False,
-    ) -> bool:
-        """PEXPIRE: set a time to live in milliseconds; ``False`` if not set."""
-        return await self._run(cmd.pexpire(key, millis, nx=nx, xx=xx, gt=gt, lt=lt))
-
-    async def ttl(self, key: Key) -> int:
-        """TTL: seconds left to live; -1 without expiry, -2 when the key is missing."""
-        return await self._run(cmd.ttl(key))
-
-    async def pttl(self, key: Key) -> int:
-        """PTTL: milliseconds left to live; -1 without expiry, -2 when missing."""
-        return await self._run(cmd.pttl(key))
-
-    async def persist(self, key: Key) -> bool:
-        """PERSIST: remove the expiry; ``True`` if there was one."""
-        return await self._run(cmd.persist(key))
-
-    async def type(self, key: Key) -> str:
-        """TYPE: the type name of the value at ``key`` (``"none"`` when missing)."""
-        return await self._run(cmd.type_(key))
-
-    async def rename(self, key: Key, new_key: Key) -> bool:
-        """RENAME: rename ``key``; ``True``. A missing key raises ``ReplyError``."""
-        return await self._run(cmd.rename(key, new_key))
+    # -- iteration ---------------------------------------------------------------------
 
     async def scan_iter(
         self,
@@ -268,31 +147,189 @@ class Client:
         """
         cursor = 0
         while True:
-            cursor_reply, keys = await self._run(cmd.scan(cursor, match, count, type_))
+            cursor, keys = await self._run(cmd.keys.scan(cursor, match, count, type_))
             for key in keys:
                 yield key
-            cursor = int(cursor_reply)
             if cursor == 0:
                 return
 
-    # -- server ------------------------------------------------------------------------
+    async def hscan_iter(
+        self, key: Key, match: str | bytes | None = None, count: int | None = None
+    ) -> AsyncIterator[tuple[Any, Any]]:
+        """Iterate over the ``(field, value)`` pairs of the hash at ``key`` with HSCAN.
 
-    async def ping(self, message: Value | None = None) -> Any:
-        """PING: ``True`` when the server answers; with ``message``, the message echoed."""
-        return await self._run(cmd.ping(message))
+        One round trip per batch, as ``scan_iter``; a pair may repeat.
+        """
+        cursor = 0
+        while True:
+            cursor, items = await self._run(cmd.hashes.hscan(key, cursor, match, count))
+            for item in items.items():
+                yield item
+            if cursor == 0:
+                return
 
-    async def echo(self, message: Value) -> Any:
-        """ECHO: ``message`` as the server returns it."""
-        return await self._run(cmd.echo(message))
+    async def sscan_iter(
+        self, key: Key, match: str | bytes | None = None, count: int | None = None
+    ) -> AsyncIterator[Any]:
+        """Iterate over the members of the set at ``key`` with SSCAN (one trip per batch)."""
+        cursor = 0
+        while True:
+            cursor, members = await self._run(cmd.sets.sscan(key, cursor, match, count))
+            for member in members:
+                yield member
+            if cursor == 0:
+                return
 
-    async def flushdb(self, asynchronous: bool = False) -> bool:
-        """FLUSHDB: delete every key of the current database; ``True``."""
-        return await self._run(cmd.flushdb(asynchronous))
+    async def zscan_iter(
+        self, key: Key, match: str | bytes | None = None, count: int | None = None
+    ) -> AsyncIterator[tuple[Any, float]]:
+        """Iterate over the ``(member, score)`` pairs of the sorted set at ``key`` with ZSCAN."""
+        cursor = 0
+        while True:
+            cursor, members = await self._run(cmd.zsets.zscan(key, cursor, match, count))
+            for member in members:
+                yield member
+            if cursor == 0:
+                return
 
-    async def dbsize(self) -> int:
-        """DBSIZE: the number of keys in the current database."""
-        return await self._run(cmd.dbsize())
+    # -- pipelines, transactions, scripts, pub/sub ------------------------------------------
 
-    async def info(self, *sections: str) -> dict[str, Any]:
-        """INFO: server information parsed into a dict (numbers converted)."""
-        return await self._run(cmd.info(sections))
+    def pipeline(self, transaction: bool = False) -> Pipeline:
+        """A ``Pipeline`` on this client's pool; ``transaction=True`` wraps it in MULTI/EXEC.
+
+        Nothing is borrowed until ``execute()`` (or ``watch()``).
+        """
+        return Pipeline(self.pool, transaction=transaction)
+
+    async def transaction(
+        self,
+        func: Callable[[Pipeline], Awaitable[object]],
+        *watch_keys: Key,
+        attempts: int = 16,
+    ) -> list[Any]:
+        """Run a read-modify-write transaction, retrying it while watched keys change.
+
+        Each attempt opens ``pipeline(transaction=True)``, WATCHes
+        ``watch_keys``, awaits ``func(pipeline)`` (which reads with this client
+        and queues commands on the pipeline) and executes it; the results of
+        the first attempt that ran are returned. After ``attempts`` attempts
+        that all lost the race, ``WatchError`` is raised. Any other error
+        (from ``func`` too) propagates at once; cancellation releases the
+        pinned connection.
+        """
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+            raise ValueError(f"attempts must be a positive int, got {attempts!r}")
+        for _ in range(attempts):
+            async with self.pipeline(transaction=True) as p:
+                if watch_keys:
+                    await p.watch(*watch_keys)
+                await func(p)
+                try:
+                    return await p.execute()
+                except WatchError:
+                    continue
+        raise WatchError(
+            f"the watched keys changed during each of {attempts} attempts; the transaction "
+            "did not run (raise attempts=, or reduce contention on those keys)"
+        )
+
+    def register_script(self, source: str | bytes) -> Script:
+        """A ``Script`` for the Lua ``source``: ``await script(keys=[...], args=[...])``.
+
+        Nothing is sent now; the script is loaded on its first use.
+        """
+        return Script(self, source)
+
+    async def run_script(
+        self, script: Script, keys: Iterable[Key] = (), args: Iterable[Value] = ()
+    ) -> Any:
+        """Run ``script`` by its SHA1, loading it first if the server lacks it.
+
+        Exactly what ``await script(keys, args)`` does: ``EVALSHA``; on
+        ``NOSCRIPT`` (nothing ran) ``SCRIPT LOAD`` and ``EVALSHA`` again.
+        """
+        if not isinstance(script, Script):
+            raise TypeError(
+                f"run_script() takes a Script from register_script(), got {type(script).__name__}"
+            )
+        command = cmd.scripting.evalsha(script.sha, keys, args)
+        try:
+            return await self._run(command)
+        except NoScriptError:
+            await self._run(cmd.scripting.script_load(script.source))
+            return await self._run(command)
+
+    def pubsub(self, *, max_messages: int = 10_000) -> PubSub:
+        """A ``PubSub`` on a dedicated connection to this client's server.
+
+        The connection is opened on the first subscription and is not one of
+        the pool's. See ``PubSub`` for reconnects and ``max_messages``.
+        """
+        return PubSub(self.pool.connection_options, self.pool.options, max_messages=max_messages)
+
+    # -- commands: generated by tools/bind_commands.py from aiopool/_commands; do not edit
+
+    # strings
+    append = _command(cmd.strings.append)
+    decr = _command(cmd.strings.decr)
+    decrby = _command(cmd.strings.decrby)
+    get = _command(cmd.strings.get)
+    getdel = _command(cmd.strings.getdel)
+    getex = _command(cmd.strings.getex)
+    getrange = _command(cmd.strings.getrange)
+    incr = _command(cmd.strings.incr)
+    incrby = _command(cmd.strings.incrby)
+    incrbyfloat = _command(cmd.strings.incrbyfloat)
+    mget = _command(cmd.strings.mget)
+    mset = _command(cmd.strings.mset)
+    msetnx = _command(cmd.strings.msetnx)
+    set = _command(cmd.strings.set_)
+    setrange = _command(cmd.strings.setrange)
+    strlen = _command(cmd.strings.strlen)
+
+    # keys
+    delete = _command(cmd.keys.delete)
+    exists = _command(cmd.keys.exists)
+    expire = _command(cmd.keys.expire)
+    persist = _command(cmd.keys.persist)
+    pexpire = _command(cmd.keys.pexpire)
+    pttl = _command(cmd.keys.pttl)
+    rename = _command(cmd.keys.rename)
+    renamenx = _command(cmd.keys.renamenx)
+    scan = _command(cmd.keys.scan)
+    ttl = _command(cmd.keys.ttl)
+    type = _command(cmd.keys.type_)
+    unlink = _command(cmd.keys.unlink)
+
+    # hashes
+    hscan = _command(cmd.hashes.hscan)
+
+    # sets
+    sscan = _command(cmd.sets.sscan)
+
+    # zsets
+    zscan = _command(cmd.zsets.zscan)
+
+    # scripting
+    eval = _command(cmd.scripting.eval_)
+    eval_ro = _command(cmd.scripting.eval_ro)
+    evalsha = _command(cmd.scripting.evalsha)
+    evalsha_ro = _command(cmd.scripting.evalsha_ro)
+    fcall = _command(cmd.scripting.fcall)
+    fcall_ro = _command(cmd.scripting.fcall_ro)
+    function_delete = _command(cmd.scripting.function_delete)
+    function_flush = _command(cmd.scripting.function_flush)
+    function_list = _command(cmd.scripting.function_list)
+    function_load = _command(cmd.scripting.function_load)
+    script_exists = _command(cmd.scripting.script_exists)
+    script_flush = _command(cmd.scripting.script_flush)
+    script_load = _command(cmd.scripting.script_load)
+
+    # server
+    dbsize = _command(cmd.server.dbsize)
+    echo = _command(cmd.server.echo)
+    flushdb = _command(cmd.server.flushdb)
+    info = _command(cmd.server.info)
+    ping = _command(cmd.server.ping)
+
+    # -- end of generated commands

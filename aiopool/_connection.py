@@ -27,7 +27,14 @@ from ._errors import (
     RedisError,
     ReplyError,
 )
-from ._protocol import NOT_ENOUGH, blocking_timeout, command_name, encode_command, make_reader
+from ._protocol import (
+    NOT_ENOUGH,
+    blocking_timeout,
+    command_name,
+    encode_command,
+    make_reader,
+    session_command,
+)
 
 __all__ = ["Connection"]
 
@@ -62,6 +69,7 @@ class Connection:
         "_abort_reason",
         "_parser",
         "_reader",
+        "_session",
         "_transport",
         "_writer",
         "address",
@@ -88,6 +96,9 @@ class Connection:
         self.created_at = self.last_used_at = time.monotonic()
         self.state = READY
         self._abort_reason: str | None = None
+        # The first command run through execute() that changed the session
+        # (SELECT, MULTI, SUBSCRIBE, ...): the pool discards the connection.
+        self._session: str | None = None
 
     def __repr__(self) -> str:
         return f"<Connection #{self.id} {self.address} db={self.options.db} {_STATE_NAMES[self.state]}>"
@@ -226,8 +237,16 @@ class Connection:
         lost connection (``ConnectionFailure``), protocol error, or
         cancellation, the connection is aborted before the exception
         propagates and cannot be used again.
+
+        A command that changes the session (``SELECT``, ``MULTI``,
+        ``SUBSCRIBE``, ``CLIENT TRACKING``, ...) is allowed here, but the pool
+        then closes this connection when it comes back instead of handing its
+        state to the next borrower.
         """
-        return await self._request(encode_command(args), args, timeout)
+        data = encode_command(args)
+        if self._session is None and (changed := session_command(args)) is not None:
+            self._session = changed[0]
+        return await self._request(data, args, timeout)
 
     async def _request(
         self, data: bytes, args: tuple[Any, ...], timeout: float | bool | None
@@ -253,7 +272,7 @@ class Connection:
                     reply = await self._read_reply()
         except BaseException as exc:
             self.abort()
-            raise self._failure(exc, args, timeout) from exc
+            raise self._failure(exc, command_name(args), timeout) from exc
         self.state = READY
         if isinstance(reply, ReplyError):
             if _is_maxclients(reply):
@@ -269,6 +288,36 @@ class Connection:
                 ) from None
             raise reply
         return reply
+
+    async def _request_many(
+        self, data: bytes, count: int, what: str, timeout: float | None
+    ) -> list[Any]:
+        """Write several encoded commands in one go and read ``count`` replies.
+
+        Error replies stay values in the list (the connection is in sync);
+        ``what`` names the batch in errors. Failure handling is ``_request``'s.
+        """
+        if self.state != READY:
+            self._not_ready()
+        self.state = BUSY
+        replies: list[Any] = []
+        try:
+            self._writer.write(data)
+            async with asyncio.timeout(timeout):
+                if self._transport.get_write_buffer_size() > _DRAIN_ABOVE:
+                    await self._writer.drain()
+                read = self._read_reply
+                for _ in range(count):
+                    replies.append(await read())
+        except BaseException as exc:
+            self.abort()
+            first = replies[0] if replies else None
+            if isinstance(first, ReplyError) and _is_maxclients(first):
+                # Sent instead of any reply before the server hung up: nothing ran.
+                raise self._maxclients_error(first) from exc
+            raise self._failure(exc, what, timeout) from exc
+        self.state = READY
+        return replies
 
     async def _read_reply(self) -> Any:
         parser = self._parser
@@ -294,11 +343,10 @@ class Connection:
             )
         raise ConnectionFailure(f"{self!r} is closed; borrow a new one from the pool", self.address)
 
-    def _failure(self, exc: BaseException, args: tuple[Any, ...], timeout: object) -> BaseException:
+    def _failure(self, exc: BaseException, name: str, timeout: object) -> BaseException:
         """Translate a low-level exception once, here; the connection is already aborted."""
         if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
             return exc
-        name = command_name(args)
         if isinstance(exc, TimeoutError) and not (isinstance(exc, OSError) and exc.errno):
             return CommandTimeout(
                 f"no reply from {self.address} to {name} within {timeout}s (command_timeout); "
@@ -326,8 +374,8 @@ class Connection:
     # -- state and teardown ----------------------------------------------------
 
     def is_reusable(self) -> bool:
-        """True when the connection is idle, in sync and its socket still open."""
-        return self.state == READY and self._socket_open()
+        """True when the connection is idle, in sync, in its original session and open."""
+        return self.state == READY and self._session is None and self._socket_open()
 
     def is_pooled_and_open(self) -> bool:
         """True for an idle pooled connection whose peer has not closed it."""

@@ -25,6 +25,8 @@ __all__ = [
     "ReadOnlyError",
     "RedisError",
     "ReplyError",
+    "SessionCommandError",
+    "WatchError",
     "reply_error",
 ]
 
@@ -77,6 +79,24 @@ class ReadOnlyError(ReplyError):
 
 class NoScriptError(ReplyError):
     """``EVALSHA`` named a script the server does not have (``NOSCRIPT``)."""
+
+
+class WatchError(RedisError):
+    """A key watched by a transaction changed before ``EXEC``; nothing ran.
+
+    The connection is healthy (``EXEC`` answered). Retry the read-modify-write
+    cycle, as ``Client.transaction()`` does for you.
+    """
+
+
+class SessionCommandError(RedisError, ValueError):
+    """A command that changes its connection's session was refused; nothing was sent.
+
+    ``SELECT``, ``MULTI``, ``SUBSCRIBE``, ``CLIENT REPLY`` and the like would
+    leave their effect on a pooled connection for the next borrower. The
+    message names what to use instead (the ``db`` option, ``pipeline()``,
+    ``pubsub()``, ...).
+    """
 
 
 class ConnectionFailure(RedisError, ConnectionError):

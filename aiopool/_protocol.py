@@ -12,7 +12,15 @@ import hiredis
 
 from ._errors import ProtocolError, reply_error
 
-__all__ = ["NOT_ENOUGH", "Arg", "blocking_timeout", "command_name", "encode_command", "make_reader"]
+__all__ = [
+    "NOT_ENOUGH",
+    "Arg",
+    "blocking_timeout",
+    "command_name",
+    "encode_command",
+    "make_reader",
+    "session_command",
+]
 
 # Every type a command argument may have. ``bool`` is an ``int`` to Python but
 # is rejected (by hiredis, and by our message): ``True`` would silently become
@@ -137,3 +145,51 @@ def blocking_timeout(args: tuple[Any, ...], command_timeout: float | None) -> fl
     if block <= 0:
         return None
     return command_timeout + block
+
+
+# -- commands that change a connection's session ---------------------------------------
+
+_USE_PIPELINE: Final = "client.pipeline(transaction=True) (and its watch())"
+_USE_PUBSUB: Final = "client.pubsub()"
+# Each command whose effect outlives its reply, with what to use instead. On a
+# pooled connection the next borrower would inherit the effect: another
+# database, an open MULTI, a subscription, replies switched off.
+_SESSION: Final[dict[str, str]] = {
+    "SELECT": "the db option (redis://host/2), or a second Client for another database",
+    "MULTI": _USE_PIPELINE,
+    "EXEC": _USE_PIPELINE,
+    "DISCARD": _USE_PIPELINE,
+    "WATCH": _USE_PIPELINE,
+    "UNWATCH": _USE_PIPELINE,
+    "SUBSCRIBE": _USE_PUBSUB,
+    "PSUBSCRIBE": _USE_PUBSUB,
+    "SSUBSCRIBE": _USE_PUBSUB,
+    "UNSUBSCRIBE": _USE_PUBSUB,
+    "PUNSUBSCRIBE": _USE_PUBSUB,
+    "SUNSUBSCRIBE": _USE_PUBSUB,
+    "MONITOR": "redis-cli monitor, or a Connection you open and close yourself",
+    "READONLY": "a Client for the replica's address",
+    "READWRITE": "a Client for the primary's address",
+    "HELLO": "the username, password and client_name options (aiopool speaks RESP2)",
+    "AUTH": "the username and password options, or credentials in the URL",
+    "RESET": "a new connection (the pool replaces broken ones by itself)",
+    "QUIT": "client.aclose()",
+    "CLIENT REPLY": "a command whose reply you read (replies cannot be switched off)",
+    "CLIENT TRACKING": "a Connection you open and close yourself",
+    "CLIENT CACHING": "a Connection you open and close yourself",
+    "CLIENT NO-EVICT": "a Connection you open and close yourself",
+    "CLIENT NO-TOUCH": "a Connection you open and close yourself",
+}
+
+
+def session_command(args: tuple[Any, ...]) -> tuple[str, str] | None:
+    """``(name, what to use instead)`` when ``args`` changes its connection's session.
+
+    Such a command must not run on a connection the pool will hand to someone
+    else; ``None`` for every other command.
+    """
+    name = command_name(args)
+    if name == "CLIENT" and len(args) > 1:
+        name = f"CLIENT {command_name(args[1:])}"
+    advice = _SESSION.get(name)
+    return None if advice is None else (name, advice)

@@ -21,7 +21,8 @@ PACKAGE_DIR = Path(aiopool.__file__).parent
 
 # The layers, lowest first. A module may import only modules in lower layers.
 # ``_pipeline``/``_pubsub`` sit under ``_client`` (which offers pipeline() and
-# pubsub()); ``_cluster`` sits on top. A new module must be placed here.
+# pubsub()); ``_cluster`` sits on top. A new module must be placed here; a
+# package (``_commands/``) is one module to the others.
 LAYERS: dict[str, int] = {
     "_errors": 0,
     "_protocol": 1,
@@ -29,10 +30,11 @@ LAYERS: dict[str, int] = {
     "_connection": 3,
     "_pool": 4,
     "_commands": 5,
-    "_pipeline": 6,
-    "_pubsub": 6,
-    "_client": 7,
-    "_cluster": 8,
+    "_script": 6,
+    "_pipeline": 7,
+    "_pubsub": 7,
+    "_client": 8,
+    "_cluster": 9,
 }
 # Commands are data shared by Client, Pipeline and the cluster client: they may
 # know how arguments are encoded (and the errors below that), nothing about
@@ -43,7 +45,12 @@ UNLAYERED = {"__init__"}
 
 
 def core_modules() -> list[Path]:
-    return sorted(PACKAGE_DIR.glob("*.py"))
+    return sorted(PACKAGE_DIR.glob("*.py")) + sorted((PACKAGE_DIR / "_commands").glob("*.py"))
+
+
+def layer_name(path: Path) -> str:
+    """The module a file counts as: itself, or its package below aiopool/."""
+    return path.stem if path.parent == PACKAGE_DIR else path.parent.name
 
 
 def _sibling(module: str) -> str:
@@ -54,6 +61,8 @@ def _sibling(module: str) -> str:
 def imported_siblings(path: Path) -> set[str]:
     """The aiopool modules ``path`` imports; ``"__init__"`` for the package itself."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    # In a subpackage, ``from .x`` stays inside it and ``from ..x`` reaches aiopool/.
+    depth = 0 if path.parent == PACKAGE_DIR else 1
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -64,10 +73,13 @@ def imported_siblings(path: Path) -> set[str]:
             continue
         if not isinstance(node, ast.ImportFrom):
             continue
-        if node.level > 1:
+        if node.level == 1 and depth:
+            continue  # a module of the same subpackage
+        level = node.level - depth
+        if level > 1:
             found.add("__init__")  # reaching out of the package's top level
             continue
-        if node.level == 1:
+        if level == 1:
             module = node.module or ""
         else:
             top, _, module = (node.module or "").partition(".")
@@ -90,9 +102,11 @@ def test_import_parser_sees_relative_and_absolute_forms() -> None:
     assert {"_commands", "_pool", "_protocol"} <= client  # incl. "from . import _commands"
 
 
-@pytest.mark.parametrize("path", core_modules(), ids=lambda path: path.stem)
+@pytest.mark.parametrize(
+    "path", core_modules(), ids=lambda path: str(path.relative_to(PACKAGE_DIR))
+)
 def test_imports_point_down_the_layers(path: Path) -> None:
-    name = path.stem
+    name = layer_name(path)
     if name in UNLAYERED:
         return
     assert name in LAYERS, (
@@ -193,6 +207,8 @@ def _classes_needing_repr() -> list[type]:
             if cls.__module__ != module.__name__:
                 continue
             if issubclass(cls, BaseException) or _is_namedtuple(cls):
+                continue
+            if getattr(cls, "_is_protocol", False):  # a typing.Protocol: never instantiated
                 continue
             found[f"{cls.__module__}.{cls.__qualname__}"] = cls
     return [found[key] for key in sorted(found)]

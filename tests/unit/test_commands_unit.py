@@ -19,7 +19,7 @@ DEADLINE_SECONDS = 1893456000
 
 
 def test_set_without_options_maps_ok_to_true_and_nil_to_none() -> None:
-    command = cmd.set_("k", "v")
+    command = cmd.strings.set_("k", "v")
     assert command.args == ("SET", "k", "v")
     assert command.transform is not None
     assert command.transform(b"OK") is True
@@ -58,11 +58,11 @@ def test_set_without_options_maps_ok_to_true_and_nil_to_none() -> None:
     ],
 )
 def test_set_options_become_arguments(options: dict[str, Any], tail: tuple[Any, ...]) -> None:
-    assert cmd.set_("k", "v", **options).args == ("SET", "k", "v", *tail)
+    assert cmd.strings.set_("k", "v", **options).args == ("SET", "k", "v", *tail)
 
 
 def test_set_with_get_returns_raw_old_value() -> None:
-    command = cmd.set_("k", "v", get=True)
+    command = cmd.strings.set_("k", "v", get=True)
     assert command.args == ("SET", "k", "v", "GET")
     assert command.transform is None
 
@@ -81,14 +81,14 @@ def test_set_conflicting_options_raise_value_error_naming_both(
     options: dict[str, Any], named: tuple[str, str]
 ) -> None:
     with pytest.raises(ValueError, match="give at most one of") as info:
-        cmd.set_("k", "v", **options)
+        cmd.strings.set_("k", "v", **options)
     assert f"got {named[0]}, {named[1]}" in str(info.value)
 
 
 @pytest.mark.parametrize("expiry", [{"ex": 10}, {"px": 10}, {"exat": DEADLINE}, {"pxat": DEADLINE}])
 def test_set_keepttl_with_an_expiry_raises_value_error(expiry: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="keepttl cannot be combined with ex, px, exat or pxat"):
-        cmd.set_("k", "v", keepttl=True, **expiry)
+        cmd.strings.set_("k", "v", keepttl=True, **expiry)
 
 
 @pytest.mark.parametrize(
@@ -105,37 +105,39 @@ def test_set_invalid_expiry_raises_value_error_naming_it(
     options: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        cmd.set_("k", "v", **options)
+        cmd.strings.set_("k", "v", **options)
 
 
 # -- GETEX, multi-key commands --------------------------------------------------------
 
 
 def test_getex_options_become_arguments() -> None:
-    assert cmd.getex("k").args == ("GETEX", "k")
-    assert cmd.getex("k", ex=5).args == ("GETEX", "k", "EX", 5)
-    assert cmd.getex("k", persist=True).args == ("GETEX", "k", "PERSIST")
+    assert cmd.strings.getex("k").args == ("GETEX", "k")
+    assert cmd.strings.getex("k", ex=5).args == ("GETEX", "k", "EX", 5)
+    assert cmd.strings.getex("k", persist=True).args == ("GETEX", "k", "PERSIST")
 
 
 def test_getex_persist_with_expiry_raises_value_error() -> None:
     with pytest.raises(ValueError, match="persist cannot be combined"):
-        cmd.getex("k", ex=5, persist=True)
+        cmd.strings.getex("k", ex=5, persist=True)
 
 
-@pytest.mark.parametrize("builder", [cmd.mget, cmd.delete, cmd.unlink, cmd.exists])
+@pytest.mark.parametrize(
+    "builder", [cmd.strings.mget, cmd.keys.delete, cmd.keys.unlink, cmd.keys.exists]
+)
 def test_multi_key_commands_need_a_key(builder: Any) -> None:
     with pytest.raises(ValueError, match=r"needs at least one key"):
-        builder(())
+        builder()
 
 
 def test_mset_flattens_the_mapping_and_rejects_an_empty_one() -> None:
-    assert cmd.mset({"a": 1, "b": "x"}).args == ("MSET", "a", 1, "b", "x")
+    assert cmd.strings.mset({"a": 1, "b": "x"}).args == ("MSET", "a", 1, "b", "x")
     with pytest.raises(ValueError, match="non-empty mapping"):
-        cmd.mset({})
+        cmd.strings.mset({})
 
 
 def test_scan_options_become_arguments_and_count_must_be_positive() -> None:
-    assert cmd.scan(0, "user:*", 100, "hash").args == (
+    assert cmd.keys.scan(0, "user:*", 100, "hash").args == (
         "SCAN",
         0,
         "MATCH",
@@ -146,7 +148,7 @@ def test_scan_options_become_arguments_and_count_must_be_positive() -> None:
         "hash",
     )
     with pytest.raises(ValueError, match="count must be a positive int"):
-        cmd.scan(0, None, 0, None)
+        cmd.keys.scan(0, None, 0, None)
 
 
 # -- EXPIRE ---------------------------------------------------------------------------
@@ -154,13 +156,13 @@ def test_scan_options_become_arguments_and_count_must_be_positive() -> None:
 
 @pytest.mark.parametrize("flag", ["nx", "xx", "gt", "lt"])
 def test_expire_condition_becomes_argument(flag: str) -> None:
-    assert cmd.expire("k", 10, **{flag: True}).args == ("EXPIRE", "k", 10, flag.upper())
-    assert cmd.pexpire("k", 10, **{flag: True}).args == ("PEXPIRE", "k", 10, flag.upper())
+    assert cmd.keys.expire("k", 10, **{flag: True}).args == ("EXPIRE", "k", 10, flag.upper())
+    assert cmd.keys.pexpire("k", 10, **{flag: True}).args == ("PEXPIRE", "k", 10, flag.upper())
 
 
 def test_expire_accepts_timedelta() -> None:
-    assert cmd.expire("k", datetime.timedelta(hours=1)).args == ("EXPIRE", "k", 3600)
-    assert cmd.pexpire("k", datetime.timedelta(seconds=2)).args == ("PEXPIRE", "k", 2000)
+    assert cmd.keys.expire("k", datetime.timedelta(hours=1)).args == ("EXPIRE", "k", 3600)
+    assert cmd.keys.pexpire("k", datetime.timedelta(seconds=2)).args == ("PEXPIRE", "k", 2000)
 
 
 @pytest.mark.parametrize(
@@ -169,11 +171,11 @@ def test_expire_accepts_timedelta() -> None:
 )
 def test_expire_conditions_are_mutually_exclusive(flags: tuple[str, str]) -> None:
     with pytest.raises(ValueError, match=f"got {flags[0]}, {flags[1]}"):
-        cmd.expire("k", 10, **dict.fromkeys(flags, True))
+        cmd.keys.expire("k", 10, **dict.fromkeys(flags, True))
 
 
 def test_expire_reply_becomes_bool() -> None:
-    transform = cmd.expire("k", 10).transform
+    transform = cmd.keys.expire("k", 10).transform
     assert transform is not None
     assert transform(1) is True
     assert transform(0) is False

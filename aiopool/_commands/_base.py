@@ -1,0 +1,246 @@
+"""The ``Command`` value and what the command families share.
+
+Argument checks raise here, before anything is sent: ``TypeError`` for a
+value of the wrong type and ``ValueError`` for a wrong value or a bad
+combination of options, each naming the argument to fix. Reply transforms
+accept both ``bytes`` and ``str`` replies (``decode_responses``).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Generic, NamedTuple, TypeVar
+
+from .._protocol import Arg
+
+__all__ = [
+    "Arg",
+    "Command",
+    "Deadline",
+    "Expiry",
+    "Key",
+    "KeyOrKeys",
+    "Number",
+    "Value",
+]
+
+T = TypeVar("T")
+
+Key = str | bytes | memoryview
+Value = str | bytes | int | float | memoryview
+Number = int | float
+# One key, or an iterable of keys (a str or bytes counts as one key).
+KeyOrKeys = Key | Iterable[Key]
+Expiry = int | datetime.timedelta
+Deadline = int | datetime.datetime
+
+
+class Command(NamedTuple, Generic[T]):
+    """One command: its arguments, and how to turn the raw reply into ``T``.
+
+    ``transform`` is ``None`` when the raw reply is already the result.
+    """
+
+    args: tuple[Arg, ...]
+    transform: Callable[[Any], T] | None = None
+
+
+# -- argument checks ------------------------------------------------------------------
+
+
+def integer(name: str, value: object) -> int:
+    """``value`` as an int argument; ``TypeError`` naming ``name`` otherwise (bool too)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    return value
+
+
+def number(name: str, value: object) -> int | float:
+    """``value`` as an int or float argument; ``TypeError`` naming ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be an int or float, got {type(value).__name__} {value!r}")
+    return value
+
+
+def positive(name: str, value: object) -> int:
+    """``value`` as an int > 0; ``TypeError``/``ValueError`` naming ``name`` otherwise."""
+    if integer(name, value) <= 0:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def not_negative(name: str, value: object) -> int:
+    """``value`` as an int >= 0; ``TypeError``/``ValueError`` naming ``name`` otherwise."""
+    if integer(name, value) < 0:
+        raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def block_seconds(name: str, value: object) -> int | float:
+    """A blocking time in seconds (0 blocks for ever); ``ValueError`` if negative."""
+    if isinstance(value, datetime.timedelta):
+        value = value.total_seconds()
+    if number(name, value) < 0:
+        raise ValueError(f"{name} must be >= 0 seconds (0 blocks for ever), got {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def _whole(name: str, value: object, unit: str, alternative: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(
+            f"{name} must be an int of {unit} or a {alternative}, got {type(value).__name__} "
+            f"{value!r}"
+        )
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {value!r}")
+    return value
+
+
+def seconds(name: str, value: object) -> int:
+    """Whole seconds from an int or ``timedelta``; must be positive."""
+    if isinstance(value, datetime.timedelta):
+        total = value.total_seconds()
+        if total != int(total):
+            raise ValueError(f"{name} must be whole seconds, got {value!r}; use the ms variant")
+        value = int(total)
+    return _whole(name, value, "seconds", "timedelta")
+
+
+def millis(name: str, value: object) -> int:
+    """Whole milliseconds from an int or ``timedelta``; must be positive."""
+    if isinstance(value, datetime.timedelta):
+        value = int(value.total_seconds() * 1000)
+    return _whole(name, value, "milliseconds", "timedelta")
+
+
+def unix(name: str, value: object, *, in_millis: bool) -> int:
+    """A unix time (seconds, or milliseconds) from an int or ``datetime``."""
+    if isinstance(value, datetime.datetime):
+        stamp = value.timestamp()
+        value = int(stamp * 1000) if in_millis else int(stamp)
+    return _whole(name, value, "unix milliseconds" if in_millis else "unix seconds", "datetime")
+
+
+def one_of(**given: object) -> str | None:
+    """The name of the one truthy option, ``None`` if none; ``ValueError`` for several."""
+    chosen = [name for name, value in given.items() if value]
+    if len(chosen) > 1:
+        raise ValueError(f"give at most one of {', '.join(given)}; got {', '.join(chosen)}")
+    return chosen[0] if chosen else None
+
+
+def need_keys(name: str, keys: tuple[Any, ...], what: str = "key") -> None:
+    """``ValueError`` when a variadic command was given nothing."""
+    if not keys:
+        raise ValueError(f"{name}() needs at least one {what}")
+
+
+def key_list(name: str, keys: KeyOrKeys) -> tuple[Key, ...]:
+    """One key or an iterable of keys as a non-empty tuple (a str is one key)."""
+    if isinstance(keys, str | bytes | memoryview):
+        return (keys,)
+    result = tuple(keys)
+    need_keys(name, result)
+    return result
+
+
+def pairs(name: str, mapping: Mapping[Any, Any], what: str = "mapping") -> list[Arg]:
+    """A non-empty mapping flattened to ``[k1, v1, k2, v2, ...]``."""
+    if not isinstance(mapping, Mapping):
+        raise TypeError(f"{name}() takes a mapping, got {type(mapping).__name__}")
+    if not mapping:
+        raise ValueError(f"{name}() needs a non-empty {what}")
+    flat: list[Arg] = []
+    for key, value in mapping.items():
+        flat += (key, value)
+    return flat
+
+
+def expiry_args(
+    ex: Expiry | None, px: Expiry | None, exat: Deadline | None, pxat: Deadline | None
+) -> list[Arg]:
+    """``EX``/``PX``/``EXAT``/``PXAT`` arguments; at most one may be given."""
+    which = one_of(
+        ex=ex is not None, px=px is not None, exat=exat is not None, pxat=pxat is not None
+    )
+    if which == "ex":
+        return ["EX", seconds("ex", ex)]
+    if which == "px":
+        return ["PX", millis("px", px)]
+    if which == "exat":
+        return ["EXAT", unix("exat", exat, in_millis=False)]
+    if which == "pxat":
+        return ["PXAT", unix("pxat", pxat, in_millis=True)]
+    return []
+
+
+# -- reply transforms ---------------------------------------------------------------------
+
+
+def ok(reply: Any) -> bool:
+    """``True`` for a ``+OK`` reply."""
+    return reply in (b"OK", "OK")
+
+
+def ok_or_none(reply: Any) -> bool | None:
+    """``True`` for ``+OK``, ``None`` for a nil reply (a condition prevented it)."""
+    return True if reply in (b"OK", "OK") else None
+
+
+def to_bool(reply: Any) -> bool:
+    """An integer reply (0 or 1) as a bool."""
+    return bool(reply)
+
+
+def to_float(reply: Any) -> float:
+    """A number sent as a bulk string (``"3.5"``, ``"inf"``) as a float."""
+    return float(reply)
+
+
+def to_float_or_none(reply: Any) -> float | None:
+    """Like ``to_float``, with nil as ``None``."""
+    return None if reply is None else float(reply)
+
+
+def to_str(reply: Any) -> str:
+    """A status or bulk reply as ``str`` whatever ``decode_responses`` says."""
+    return reply.decode() if isinstance(reply, bytes) else str(reply)
+
+
+def to_str_or_none(reply: Any) -> str | None:
+    """Like ``to_str``, with nil as ``None``."""
+    return None if reply is None else to_str(reply)
+
+
+def bool_list(reply: Any) -> list[bool]:
+    """An array of 0/1 integers as a list of bools."""
+    return [bool(item) for item in reply]
+
+
+def float_list(reply: Any) -> list[float | None]:
+    """An array of numbers-as-strings (nil allowed) as floats."""
+    return [None if item is None else float(item) for item in reply]
+
+
+def to_set(reply: Any) -> set[Any]:
+    """An array as a set."""
+    return set(reply)
+
+
+def to_dict(reply: Any) -> dict[Any, Any]:
+    """A flat ``[k1, v1, k2, v2, ...]`` array as a dict."""
+    it = iter(reply)
+    return dict(zip(it, it, strict=True))
+
+
+def named_fields(reply: Any) -> dict[str, Any]:
+    """A flat array of field names and values as a dict keyed by ``str`` names."""
+    it = iter(reply)
+    return {to_str(name): value for name, value in zip(it, it, strict=True)}
+
+
+def scored(reply: Any) -> list[tuple[Any, float]]:
+    """A flat ``[member, score, ...]`` array as ``[(member, score), ...]``."""
+    it = iter(reply)
+    return [(member, float(score)) for member, score in zip(it, it, strict=True)]

@@ -1,0 +1,124 @@
+"""Lua scripts and functions: EVAL, EVALSHA, SCRIPT *, FCALL, FUNCTION *."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ._base import Arg, Command, Key, Value, bool_list, named_fields, need_keys, ok, one_of, to_str
+
+__all__ = [
+    "eval_",
+    "eval_ro",
+    "evalsha",
+    "evalsha_ro",
+    "fcall",
+    "fcall_ro",
+    "function_delete",
+    "function_flush",
+    "function_list",
+    "function_load",
+    "script_exists",
+    "script_flush",
+    "script_load",
+]
+
+
+def _keys_and_args(name: str, keys: Iterable[Key], args: Iterable[Value]) -> list[Arg]:
+    if isinstance(keys, str | bytes) or isinstance(args, str | bytes):
+        raise TypeError(f"{name}(): keys and args are lists (a lone string would be split)")
+    key_list = list(keys)
+    return [len(key_list), *key_list, *args]
+
+
+def eval_(
+    script: str | bytes, keys: Iterable[Key] = (), args: Iterable[Value] = ()
+) -> Command[Any]:
+    """EVAL: run the Lua ``script`` with ``keys`` (KEYS) and ``args`` (ARGV); its reply.
+
+    Prefer ``register_script()``, which sends the script only when the server
+    lacks it.
+    """
+    return Command(("EVAL", script, *_keys_and_args("eval", keys, args)))
+
+
+def eval_ro(
+    script: str | bytes, keys: Iterable[Key] = (), args: Iterable[Value] = ()
+) -> Command[Any]:
+    """EVAL_RO: like ``eval`` for a script that only reads (runs on replicas too)."""
+    return Command(("EVAL_RO", script, *_keys_and_args("eval_ro", keys, args)))
+
+
+def evalsha(sha: str, keys: Iterable[Key] = (), args: Iterable[Value] = ()) -> Command[Any]:
+    """EVALSHA: run the loaded script with SHA1 ``sha``; ``NoScriptError`` when not loaded."""
+    return Command(("EVALSHA", sha, *_keys_and_args("evalsha", keys, args)))
+
+
+def evalsha_ro(sha: str, keys: Iterable[Key] = (), args: Iterable[Value] = ()) -> Command[Any]:
+    """EVALSHA_RO: like ``evalsha`` for a script that only reads."""
+    return Command(("EVALSHA_RO", sha, *_keys_and_args("evalsha_ro", keys, args)))
+
+
+def script_load(script: str | bytes) -> Command[str]:
+    """SCRIPT LOAD: load ``script`` without running it; its SHA1 as ``str``."""
+    return Command(("SCRIPT", "LOAD", script), to_str)
+
+
+def script_exists(*shas: str) -> Command[list[bool]]:
+    """SCRIPT EXISTS: for each SHA1, whether the server has that script loaded."""
+    need_keys("script_exists", shas, "SHA1")
+    return Command(("SCRIPT", "EXISTS", *shas), bool_list)
+
+
+def script_flush(asynchronous: bool = False, *, sync: bool = False) -> Command[bool]:
+    """SCRIPT FLUSH: drop every loaded script (``ASYNC`` or ``SYNC`` when asked); ``True``."""
+    mode = one_of(asynchronous=asynchronous, sync=sync)
+    tail = {"asynchronous": ("ASYNC",), "sync": ("SYNC",), None: ()}[mode]
+    return Command(("SCRIPT", "FLUSH", *tail), ok)
+
+
+def fcall(function: str, keys: Iterable[Key] = (), args: Iterable[Value] = ()) -> Command[Any]:
+    """FCALL: call the library function ``function`` with ``keys`` and ``args``; its reply."""
+    return Command(("FCALL", function, *_keys_and_args("fcall", keys, args)))
+
+
+def fcall_ro(function: str, keys: Iterable[Key] = (), args: Iterable[Value] = ()) -> Command[Any]:
+    """FCALL_RO: like ``fcall`` for a function flagged ``no-writes``."""
+    return Command(("FCALL_RO", function, *_keys_and_args("fcall_ro", keys, args)))
+
+
+def function_load(code: str | bytes, replace: bool = False) -> Command[str]:
+    """FUNCTION LOAD: load a library (``#!lua name=...`` source); the library name."""
+    tail = ("REPLACE",) if replace else ()
+    return Command(("FUNCTION", "LOAD", *tail, code), to_str)
+
+
+def function_delete(library: str) -> Command[bool]:
+    """FUNCTION DELETE: delete the library named ``library``; ``True``."""
+    return Command(("FUNCTION", "DELETE", library), ok)
+
+
+def function_flush(asynchronous: bool = False) -> Command[bool]:
+    """FUNCTION FLUSH: delete every library; ``True``."""
+    return Command(("FUNCTION", "FLUSH", "ASYNC") if asynchronous else ("FUNCTION", "FLUSH"), ok)
+
+
+def function_list(
+    library: str | None = None, withcode: bool = False
+) -> Command[list[dict[str, Any]]]:
+    """FUNCTION LIST: the loaded libraries, each a dict (``library_name``, ``functions``, ...)."""
+    args: list[Arg] = ["FUNCTION", "LIST"]
+    if library is not None:
+        args += ("LIBRARYNAME", library)
+    if withcode:
+        args.append("WITHCODE")
+    return Command(tuple(args), _libraries)
+
+
+def _libraries(reply: Any) -> list[dict[str, Any]]:
+    libraries = []
+    for raw in reply:
+        library = named_fields(raw)
+        library["functions"] = [named_fields(fn) for fn in library.get("functions", [])]
+        libraries.append(library)
+    return libraries

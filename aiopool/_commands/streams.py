@@ -1,0 +1,5 @@
+"""Streams commands."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

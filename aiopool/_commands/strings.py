@@ -1,0 +1,170 @@
+"""String commands."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._base import (
+    Arg,
+    Command,
+    Deadline,
+    Expiry,
+    Key,
+    Value,
+    expiry_args,
+    integer,
+    need_keys,
+    number,
+    ok,
+    ok_or_none,
+    one_of,
+    pairs,
+    to_bool,
+    to_float,
+)
+
+__all__ = [
+    "append",
+    "decr",
+    "decrby",
+    "get",
+    "getdel",
+    "getex",
+    "getrange",
+    "incr",
+    "incrby",
+    "incrbyfloat",
+    "mget",
+    "mset",
+    "msetnx",
+    "set_",
+    "setrange",
+    "strlen",
+]
+
+
+def get(key: Key) -> Command[Any]:
+    """GET: the value at ``key``, or ``None`` when it does not exist."""
+    return Command(("GET", key))
+
+
+def set_(
+    key: Key,
+    value: Value,
+    *,
+    ex: Expiry | None = None,
+    px: Expiry | None = None,
+    exat: Deadline | None = None,
+    pxat: Deadline | None = None,
+    nx: bool = False,
+    xx: bool = False,
+    keepttl: bool = False,
+    get: bool = False,
+) -> Command[Any]:
+    """SET: store ``value``; ``True``, or ``None`` when ``nx``/``xx`` prevented it.
+
+    ``ex``/``px`` (seconds/milliseconds, int or timedelta) and
+    ``exat``/``pxat`` (unix time, int or datetime) set an expiry; give at
+    most one, and not with ``keepttl``. With ``get=True`` the old value is
+    the result instead. Conflicting options raise ``ValueError`` before
+    anything is sent.
+    """
+    args: list[Arg] = ["SET", key, value]
+    args += expiry_args(ex, px, exat, pxat)
+    if keepttl:
+        if args[3:]:
+            raise ValueError("keepttl cannot be combined with ex, px, exat or pxat")
+        args.append("KEEPTTL")
+    condition = one_of(nx=nx, xx=xx)
+    if condition:
+        args.append(condition.upper())
+    if get:
+        args.append("GET")
+        return Command(tuple(args))
+    return Command(tuple(args), ok_or_none)
+
+
+def mget(*keys: Key) -> Command[list[Any]]:
+    """MGET: the values at ``keys``, ``None`` for each missing one."""
+    need_keys("mget", keys)
+    return Command(("MGET", *keys))
+
+
+def mset(mapping: Mapping[Key, Value]) -> Command[bool]:
+    """MSET: set every key of ``mapping`` atomically; ``True``."""
+    return Command(("MSET", *pairs("mset", mapping, "mapping of key -> value")), ok)
+
+
+def msetnx(mapping: Mapping[Key, Value]) -> Command[bool]:
+    """MSETNX: set every key of ``mapping`` only if none exists; ``True`` if set."""
+    return Command(("MSETNX", *pairs("msetnx", mapping, "mapping of key -> value")), to_bool)
+
+
+def incr(key: Key) -> Command[int]:
+    """INCR: add 1 to the integer at ``key`` (0 when missing); the new value."""
+    return Command(("INCR", key))
+
+
+def incrby(key: Key, amount: int = 1) -> Command[int]:
+    """INCRBY: add ``amount`` to the integer at ``key``; the new value."""
+    return Command(("INCRBY", key, integer("amount", amount)))
+
+
+def incrbyfloat(key: Key, amount: float = 1.0) -> Command[float]:
+    """INCRBYFLOAT: add ``amount`` to the number at ``key``; the new value as float."""
+    return Command(("INCRBYFLOAT", key, number("amount", amount)), to_float)
+
+
+def decr(key: Key) -> Command[int]:
+    """DECR: subtract 1 from the integer at ``key``; the new value."""
+    return Command(("DECR", key))
+
+
+def decrby(key: Key, amount: int = 1) -> Command[int]:
+    """DECRBY: subtract ``amount`` from the integer at ``key``; the new value."""
+    return Command(("DECRBY", key, integer("amount", amount)))
+
+
+def append(key: Key, value: Value) -> Command[int]:
+    """APPEND: append ``value`` to the string at ``key``; the new length."""
+    return Command(("APPEND", key, value))
+
+
+def getdel(key: Key) -> Command[Any]:
+    """GETDEL: the value at ``key``, deleting it (``None`` if missing)."""
+    return Command(("GETDEL", key))
+
+
+def getex(
+    key: Key,
+    *,
+    ex: Expiry | None = None,
+    px: Expiry | None = None,
+    exat: Deadline | None = None,
+    pxat: Deadline | None = None,
+    persist: bool = False,
+) -> Command[Any]:
+    """GETEX: the value at ``key``, setting (or with ``persist`` dropping) its expiry."""
+    args: list[Arg] = ["GETEX", key]
+    args += expiry_args(ex, px, exat, pxat)
+    if persist:
+        if args[2:]:
+            raise ValueError("persist cannot be combined with ex, px, exat or pxat")
+        args.append("PERSIST")
+    return Command(tuple(args))
+
+
+def getrange(key: Key, start: int, end: int) -> Command[Any]:
+    """GETRANGE: the substring from ``start`` to ``end`` (inclusive, negative from the end)."""
+    return Command(("GETRANGE", key, integer("start", start), integer("end", end)))
+
+
+def setrange(key: Key, offset: int, value: Value) -> Command[int]:
+    """SETRANGE: overwrite from byte ``offset`` on; the new length."""
+    return Command(("SETRANGE", key, integer("offset", offset), value))
+
+
+def strlen(key: Key) -> Command[int]:
+    """STRLEN: the length of the string at ``key`` (0 when missing)."""
+    return Command(("STRLEN", key))

@@ -1,0 +1,354 @@
+"""``Pipeline``: many commands in one write on one connection, optionally as a transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from . import _commands as cmd
+from ._commands import Command, Key, Value
+from ._connection import Connection
+from ._errors import ReplyError, SessionCommandError, WatchError
+from ._pool import Pool
+from ._protocol import blocking_timeout, command_name, encode_command, session_command
+from ._script import Script
+
+__all__ = ["Pipeline"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_MULTI = encode_command(("MULTI",))
+_EXEC = encode_command(("EXEC",))
+
+
+def _queued(build: Callable[P, Command[T]]) -> Callable[Concatenate[Pipeline, P], Pipeline]:
+    """Make ``build`` (a command definition) a chainable ``Pipeline`` method."""
+
+    def method(self: Pipeline, /, *args: P.args, **kwargs: P.kwargs) -> Pipeline:
+        return self._add(build(*args, **kwargs))
+
+    cmd.describe(method, build, "Pipeline")
+    return method
+
+
+class Pipeline:
+    """Commands queued locally and sent in one write on one connection.
+
+    Build one with ``client.pipeline()`` and use it as ``async with``.
+    Command methods (``p.set(...)``, ``p.hget(...)``, every command of
+    ``Client``) queue and return the pipeline, so they chain;
+    ``await p.execute()`` sends everything, reads every reply, returns the
+    results in order and empties the pipeline for reuse.
+
+    With ``transaction=True`` the commands are wrapped in ``MULTI``/``EXEC``
+    and run atomically. ``await p.watch(*keys)`` (before queuing) pins a
+    connection and makes ``execute()`` raise ``WatchError``, running nothing,
+    if another client changed a watched key in between. A pinned connection
+    goes back to the pool after ``execute()``, ``reset()`` or the end of the
+    ``async with`` block, never inside ``MULTI`` or with keys still watched.
+
+    Timeouts and cancellation: ``execute()`` waits at most
+    ``command_timeout`` (plus the longest blocking time of a blocking
+    command) for all replies. If it fails or is cancelled after the write,
+    the connection is closed, ``ConnectionFailure``/``CommandTimeout``
+    propagates, and any of the commands may or may not have run.
+    """
+
+    __slots__ = ("_conn", "_pool", "_queue", "_scripts", "_watched", "transaction")
+
+    def __init__(self, pool: Pool, *, transaction: bool = False) -> None:
+        self._pool = pool
+        self.transaction = transaction
+        self._queue: list[tuple[Command[Any], bytes]] = []
+        self._scripts: dict[str, Script] = {}
+        self._conn: Connection | None = None  # pinned by watch()
+        self._watched = 0
+
+    def __repr__(self) -> str:
+        mode = "transaction" if self.transaction else "pipeline"
+        pinned = f" watching={self._watched} on {self._conn!r}" if self._conn else ""
+        return f"<Pipeline {mode} queued={len(self._queue)}{pinned}>"
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    async def __aenter__(self) -> Pipeline:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.reset()
+
+    # -- queuing ------------------------------------------------------------------------
+
+    def _add(self, command: Command[Any]) -> Pipeline:
+        # Encoded now, so a bad argument raises here, at the line that queued it.
+        self._queue.append((command, encode_command(command.args)))
+        return self
+
+    def command(self, *args: Any) -> Pipeline:
+        """Queue one raw command, ``p.command("HINCRBY", "h", "f", 1)``; its raw reply.
+
+        Commands that change the connection's session (``SELECT``, ``MULTI``,
+        ``SUBSCRIBE``, ...) raise ``SessionCommandError`` here; use
+        ``transaction=True`` for ``MULTI``/``EXEC``.
+        """
+        changed = session_command(args)
+        if changed is not None:
+            name, advice = changed
+            raise SessionCommandError(
+                f"{name} cannot be queued in a pipeline: its effect would outlive the "
+                f"pipeline on a pooled connection; use {advice}"
+            )
+        return self._add(Command(args))
+
+    def run_script(
+        self, script: Script, keys: Iterable[Key] = (), args: Iterable[Value] = ()
+    ) -> Pipeline:
+        """Queue ``script`` (from ``register_script``) with ``keys`` and ``args``.
+
+        ``execute()`` loads every queued script with ``SCRIPT LOAD`` in the
+        same write, ahead of the commands, so ``NOSCRIPT`` cannot happen.
+        """
+        if not isinstance(script, Script):
+            raise TypeError(
+                f"run_script() takes a Script from register_script(), got {type(script).__name__}"
+            )
+        self._scripts.setdefault(script.sha, script)
+        return self._add(cmd.scripting.evalsha(script.sha, keys, args))
+
+    # -- transactions -------------------------------------------------------------------
+
+    async def watch(self, *keys: Key) -> None:
+        """WATCH ``keys``: ``execute()`` raises ``WatchError`` if any changes before it.
+
+        Call before queuing commands. The first call borrows a connection and
+        pins it to this pipeline until ``execute()`` or ``reset()``; read the
+        watched values with the client as usual (WATCH guards every change
+        made after it returned, whichever connection reads). Errors,
+        timeouts and cancellation are as for any command; on any of them the
+        pinned connection is released (closed, if the failure left it out of
+        sync) and the watch is gone.
+        """
+        if not self.transaction:
+            raise RuntimeError("watch() needs a transaction: client.pipeline(transaction=True)")
+        if not keys:
+            raise ValueError("watch() needs at least one key")
+        if self._queue:
+            raise RuntimeError(
+                "watch() must come before queuing commands (WATCH, then read, then queue)"
+            )
+        pool = self._pool
+        if self._conn is None:
+            self._conn = await pool._acquire()
+        args = ("WATCH", *keys)
+        try:
+            await self._conn._request(encode_command(args), args, True)
+        except BaseException:
+            await self._unpin(send_unwatch=False)
+            raise
+        self._watched += len(keys)
+
+    async def reset(self) -> None:
+        """Drop queued commands and release a pinned connection (sending ``UNWATCH``).
+
+        Called by ``async with`` on exit. If ``UNWATCH`` fails or is
+        cancelled, the connection is closed instead of reused.
+        """
+        self._queue.clear()
+        self._scripts.clear()
+        await self._unpin(send_unwatch=True)
+
+    async def _unpin(self, *, send_unwatch: bool) -> None:
+        conn = self._conn
+        if conn is None:
+            return
+        self._conn = None
+        watched, self._watched = self._watched, 0
+        try:
+            if send_unwatch and watched and conn.is_reusable():
+                await conn._request(encode_command(("UNWATCH",)), ("UNWATCH",), True)
+        except ReplyError:
+            conn.abort()
+        finally:
+            self._pool._release(conn)
+
+    # -- running ------------------------------------------------------------------------
+
+    async def execute(self, raise_on_error: bool = True) -> list[Any]:
+        """Send the queued commands in one write; their results, in order.
+
+        An error reply raises that ``ReplyError`` after every reply was read
+        (the connection stays in sync), with a note saying which command it
+        was; with ``raise_on_error=False`` errors are returned in place as
+        exception values instead. In a transaction: ``WatchError`` when a
+        watched key changed (nothing ran); the queuing error when a command
+        was refused before ``EXEC`` (nothing ran); a runtime error of one
+        command does not undo the others (Redis has no rollback).
+
+        An empty pipeline returns ``[]`` without borrowing a connection. The
+        pipeline is empty again afterwards, whatever happened. See the class
+        for timeouts and cancellation.
+        """
+        queue, self._queue = self._queue, []
+        scripts, self._scripts = self._scripts, {}
+        if not queue:
+            await self._unpin(send_unwatch=True)
+            return []
+        loads = [encode_command(("SCRIPT", "LOAD", s.source)) for s in scripts.values()]
+        parts = [*loads, _MULTI] if self.transaction else loads
+        parts += [data for _, data in queue]
+        if self.transaction:
+            parts.append(_EXEC)
+        count = len(parts)
+        timeout = self._timeout(queue)
+        what = f"a {'transaction' if self.transaction else 'pipeline'} of {len(queue)} commands"
+
+        pool = self._pool
+        conn, self._conn, self._watched = self._conn, None, 0
+        if conn is None:
+            conn = await pool._acquire()
+        try:
+            replies = await conn._request_many(b"".join(parts), count, what, timeout)
+        finally:
+            pool._release(conn)
+
+        for reply in replies[: len(loads)]:
+            if isinstance(reply, ReplyError):
+                reply.add_note("while loading a script the pipeline runs (SCRIPT LOAD)")
+                raise reply
+        replies = replies[len(loads) :]
+        if self.transaction:
+            replies = self._exec_results(queue, replies)
+        return _results(queue, replies, raise_on_error, self.transaction)
+
+    def _timeout(self, queue: list[tuple[Command[Any], bytes]]) -> float | None:
+        limit = self._pool.connection_options.command_timeout
+        if limit is None or self.transaction:  # blocking commands do not block in MULTI
+            return limit
+        longest: float | None = limit
+        for command, _ in queue:
+            own = blocking_timeout(command.args, limit)
+            if own is None:
+                return None
+            longest = max(longest, own) if longest is not None else own
+        return longest
+
+    @staticmethod
+    def _exec_results(queue: list[tuple[Command[Any], bytes]], replies: list[Any]) -> list[Any]:
+        # replies: MULTI's +OK, one +QUEUED (or a queuing error) per command, EXEC's.
+        if isinstance(replies[0], ReplyError):
+            raise replies[0]
+        queued, outcome = replies[1:-1], replies[-1]
+        for index, reply in enumerate(queued):
+            if isinstance(reply, ReplyError):
+                reply.add_note(
+                    f"command {index + 1} of {len(queue)} ({command_name(queue[index][0].args)}) "
+                    "was refused, so the transaction was discarded and nothing ran"
+                )
+                raise reply
+        if outcome is None:
+            raise WatchError(
+                "a watched key changed before EXEC, so the transaction did not run; "
+                "retry it (client.transaction() does)"
+            )
+        if isinstance(outcome, ReplyError):
+            raise outcome
+        return list(outcome)
+
+    # -- commands: generated by tools/bind_commands.py from aiopool/_commands; do not edit
+
+    # strings
+    append = _queued(cmd.strings.append)
+    decr = _queued(cmd.strings.decr)
+    decrby = _queued(cmd.strings.decrby)
+    get = _queued(cmd.strings.get)
+    getdel = _queued(cmd.strings.getdel)
+    getex = _queued(cmd.strings.getex)
+    getrange = _queued(cmd.strings.getrange)
+    incr = _queued(cmd.strings.incr)
+    incrby = _queued(cmd.strings.incrby)
+    incrbyfloat = _queued(cmd.strings.incrbyfloat)
+    mget = _queued(cmd.strings.mget)
+    mset = _queued(cmd.strings.mset)
+    msetnx = _queued(cmd.strings.msetnx)
+    set = _queued(cmd.strings.set_)
+    setrange = _queued(cmd.strings.setrange)
+    strlen = _queued(cmd.strings.strlen)
+
+    # keys
+    delete = _queued(cmd.keys.delete)
+    exists = _queued(cmd.keys.exists)
+    expire = _queued(cmd.keys.expire)
+    persist = _queued(cmd.keys.persist)
+    pexpire = _queued(cmd.keys.pexpire)
+    pttl = _queued(cmd.keys.pttl)
+    rename = _queued(cmd.keys.rename)
+    renamenx = _queued(cmd.keys.renamenx)
+    scan = _queued(cmd.keys.scan)
+    ttl = _queued(cmd.keys.ttl)
+    type = _queued(cmd.keys.type_)
+    unlink = _queued(cmd.keys.unlink)
+
+    # hashes
+    hscan = _queued(cmd.hashes.hscan)
+
+    # sets
+    sscan = _queued(cmd.sets.sscan)
+
+    # zsets
+    zscan = _queued(cmd.zsets.zscan)
+
+    # scripting
+    eval = _queued(cmd.scripting.eval_)
+    eval_ro = _queued(cmd.scripting.eval_ro)
+    evalsha = _queued(cmd.scripting.evalsha)
+    evalsha_ro = _queued(cmd.scripting.evalsha_ro)
+    fcall = _queued(cmd.scripting.fcall)
+    fcall_ro = _queued(cmd.scripting.fcall_ro)
+    function_delete = _queued(cmd.scripting.function_delete)
+    function_flush = _queued(cmd.scripting.function_flush)
+    function_list = _queued(cmd.scripting.function_list)
+    function_load = _queued(cmd.scripting.function_load)
+    script_exists = _queued(cmd.scripting.script_exists)
+    script_flush = _queued(cmd.scripting.script_flush)
+    script_load = _queued(cmd.scripting.script_load)
+
+    # server
+    dbsize = _queued(cmd.server.dbsize)
+    echo = _queued(cmd.server.echo)
+    flushdb = _queued(cmd.server.flushdb)
+    info = _queued(cmd.server.info)
+    ping = _queued(cmd.server.ping)
+
+    # -- end of generated commands
+
+
+def _results(
+    queue: list[tuple[Command[Any], bytes]],
+    replies: list[Any],
+    raise_on_error: bool,
+    transaction: bool,
+) -> list[Any]:
+    results: list[Any] = []
+    first_error: ReplyError | None = None
+    for index, ((command, _), reply) in enumerate(zip(queue, replies, strict=True)):
+        if isinstance(reply, ReplyError):
+            if first_error is None:
+                first_error = reply
+                where = f"command {index + 1} of {len(queue)} ({command_name(command.args)})"
+                rest = "; the other commands of the transaction ran" if transaction else ""
+                reply.add_note(f"{where} in the pipeline failed{rest}")
+            results.append(reply)
+            continue
+        transform = command.transform
+        results.append(reply if transform is None else transform(reply))
+    if raise_on_error and first_error is not None:
+        raise first_error
+    return results
