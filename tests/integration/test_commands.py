@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -12,19 +11,6 @@ import pytest
 from aiopool import Client, ProtocolError, ReplyError
 
 UTC = datetime.UTC
-
-
-@pytest.fixture
-async def r(redis_url: str) -> AsyncIterator[Client]:
-    async with Client.from_url(redis_url) as client:
-        yield client
-
-
-@pytest.fixture
-async def rs(redis_url: str) -> AsyncIterator[Client]:
-    """A client with ``decode_responses=True``."""
-    async with Client.from_url(redis_url, decode_responses=True) as client:
-        yield client
 
 
 # -- GET / SET ---------------------------------------------------------------------
