@@ -28,7 +28,7 @@ from ._errors import (
 )
 from ._pipeline import Pipeline
 from ._pool import Pool, PoolStats
-from ._pubsub import PubSub
+from ._pubsub import Message, PubSub
 from ._script import Script
 
 __version__ = "0.1.0"
@@ -42,6 +42,7 @@ __all__ = [
     "Connection",
     "ConnectionFailure",
     "ConnectionOptions",
+    "Message",
     "NoScriptError",
     "PermissionDenied",
     "Pipeline",

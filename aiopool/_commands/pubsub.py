@@ -1,5 +1,63 @@
-"""Pubsub commands."""
+"""Publishing and pub/sub introspection (subscribing is ``Client.pubsub()``)."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from typing import Any
+
+from ._base import Arg, Command, Key, Value
+
+__all__ = [
+    "publish",
+    "pubsub_channels",
+    "pubsub_numpat",
+    "pubsub_numsub",
+    "pubsub_shardchannels",
+    "pubsub_shardnumsub",
+    "spublish",
+]
+
+
+def publish(channel: Key, message: Value) -> Command[int]:
+    """PUBLISH: send ``message`` to ``channel``; how many subscribers received it."""
+    return Command(("PUBLISH", channel, message))
+
+
+def spublish(channel: Key, message: Value) -> Command[int]:
+    """SPUBLISH: send ``message`` to the shard ``channel``; how many subscribers received it."""
+    return Command(("SPUBLISH", channel, message))
+
+
+def pubsub_channels(pattern: str | bytes | None = None) -> Command[list[Any]]:
+    """PUBSUB CHANNELS: the channels with subscribers (matching ``pattern`` if given)."""
+    args: tuple[Arg, ...] = (
+        ("PUBSUB", "CHANNELS") if pattern is None else ("PUBSUB", "CHANNELS", pattern)
+    )
+    return Command(args)
+
+
+def pubsub_shardchannels(pattern: str | bytes | None = None) -> Command[list[Any]]:
+    """PUBSUB SHARDCHANNELS: the shard channels with subscribers (matching ``pattern``)."""
+    args: tuple[Arg, ...] = (
+        ("PUBSUB", "SHARDCHANNELS") if pattern is None else ("PUBSUB", "SHARDCHANNELS", pattern)
+    )
+    return Command(args)
+
+
+def pubsub_numsub(*channels: Key) -> Command[dict[Any, int]]:
+    """PUBSUB NUMSUB: ``{channel: number of subscribers}`` for ``channels``."""
+    return Command(("PUBSUB", "NUMSUB", *channels), _counts)
+
+
+def pubsub_shardnumsub(*channels: Key) -> Command[dict[Any, int]]:
+    """PUBSUB SHARDNUMSUB: ``{shard channel: number of subscribers}`` for ``channels``."""
+    return Command(("PUBSUB", "SHARDNUMSUB", *channels), _counts)
+
+
+def pubsub_numpat() -> Command[int]:
+    """PUBSUB NUMPAT: the number of patterns subscribed to, over all clients."""
+    return Command(("PUBSUB", "NUMPAT"))
+
+
+def _counts(reply: Any) -> dict[Any, int]:
+    it = iter(reply)
+    return {channel: int(count) for channel, count in zip(it, it, strict=True)}
