@@ -101,7 +101,11 @@ class Connection:
         self._session: str | None = None
 
     def __repr__(self) -> str:
-        return f"<Connection #{self.id} {self.address} db={self.options.db} {_STATE_NAMES[self.state]}>"
+        session = f" after {self._session}" if self._session else ""
+        return (
+            f"<Connection #{self.id} {self.address} db={self.options.db} "
+            f"{_STATE_NAMES[self.state]}{session}>"
+        )
 
     # -- opening ---------------------------------------------------------------
 

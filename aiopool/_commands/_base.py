@@ -32,6 +32,9 @@ Value = str | bytes | int | float | memoryview
 Number = int | float
 # One key, or an iterable of keys (a str or bytes counts as one key).
 KeyOrKeys = Key | Iterable[Key]
+# Mappings are typed ``Mapping[Any, ...]``: ``Mapping`` is invariant in its key
+# type, so ``Mapping[Key, ...]`` would reject a plain ``dict[str, str]``
+# variable. Keys are checked when the command is encoded.
 Expiry = int | datetime.timedelta
 Deadline = int | datetime.datetime
 
@@ -110,7 +113,12 @@ def seconds(name: str, value: object) -> int:
 def millis(name: str, value: object) -> int:
     """Whole milliseconds from an int or ``timedelta``; must be positive."""
     if isinstance(value, datetime.timedelta):
-        value = int(value.total_seconds() * 1000)
+        # Exact integer arithmetic (1001 ms stays 1001, where float seconds
+        # times 1000 gives 1000); a fraction is refused, as in ``seconds``.
+        whole, rest = divmod(value, datetime.timedelta(milliseconds=1))
+        if rest:
+            raise ValueError(f"{name} must be whole milliseconds, got {value!r}")
+        value = whole
     return _whole(name, value, "milliseconds", "timedelta")
 
 
@@ -118,7 +126,8 @@ def unix(name: str, value: object, *, in_millis: bool) -> int:
     """A unix time (seconds, or milliseconds) from an int or ``datetime``."""
     if isinstance(value, datetime.datetime):
         stamp = value.timestamp()
-        value = int(stamp * 1000) if in_millis else int(stamp)
+        # round(): stamp * 1000 of a whole millisecond can land a hair below it.
+        value = round(stamp * 1000) if in_millis else int(stamp)
     return _whole(name, value, "unix milliseconds" if in_millis else "unix seconds", "datetime")
 
 

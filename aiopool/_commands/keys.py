@@ -2,33 +2,53 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from ._base import (
     Arg,
     Command,
+    Deadline,
     Expiry,
     Key,
+    integer,
     need_keys,
+    not_negative,
     ok,
     one_of,
     positive,
     to_bool,
     to_str,
+    to_str_or_none,
+    unix,
 )
 from ._base import millis as whole_millis
 from ._base import seconds as whole_seconds
 
 __all__ = [
+    "copy",
     "delete",
+    "dump",
     "exists",
     "expire",
+    "expireat",
+    "expiretime",
+    "keys",
+    "object_encoding",
+    "object_freq",
+    "object_idletime",
+    "object_refcount",
     "persist",
     "pexpire",
+    "pexpireat",
+    "pexpiretime",
     "pttl",
+    "randomkey",
     "rename",
     "renamenx",
+    "restore",
     "scan",
+    "touch",
     "ttl",
     "type_",
     "unlink",
@@ -146,3 +166,187 @@ def scan(
 def cursor_batch(reply: Any) -> tuple[int, list[Any]]:
     """A SCAN-family reply as ``(next_cursor, items)``."""
     return int(reply[0]), reply[1]
+
+
+# -- more expiry -------------------------------------------------------------------------
+
+
+def expireat(
+    key: Key,
+    when: Deadline,
+    *,
+    nx: bool = False,
+    xx: bool = False,
+    gt: bool = False,
+    lt: bool = False,
+) -> Command[bool]:
+    """EXPIREAT: expire ``key`` at unix time ``when``; ``False`` if missing or a condition failed.
+
+    ``when`` is a positive int of unix seconds or a ``datetime`` (a naive one
+    is local time; fractions of a second are dropped); ``nx``, ``xx``, ``gt``
+    and ``lt`` (at most one) make it conditional, as for ``expire``.
+    """
+    return _expire("EXPIREAT", key, unix("when", when, in_millis=False), nx, xx, gt, lt)
+
+
+def pexpireat(
+    key: Key,
+    when: Deadline,
+    *,
+    nx: bool = False,
+    xx: bool = False,
+    gt: bool = False,
+    lt: bool = False,
+) -> Command[bool]:
+    """PEXPIREAT: expire ``key`` at unix time ``when`` in milliseconds; ``False`` if not set.
+
+    ``when`` is a positive int of unix milliseconds or a ``datetime``.
+    """
+    return _expire("PEXPIREAT", key, unix("when", when, in_millis=True), nx, xx, gt, lt)
+
+
+def expiretime(key: Key) -> Command[int]:
+    """EXPIRETIME: the unix time in seconds ``key`` expires at; -1 without expiry, -2 if missing."""
+    return Command(("EXPIRETIME", key))
+
+
+def pexpiretime(key: Key) -> Command[int]:
+    """PEXPIRETIME: the unix time in milliseconds ``key`` expires at; -1 / -2 as ``expiretime``."""
+    return Command(("PEXPIRETIME", key))
+
+
+def touch(*keys: Key) -> Command[int]:
+    """TOUCH: update the last access time of ``keys``; how many exist."""
+    need_keys("touch", keys)
+    return Command(("TOUCH", *keys))
+
+
+# -- copying and serializing ---------------------------------------------------------------
+
+
+def copy(
+    source: Key, destination: Key, destination_db: int | None = None, replace: bool = False
+) -> Command[bool]:
+    """COPY: copy the value at ``source`` to ``destination``; ``True`` if copied.
+
+    ``False`` when ``source`` is missing or ``destination`` exists (unless
+    ``replace=True``). ``destination_db`` copies into another database of
+    the same server.
+    """
+    args: list[Arg] = ["COPY", source, destination]
+    if destination_db is not None:
+        args += ("DB", not_negative("destination_db", destination_db))
+    if replace:
+        args.append("REPLACE")
+    return Command(tuple(args), to_bool)
+
+
+def dump(key: Key) -> Command[bytes | None]:
+    """DUMP: the value at ``key`` serialized for ``restore``; ``None`` when missing.
+
+    The payload is binary (RDB encoding plus a checksum), not text: use a
+    client with ``decode_responses=False``. With ``decode_responses=True``
+    the reply is decoded as UTF-8, which fails for most payloads with
+    ``ProtocolError`` (the connection is closed and replaced).
+    """
+    return Command(("DUMP", key))
+
+
+def restore(
+    key: Key,
+    ttl: int | datetime.timedelta | datetime.datetime,
+    value: bytes | memoryview,
+    replace: bool = False,
+    absttl: bool = False,
+    idletime: int | None = None,
+    frequency: int | None = None,
+) -> Command[bool]:
+    """RESTORE: create ``key`` from ``value``, a payload from ``dump``; ``True``.
+
+    ``ttl`` is the time to live in milliseconds (int or ``timedelta``; 0
+    means no expiry), or with ``absttl=True`` the unix time in milliseconds
+    to expire at (int or ``datetime``). An existing ``key`` raises
+    ``ReplyError`` (``BUSYKEY``) unless ``replace=True``; a corrupt payload
+    raises ``ReplyError`` too. ``idletime`` (seconds) or ``frequency``
+    (0-255), not both, set the key's eviction statistics.
+    """
+    if isinstance(value, str) or not isinstance(value, bytes | memoryview):
+        raise TypeError(
+            f"value must be the bytes dump() returned (from a client without "
+            f"decode_responses), got {type(value).__name__}"
+        )
+    args: list[Arg] = ["RESTORE", key, _restore_ttl(ttl, absttl), value]
+    if replace:
+        args.append("REPLACE")
+    if absttl:
+        args.append("ABSTTL")
+    one_of(idletime=idletime is not None, frequency=frequency is not None)
+    if idletime is not None:
+        args += ("IDLETIME", not_negative("idletime", idletime))
+    if frequency is not None:
+        if not 0 <= integer("frequency", frequency) <= 255:
+            raise ValueError(f"frequency must be between 0 and 255, got {frequency!r}")
+        args += ("FREQ", frequency)
+    return Command(tuple(args), ok)
+
+
+def _restore_ttl(ttl: object, absttl: bool) -> int:
+    if isinstance(ttl, datetime.datetime):
+        if not absttl:
+            raise ValueError("ttl is a datetime: pass absttl=True to expire at that time")
+        return unix("ttl", ttl, in_millis=True)
+    if isinstance(ttl, datetime.timedelta):
+        if absttl:
+            raise ValueError("with absttl=True, ttl is a unix time (int ms or datetime)")
+        ttl = int(ttl.total_seconds() * 1000)
+    if isinstance(ttl, bool) or not isinstance(ttl, int):
+        raise TypeError(
+            f"ttl must be an int of milliseconds, a timedelta or (with absttl) a datetime, "
+            f"got {type(ttl).__name__} {ttl!r}"
+        )
+    if ttl < 0:
+        raise ValueError(f"ttl must be >= 0 (0 means no expiry), got {ttl!r}")
+    return ttl
+
+
+# -- introspection --------------------------------------------------------------------------
+
+
+def object_encoding(key: Key) -> Command[str | None]:
+    """OBJECT ENCODING: the value's internal encoding (``"int"``, ...); ``None`` if missing."""
+    return Command(("OBJECT", "ENCODING", key), to_str_or_none)
+
+
+def object_idletime(key: Key) -> Command[int | None]:
+    """OBJECT IDLETIME: seconds since ``key`` was last accessed; ``None`` if missing.
+
+    Raises ``ReplyError`` when the server's ``maxmemory-policy`` is an LFU one.
+    """
+    return Command(("OBJECT", "IDLETIME", key))
+
+
+def object_freq(key: Key) -> Command[int | None]:
+    """OBJECT FREQ: the logarithmic access counter of ``key``; ``None`` if missing.
+
+    Only with an LFU ``maxmemory-policy``; otherwise raises ``ReplyError``.
+    """
+    return Command(("OBJECT", "FREQ", key))
+
+
+def object_refcount(key: Key) -> Command[int | None]:
+    """OBJECT REFCOUNT: the reference count of the value at ``key``; ``None`` if missing."""
+    return Command(("OBJECT", "REFCOUNT", key))
+
+
+def randomkey() -> Command[Any]:
+    """RANDOMKEY: a random key of the current database; ``None`` when it is empty."""
+    return Command(("RANDOMKEY",))
+
+
+def keys(pattern: str | bytes = "*") -> Command[list[Any]]:
+    """KEYS: every key matching the glob-style ``pattern``, as a list.
+
+    KEYS walks the whole keyspace in one go and blocks the server (every
+    other client) meanwhile: on a database of any size use ``scan_iter``.
+    """
+    return Command(("KEYS", pattern))

@@ -1,5 +1,263 @@
-"""Lists commands."""
+"""List commands, blocking pops and moves included."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import datetime
+from typing import Any
+
+from ._base import (
+    Arg,
+    Command,
+    Key,
+    KeyOrKeys,
+    Number,
+    Value,
+    block_seconds,
+    integer,
+    key_list,
+    need_keys,
+    not_negative,
+    ok,
+)
+
+__all__ = [
+    "blmove",
+    "blpop",
+    "brpop",
+    "lindex",
+    "linsert",
+    "llen",
+    "lmove",
+    "lpop",
+    "lpos",
+    "lpush",
+    "lpushx",
+    "lrange",
+    "lrem",
+    "lset",
+    "ltrim",
+    "rpop",
+    "rpush",
+    "rpushx",
+]
+
+
+def _word(name: str, value: object, choices: tuple[str, ...]) -> str:
+    """``value`` as one of ``choices`` (any case), upper-cased; else Type/ValueError."""
+    if not isinstance(value, str):
+        raise TypeError(
+            f"{name} must be one of {', '.join(map(repr, choices))}, "
+            f"got {type(value).__name__} {value!r}"
+        )
+    word = value.upper()
+    if word not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return word
+
+
+def _side(name: str, value: object) -> str:
+    return _word(name, value, ("LEFT", "RIGHT"))
+
+
+# -- pushing --------------------------------------------------------------------------
+
+
+def _push(name: str, key: Key, values: tuple[Value, ...]) -> Command[int]:
+    need_keys(name.lower(), values, "value")
+    return Command((name, key, *values))
+
+
+def lpush(key: Key, *values: Value) -> Command[int]:
+    """LPUSH: insert ``values`` at the head, one after another; the new length.
+
+    ``lpush("l", "a", "b")`` leaves ``b`` first. A missing key is created.
+    """
+    return _push("LPUSH", key, values)
+
+
+def rpush(key: Key, *values: Value) -> Command[int]:
+    """RPUSH: append ``values`` at the tail, in order; the new length."""
+    return _push("RPUSH", key, values)
+
+
+def lpushx(key: Key, *values: Value) -> Command[int]:
+    """LPUSHX: like LPUSH, only if the list exists; the new length (0 when missing)."""
+    return _push("LPUSHX", key, values)
+
+
+def rpushx(key: Key, *values: Value) -> Command[int]:
+    """RPUSHX: like RPUSH, only if the list exists; the new length (0 when missing)."""
+    return _push("RPUSHX", key, values)
+
+
+# -- popping --------------------------------------------------------------------------
+
+
+def _pop(name: str, key: Key, count: int | None) -> Command[Any]:
+    if count is None:
+        return Command((name, key))
+    return Command((name, key, not_negative("count", count)))
+
+
+def lpop(key: Key, count: int | None = None) -> Command[Any]:
+    """LPOP: remove and return the first element, ``None`` when the list is missing.
+
+    With ``count``: a list of up to ``count`` elements from the head, or
+    ``None`` when the list is missing.
+    """
+    return _pop("LPOP", key, count)
+
+
+def rpop(key: Key, count: int | None = None) -> Command[Any]:
+    """RPOP: remove and return the last element, ``None`` when the list is missing.
+
+    With ``count``: a list of up to ``count`` elements from the tail (last
+    first), or ``None`` when the list is missing.
+    """
+    return _pop("RPOP", key, count)
+
+
+# -- reading and editing ------------------------------------------------------------------
+
+
+def lrange(key: Key, start: int, end: int) -> Command[list[Any]]:
+    """LRANGE: the elements from ``start`` to ``end`` (inclusive, negative from the end).
+
+    ``lrange(key, 0, -1)`` is the whole list; a missing key gives ``[]``.
+    """
+    return Command(("LRANGE", key, integer("start", start), integer("end", end)))
+
+
+def llen(key: Key) -> Command[int]:
+    """LLEN: the length of the list at ``key`` (0 when missing)."""
+    return Command(("LLEN", key))
+
+
+def lindex(key: Key, index: int) -> Command[Any]:
+    """LINDEX: the element at ``index`` (negative from the end), ``None`` if out of range."""
+    return Command(("LINDEX", key, integer("index", index)))
+
+
+def lset(key: Key, index: int, value: Value) -> Command[bool]:
+    """LSET: replace the element at ``index``; ``True``.
+
+    An index out of range or a missing key raises ``ReplyError``.
+    """
+    return Command(("LSET", key, integer("index", index), value), ok)
+
+
+def linsert(key: Key, where: str, pivot: Value, value: Value) -> Command[int]:
+    """LINSERT: insert ``value`` before or after the first ``pivot``; the new length.
+
+    ``where`` is ``"BEFORE"`` or ``"AFTER"`` (any case). The result is -1
+    when ``pivot`` is not in the list and 0 when the list is missing.
+    """
+    return Command(("LINSERT", key, _word("where", where, ("BEFORE", "AFTER")), pivot, value))
+
+
+def lrem(key: Key, count: int, value: Value) -> Command[int]:
+    """LREM: remove elements equal to ``value``; how many were removed.
+
+    ``count`` > 0 removes up to ``count`` from the head, < 0 up to
+    ``-count`` from the tail, 0 all of them.
+    """
+    return Command(("LREM", key, integer("count", count), value))
+
+
+def ltrim(key: Key, start: int, end: int) -> Command[bool]:
+    """LTRIM: keep only the elements from ``start`` to ``end`` (inclusive); ``True``."""
+    return Command(("LTRIM", key, integer("start", start), integer("end", end)), ok)
+
+
+def lpos(
+    key: Key,
+    value: Value,
+    rank: int | None = None,
+    count: int | None = None,
+    maxlen: int | None = None,
+) -> Command[Any]:
+    """LPOS: the index of ``value`` in the list, or ``None`` when it is not there.
+
+    ``rank`` picks the n-th match (1 the first, -1 the last; never 0). With
+    ``count`` the result is a list of up to ``count`` indexes (0: every
+    match; ``[]`` when none). ``maxlen`` compares at most that many elements
+    (0: no limit).
+    """
+    args: list[Arg] = ["LPOS", key, value]
+    if rank is not None:
+        if integer("rank", rank) == 0:
+            raise ValueError("rank must not be 0: 1 is the first match, -1 the last")
+        args += ("RANK", rank)
+    if count is not None:
+        args += ("COUNT", not_negative("count", count))
+    if maxlen is not None:
+        args += ("MAXLEN", not_negative("maxlen", maxlen))
+    return Command(tuple(args))
+
+
+def lmove(src: Key, dst: Key, src_side: str = "LEFT", dest_side: str = "RIGHT") -> Command[Any]:
+    """LMOVE: move an element from one end of ``src`` to one end of ``dst``; the element.
+
+    ``src_side`` and ``dest_side`` are ``"LEFT"`` or ``"RIGHT"`` (any case);
+    the defaults take the head of ``src`` and append it to ``dst``. ``None``
+    when ``src`` is missing. ``src`` and ``dst`` may be the same list (a
+    rotation).
+    """
+    return Command(("LMOVE", src, dst, _side("src_side", src_side), _side("dest_side", dest_side)))
+
+
+# -- blocking -------------------------------------------------------------------------------
+
+
+def _bpop(
+    name: str, keys: KeyOrKeys, timeout: Number | datetime.timedelta
+) -> Command[tuple[Any, Any] | None]:
+    seconds = block_seconds("timeout", timeout)
+    # The blocking time is the last argument: the connection reads it there to
+    # extend its reply timeout (aiopool._protocol.blocking_timeout).
+    return Command((name, *key_list(name.lower(), keys), seconds), _key_and_value)
+
+
+def _key_and_value(reply: Any) -> tuple[Any, Any] | None:
+    return None if reply is None else (reply[0], reply[1])
+
+
+def blpop(
+    keys: KeyOrKeys, timeout: Number | datetime.timedelta = 0
+) -> Command[tuple[Any, Any] | None]:
+    """BLPOP: pop the first element of the first non-empty list, waiting for one.
+
+    ``keys`` is one key or an iterable of keys, checked in order. The result
+    is ``(key, element)``, or ``None`` when ``timeout`` seconds (int, float
+    or timedelta; 0 waits for ever) passed with every list empty. The
+    command timeout is extended by ``timeout`` (and off with 0), so a long
+    wait is not a ``CommandTimeout``. Cancelling the call closes its
+    connection, so the blocked pop cannot take an element nobody receives.
+    """
+    return _bpop("BLPOP", keys, timeout)
+
+
+def brpop(
+    keys: KeyOrKeys, timeout: Number | datetime.timedelta = 0
+) -> Command[tuple[Any, Any] | None]:
+    """BRPOP: pop the last element of the first non-empty list, waiting for one.
+
+    As ``blpop``, from the tail: ``(key, element)``, or ``None`` on timeout.
+    """
+    return _bpop("BRPOP", keys, timeout)
+
+
+def blmove(
+    src: Key,
+    dst: Key,
+    timeout: Number | datetime.timedelta,
+    src_side: str = "LEFT",
+    dest_side: str = "RIGHT",
+) -> Command[Any]:
+    """BLMOVE: ``lmove``, waiting up to ``timeout`` seconds for ``src`` to have an element.
+
+    The moved element, or ``None`` on timeout (0 waits for ever). Timeouts
+    and cancellation as for ``blpop``.
+    """
+    sides = (_side("src_side", src_side), _side("dest_side", dest_side))
+    return Command(("BLMOVE", src, dst, *sides, block_seconds("timeout", timeout)))

@@ -4,9 +4,147 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._base import Arg, Command, Key, positive
+from ._base import (
+    Arg,
+    Command,
+    Key,
+    Value,
+    bool_list,
+    integer,
+    need_keys,
+    not_negative,
+    positive,
+    to_bool,
+    to_set,
+)
 
-__all__ = ["sscan"]
+__all__ = [
+    "sadd",
+    "scard",
+    "sdiff",
+    "sdiffstore",
+    "sinter",
+    "sinterstore",
+    "sismember",
+    "smembers",
+    "smismember",
+    "smove",
+    "spop",
+    "srandmember",
+    "srem",
+    "sscan",
+    "sunion",
+    "sunionstore",
+]
+
+
+def sadd(key: Key, *members: Value) -> Command[int]:
+    """SADD: add ``members`` to the set at ``key``; how many were not there yet."""
+    need_keys("sadd", members, "member")
+    return Command(("SADD", key, *members))
+
+
+def srem(key: Key, *members: Value) -> Command[int]:
+    """SREM: remove ``members`` from the set at ``key``; how many were there."""
+    need_keys("srem", members, "member")
+    return Command(("SREM", key, *members))
+
+
+def smembers(key: Key) -> Command[set[Any]]:
+    """SMEMBERS: every member of the set at ``key`` as a set (empty when missing)."""
+    return Command(("SMEMBERS", key), to_set)
+
+
+def sismember(key: Key, member: Value) -> Command[bool]:
+    """SISMEMBER: ``True`` if ``member`` is in the set at ``key``."""
+    return Command(("SISMEMBER", key, member), to_bool)
+
+
+def smismember(key: Key, *members: Value) -> Command[list[bool]]:
+    """SMISMEMBER: for each of ``members``, in order, ``True`` if it is in the set at ``key``."""
+    need_keys("smismember", members, "member")
+    return Command(("SMISMEMBER", key, *members), bool_list)
+
+
+def scard(key: Key) -> Command[int]:
+    """SCARD: the number of members of the set at ``key`` (0 when missing)."""
+    return Command(("SCARD", key))
+
+
+def spop(key: Key, count: int | None = None) -> Command[Any]:
+    """SPOP: remove and return a random member, or ``None`` when the set is empty or missing.
+
+    With ``count`` (an int >= 0), up to ``count`` distinct members are
+    removed and returned as a set (empty when the key is missing).
+    """
+    if count is None:
+        return Command(("SPOP", key))
+    return Command(("SPOP", key, not_negative("count", count)), to_set)
+
+
+def srandmember(key: Key, count: int | None = None) -> Command[Any]:
+    """SRANDMEMBER: a random member (not removed), or ``None`` when the set is empty or missing.
+
+    With ``count``, a list instead: up to ``count`` distinct members for a
+    positive ``count``; exactly ``-count`` members, possibly repeated, for a
+    negative one (empty when the key is missing).
+    """
+    if count is None:
+        return Command(("SRANDMEMBER", key))
+    return Command(("SRANDMEMBER", key, integer("count", count)))
+
+
+def sinter(*keys: Key) -> Command[set[Any]]:
+    """SINTER: the members common to every set at ``keys``, as a set.
+
+    A missing key counts as an empty set, so the result is then empty.
+    """
+    need_keys("sinter", keys)
+    return Command(("SINTER", *keys), to_set)
+
+
+def sunion(*keys: Key) -> Command[set[Any]]:
+    """SUNION: the members of any of the sets at ``keys``, as a set (missing keys are empty)."""
+    need_keys("sunion", keys)
+    return Command(("SUNION", *keys), to_set)
+
+
+def sdiff(*keys: Key) -> Command[set[Any]]:
+    """SDIFF: the members of the first set at ``keys`` that are in none of the others, as a set."""
+    need_keys("sdiff", keys)
+    return Command(("SDIFF", *keys), to_set)
+
+
+def sinterstore(dest: Key, *keys: Key) -> Command[int]:
+    """SINTERSTORE: store the intersection of ``keys`` at ``dest``; its size.
+
+    ``dest`` is overwritten (deleted when the result is empty).
+    """
+    need_keys("sinterstore", keys)
+    return Command(("SINTERSTORE", dest, *keys))
+
+
+def sunionstore(dest: Key, *keys: Key) -> Command[int]:
+    """SUNIONSTORE: store the union of ``keys`` at ``dest``; its size (``dest`` is overwritten)."""
+    need_keys("sunionstore", keys)
+    return Command(("SUNIONSTORE", dest, *keys))
+
+
+def sdiffstore(dest: Key, *keys: Key) -> Command[int]:
+    """SDIFFSTORE: store the first of ``keys`` minus the others at ``dest``; its size.
+
+    ``dest`` is overwritten (deleted when the result is empty).
+    """
+    need_keys("sdiffstore", keys)
+    return Command(("SDIFFSTORE", dest, *keys))
+
+
+def smove(src: Key, dst: Key, member: Value) -> Command[bool]:
+    """SMOVE: move ``member`` from the set at ``src`` to the set at ``dst``.
+
+    ``True`` if it was moved, ``False`` if it was not in ``src``.
+    """
+    return Command(("SMOVE", src, dst, member), to_bool)
 
 
 def sscan(

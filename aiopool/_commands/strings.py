@@ -91,12 +91,12 @@ def mget(*keys: Key) -> Command[list[Any]]:
     return Command(("MGET", *keys))
 
 
-def mset(mapping: Mapping[Key, Value]) -> Command[bool]:
+def mset(mapping: Mapping[Any, Value]) -> Command[bool]:
     """MSET: set every key of ``mapping`` atomically; ``True``."""
     return Command(("MSET", *pairs("mset", mapping, "mapping of key -> value")), ok)
 
 
-def msetnx(mapping: Mapping[Key, Value]) -> Command[bool]:
+def msetnx(mapping: Mapping[Any, Value]) -> Command[bool]:
     """MSETNX: set every key of ``mapping`` only if none exists; ``True`` if set."""
     return Command(("MSETNX", *pairs("msetnx", mapping, "mapping of key -> value")), to_bool)
 

@@ -97,7 +97,8 @@ def test_set_keepttl_with_an_expiry_raises_value_error(expiry: dict[str, Any]) -
         ({"ex": 0}, "ex must be positive, got 0"),
         ({"ex": -3}, "ex must be positive, got -3"),
         ({"ex": datetime.timedelta(milliseconds=1500)}, "ex must be whole seconds"),
-        ({"px": datetime.timedelta(microseconds=10)}, "px must be positive"),
+        ({"px": datetime.timedelta(microseconds=10)}, "px must be whole milliseconds"),
+        ({"px": datetime.timedelta(microseconds=1500)}, "px must be whole milliseconds"),
         ({"exat": -1}, "exat must be positive"),
     ],
 )
@@ -299,3 +300,11 @@ def test_xreadgroup_group_or_consumer_named_block_is_not_taken_for_the_option(
 def test_without_command_timeout_every_command_waits_for_ever() -> None:
     assert blocking_timeout(("BLPOP", "q", 5), None) is None
     assert blocking_timeout(("GET", "k"), None) is None
+
+
+def test_millisecond_timedeltas_are_converted_exactly() -> None:
+    # float seconds * 1000 turns 1001 ms into 1000.
+    command = cmd.strings.set_("k", "v", px=datetime.timedelta(milliseconds=1001))
+    assert command.args == ("SET", "k", "v", "PX", 1001)
+    at = datetime.datetime(2030, 1, 1, 0, 0, 0, 1000, tzinfo=datetime.UTC)
+    assert cmd.strings.set_("k", "v", pxat=at).args[-1] == 1_893_456_000_001

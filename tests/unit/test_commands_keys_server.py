@@ -1,0 +1,373 @@
+"""Argument building for the extra KEY and SERVER commands; nothing is sent."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+
+from aiopool import _commands as cmd
+from aiopool._protocol import blocking_timeout
+
+UTC = datetime.UTC
+DEADLINE = datetime.datetime(2030, 1, 1, tzinfo=UTC)
+DEADLINE_SECONDS = 1893456000
+
+
+# -- EXPIREAT / PEXPIREAT ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("when", "seconds"),
+    [(DEADLINE_SECONDS, DEADLINE_SECONDS), (DEADLINE, DEADLINE_SECONDS)],
+    ids=["int", "datetime"],
+)
+def test_expireat_takes_unix_seconds_or_a_datetime(when: Any, seconds: int) -> None:
+    command = cmd.keys.expireat("k", when)
+    assert command.args == ("EXPIREAT", "k", seconds)
+    assert command.transform is not None
+    assert command.transform(1) is True
+    assert command.transform(0) is False
+
+
+def test_expireat_drops_fractions_of_a_second() -> None:
+    when = DEADLINE + datetime.timedelta(milliseconds=900)
+    assert cmd.keys.expireat("k", when).args == ("EXPIREAT", "k", DEADLINE_SECONDS)
+
+
+@pytest.mark.parametrize(
+    ("when", "millis"),
+    [
+        (DEADLINE_SECONDS * 1000 + 7, DEADLINE_SECONDS * 1000 + 7),
+        (DEADLINE + datetime.timedelta(milliseconds=250), DEADLINE_SECONDS * 1000 + 250),
+    ],
+    ids=["int", "datetime"],
+)
+def test_pexpireat_takes_unix_milliseconds_or_a_datetime(when: Any, millis: int) -> None:
+    assert cmd.keys.pexpireat("k", when).args == ("PEXPIREAT", "k", millis)
+
+
+@pytest.mark.parametrize("flag", ["nx", "xx", "gt", "lt"])
+def test_expireat_and_pexpireat_conditions_become_arguments(flag: str) -> None:
+    assert cmd.keys.expireat("k", 5, **{flag: True}).args == ("EXPIREAT", "k", 5, flag.upper())
+    assert cmd.keys.pexpireat("k", 5, **{flag: True}).args == ("PEXPIREAT", "k", 5, flag.upper())
+
+
+def test_expireat_conditions_are_mutually_exclusive() -> None:
+    with pytest.raises(ValueError, match="nx, xx, gt, lt; got gt, lt"):
+        cmd.keys.expireat("k", 5, gt=True, lt=True)
+
+
+@pytest.mark.parametrize(
+    ("when", "error"),
+    [("1893456000", TypeError), (1.5, TypeError), (True, TypeError), (0, ValueError)],
+    ids=["str", "float", "bool", "zero"],
+)
+def test_expireat_invalid_when_raises_naming_it(when: Any, error: type[Exception]) -> None:
+    with pytest.raises(error, match="when"):
+        cmd.keys.expireat("k", when)
+    with pytest.raises(error, match="when"):
+        cmd.keys.pexpireat("k", when)
+
+
+def test_expiretime_and_pexpiretime_return_raw_integers() -> None:
+    assert cmd.keys.expiretime("k") == (("EXPIRETIME", "k"), None)
+    assert cmd.keys.pexpiretime("k") == (("PEXPIRETIME", "k"), None)
+
+
+def test_touch_needs_a_key() -> None:
+    assert cmd.keys.touch("a", "b").args == ("TOUCH", "a", "b")
+    with pytest.raises(ValueError, match="touch"):
+        cmd.keys.touch()
+
+
+# -- COPY / DUMP / RESTORE ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "tail"),
+    [
+        ({}, ()),
+        ({"destination_db": 0}, ("DB", 0)),
+        ({"destination_db": 3, "replace": True}, ("DB", 3, "REPLACE")),
+        ({"replace": True}, ("REPLACE",)),
+    ],
+    ids=["plain", "db-0", "db-and-replace", "replace"],
+)
+def test_copy_options_become_arguments(options: dict[str, Any], tail: tuple[Any, ...]) -> None:
+    command = cmd.keys.copy("a", "b", **options)
+    assert command.args == ("COPY", "a", "b", *tail)
+    assert command.transform is not None
+    assert command.transform(1) is True
+    assert command.transform(0) is False
+
+
+@pytest.mark.parametrize(("db", "error"), [(-1, ValueError), ("1", TypeError), (True, TypeError)])
+def test_copy_invalid_destination_db_raises_naming_it(db: Any, error: type[Exception]) -> None:
+    with pytest.raises(error, match="destination_db"):
+        cmd.keys.copy("a", "b", destination_db=db)
+
+
+def test_dump_returns_the_raw_payload() -> None:
+    assert cmd.keys.dump("k") == (("DUMP", "k"), None)
+
+
+@pytest.mark.parametrize(
+    ("ttl", "options", "tail"),
+    [
+        (0, {}, (0, b"payload")),
+        (1500, {}, (1500, b"payload")),
+        (datetime.timedelta(seconds=2.5), {}, (2500, b"payload")),
+        (DEADLINE, {"absttl": True}, (DEADLINE_SECONDS * 1000, b"payload", "ABSTTL")),
+        (
+            DEADLINE_SECONDS * 1000,
+            {"absttl": True, "replace": True},
+            (DEADLINE_SECONDS * 1000, b"payload", "REPLACE", "ABSTTL"),
+        ),
+        (0, {"idletime": 30}, (0, b"payload", "IDLETIME", 30)),
+        (0, {"frequency": 255}, (0, b"payload", "FREQ", 255)),
+    ],
+    ids=["no-expiry", "ms", "timedelta", "absttl-datetime", "absttl-int", "idletime", "freq"],
+)
+def test_restore_options_become_arguments(
+    ttl: Any, options: dict[str, Any], tail: tuple[Any, ...]
+) -> None:
+    command = cmd.keys.restore("k", ttl, b"payload", **options)
+    assert command.args == ("RESTORE", "k", *tail)
+    assert command.transform is not None
+    assert command.transform(b"OK") is True
+
+
+@pytest.mark.parametrize(
+    ("ttl", "options", "error", "match"),
+    [
+        (-1, {}, ValueError, "ttl must be >= 0"),
+        ("100", {}, TypeError, "ttl must be an int"),
+        (1.5, {}, TypeError, "ttl must be an int"),
+        (True, {}, TypeError, "ttl must be an int"),
+        (DEADLINE, {}, ValueError, "absttl=True"),
+        (datetime.timedelta(seconds=1), {"absttl": True}, ValueError, "absttl=True"),
+        (0, {"idletime": 1, "frequency": 1}, ValueError, "idletime, frequency"),
+        (0, {"idletime": -1}, ValueError, "idletime"),
+        (0, {"frequency": 256}, ValueError, "frequency"),
+        (0, {"frequency": "1"}, TypeError, "frequency"),
+    ],
+    ids=[
+        "negative-ttl",
+        "str-ttl",
+        "float-ttl",
+        "bool-ttl",
+        "datetime-without-absttl",
+        "timedelta-with-absttl",
+        "idletime-and-frequency",
+        "negative-idletime",
+        "frequency-too-high",
+        "str-frequency",
+    ],
+)
+def test_restore_invalid_options_raise_naming_them(
+    ttl: Any, options: dict[str, Any], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        cmd.keys.restore("k", ttl, b"payload", **options)
+
+
+@pytest.mark.parametrize("value", ["text payload", None, 42])
+def test_restore_value_must_be_bytes(value: Any) -> None:
+    with pytest.raises(TypeError, match="value must be the bytes dump"):
+        cmd.keys.restore("k", 0, value)
+
+
+def test_restore_accepts_a_memoryview() -> None:
+    view = memoryview(b"payload")
+    assert cmd.keys.restore("k", 0, view).args == ("RESTORE", "k", 0, view)
+
+
+# -- introspection -------------------------------------------------------------------------------
+
+
+def test_object_subcommands_build_their_arguments() -> None:
+    assert cmd.keys.object_encoding("k").args == ("OBJECT", "ENCODING", "k")
+    assert cmd.keys.object_idletime("k").args == ("OBJECT", "IDLETIME", "k")
+    assert cmd.keys.object_freq("k").args == ("OBJECT", "FREQ", "k")
+    assert cmd.keys.object_refcount("k").args == ("OBJECT", "REFCOUNT", "k")
+
+
+def test_object_encoding_is_str_or_none_whatever_the_reply_type() -> None:
+    transform = cmd.keys.object_encoding("k").transform
+    assert transform is not None
+    assert transform(b"listpack") == "listpack"
+    assert transform("int") == "int"
+    assert transform(None) is None
+
+
+def test_keys_matches_everything_by_default() -> None:
+    assert cmd.keys.keys() == (("KEYS", "*"), None)
+    assert cmd.keys.keys(b"user:*").args == ("KEYS", b"user:*")
+    assert cmd.keys.randomkey() == (("RANDOMKEY",), None)
+
+
+def test_keys_docstring_warns_that_it_blocks_the_server() -> None:
+    doc = cmd.keys.keys.__doc__ or ""
+    assert "blocks the server" in doc
+    assert "scan_iter" in doc
+
+
+# -- TIME / LASTSAVE ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reply", [[b"1700000000", b"123456"], ["1700000000", "123456"]])
+def test_time_reply_becomes_a_tuple_of_ints(reply: list[Any]) -> None:
+    command = cmd.server.time()
+    assert command.args == ("TIME",)
+    assert command.transform is not None
+    assert command.transform(reply) == (1700000000, 123456)
+
+
+def test_lastsave_reply_becomes_an_aware_utc_datetime() -> None:
+    command = cmd.server.lastsave()
+    assert command.args == ("LASTSAVE",)
+    assert command.transform is not None
+    result = command.transform(DEADLINE_SECONDS)
+    assert result == DEADLINE
+    assert result.tzinfo is UTC
+
+
+# -- CONFIG ---------------------------------------------------------------------------------------
+
+
+def test_config_get_defaults_to_every_parameter() -> None:
+    assert cmd.server.config_get().args == ("CONFIG", "GET", "*")
+    assert cmd.server.config_get("maxmemory", "slowlog-*").args == (
+        "CONFIG",
+        "GET",
+        "maxmemory",
+        "slowlog-*",
+    )
+
+
+@pytest.mark.parametrize(
+    "reply", [[b"maxmemory", b"0", b"hz", b"10"], ["maxmemory", "0", "hz", "10"]]
+)
+def test_config_get_names_become_str_and_values_stay_raw(reply: list[Any]) -> None:
+    transform = cmd.server.config_get().transform
+    assert transform is not None
+    result = transform(reply)
+    assert list(result) == ["maxmemory", "hz"]
+    assert result["hz"] == reply[3]
+
+
+def test_config_set_takes_a_name_and_value_or_a_mapping() -> None:
+    one = cmd.server.config_set("maxmemory", "10mb")
+    assert one.args == ("CONFIG", "SET", "maxmemory", "10mb")
+    assert one.transform is not None
+    assert one.transform(b"OK") is True
+    several = cmd.server.config_set({"hz": 20, "slowlog-max-len": 64})
+    assert several.args == ("CONFIG", "SET", "hz", 20, "slowlog-max-len", 64)
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "match"),
+    [
+        (("maxmemory",), ValueError, "needs a value"),
+        (({"hz": 10}, 10), ValueError, "not both"),
+        (({},), ValueError, "non-empty"),
+        (("appendonly", True), TypeError, "'yes' or 'no'"),
+        (({"appendonly": False},), TypeError, "'yes' or 'no'"),
+    ],
+    ids=["name-without-value", "mapping-and-value", "empty-mapping", "bool", "bool-in-mapping"],
+)
+def test_config_set_invalid_arguments_raise(
+    args: tuple[Any, ...], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        cmd.server.config_set(*args)
+
+
+# -- CLIENT ---------------------------------------------------------------------------------------
+
+
+def test_client_id_setname_getname_build_their_arguments() -> None:
+    assert cmd.server.client_id() == (("CLIENT", "ID"), None)
+    setname = cmd.server.client_setname("worker")
+    assert setname.args == ("CLIENT", "SETNAME", "worker")
+    assert setname.transform is not None
+    assert setname.transform(b"OK") is True
+    getname = cmd.server.client_getname()
+    assert getname.args == ("CLIENT", "GETNAME")
+    assert getname.transform is not None
+    assert getname.transform(b"worker") == "worker"
+    assert getname.transform(None) is None
+
+
+def test_client_setname_name_must_be_str() -> None:
+    with pytest.raises(TypeError, match="name must be a str"):
+        cmd.server.client_setname(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kind", ["normal", "master", "replica", "pubsub"])
+def test_client_list_type_becomes_argument(kind: str) -> None:
+    assert cmd.server.client_list().args == ("CLIENT", "LIST")
+    assert cmd.server.client_list(kind).args == ("CLIENT", "LIST", "TYPE", kind)
+
+
+def test_client_list_unknown_type_raises_value_error() -> None:
+    with pytest.raises(ValueError, match="type_ must be one of"):
+        cmd.server.client_list("slave")
+
+
+@pytest.mark.parametrize("decode", [False, True])
+def test_client_list_parses_each_line_into_a_dict_of_str(decode: bool) -> None:
+    text = (
+        "id=3 addr=127.0.0.1:5000 name= age=1 cmd=client|list\n"
+        "id=4 addr=127.0.0.1:5001 name=worker age=0 cmd=get\n"
+    )
+    transform = cmd.server.client_list().transform
+    assert transform is not None
+    clients = transform(text if decode else text.encode())
+    assert clients == [
+        {"id": "3", "addr": "127.0.0.1:5000", "name": "", "age": "1", "cmd": "client|list"},
+        {"id": "4", "addr": "127.0.0.1:5001", "name": "worker", "age": "0", "cmd": "get"},
+    ]
+
+
+# -- MEMORY USAGE / WAIT / FLUSHALL ----------------------------------------------------------------
+
+
+def test_memory_usage_samples_becomes_argument() -> None:
+    assert cmd.server.memory_usage("k") == (("MEMORY", "USAGE", "k"), None)
+    assert cmd.server.memory_usage("k", samples=0).args == ("MEMORY", "USAGE", "k", "SAMPLES", 0)
+    with pytest.raises(ValueError, match="samples"):
+        cmd.server.memory_usage("k", samples=-1)
+
+
+def test_wait_puts_its_timeout_where_the_blocking_timeout_reads_it() -> None:
+    command = cmd.server.wait(1, 250)
+    assert command.args == ("WAIT", 1, 250)
+    assert blocking_timeout(command.args, 1.0) == pytest.approx(1.25)
+    assert blocking_timeout(cmd.server.wait(1, 0).args, 1.0) is None
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "match"),
+    [
+        ((-1, 10), ValueError, "numreplicas"),
+        ((1, -1), ValueError, "timeout"),
+        ((1, 0.5), TypeError, "timeout"),
+        (("1", 10), TypeError, "numreplicas"),
+    ],
+)
+def test_wait_invalid_arguments_raise_naming_them(
+    args: tuple[Any, ...], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        cmd.server.wait(*args)
+
+
+def test_flushall_can_run_asynchronously() -> None:
+    assert cmd.server.flushall().args == ("FLUSHALL",)
+    assert cmd.server.flushall(asynchronous=True).args == ("FLUSHALL", "ASYNC")
+    transform = cmd.server.flushall().transform
+    assert transform is not None
+    assert transform(b"OK") is True

@@ -1,0 +1,406 @@
+"""Argument building and reply transforms of the set and sorted set commands; nothing is sent."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+
+from aiopool import _commands as cmd
+from aiopool._protocol import blocking_timeout
+
+sets = cmd.sets
+zsets = cmd.zsets
+
+
+# -- sets -----------------------------------------------------------------------------
+
+
+def test_sadd_and_srem_send_every_member() -> None:
+    assert sets.sadd("s", "a", b"b", 3).args == ("SADD", "s", "a", b"b", 3)
+    assert sets.srem("s", "a", 1.5).args == ("SREM", "s", "a", 1.5)
+
+
+@pytest.mark.parametrize(
+    "builder", [sets.sadd, sets.srem, sets.smismember, zsets.zrem, zsets.zmscore]
+)
+def test_member_variadic_commands_need_a_member(builder: Any) -> None:
+    with pytest.raises(ValueError, match="needs at least one member"):
+        builder("k")
+
+
+@pytest.mark.parametrize(
+    "builder",
+    [
+        sets.sinter,
+        sets.sunion,
+        sets.sdiff,
+        lambda: sets.sinterstore("dest"),
+        lambda: sets.sunionstore("dest"),
+        lambda: sets.sdiffstore("dest"),
+    ],
+    ids=["sinter", "sunion", "sdiff", "sinterstore", "sunionstore", "sdiffstore"],
+)
+def test_set_algebra_needs_a_key(builder: Any) -> None:
+    with pytest.raises(ValueError, match="needs at least one key"):
+        builder()
+
+
+def test_set_algebra_arguments_and_set_results() -> None:
+    command = sets.sinter("a", "b")
+    assert command.args == ("SINTER", "a", "b")
+    assert command.transform is not None
+    assert command.transform([b"x", b"y"]) == {b"x", b"y"}
+    assert sets.sunion("a").args == ("SUNION", "a")
+    assert sets.sdiff("a", "b", "c").args == ("SDIFF", "a", "b", "c")
+    assert sets.sunionstore("d", "a", "b").args == ("SUNIONSTORE", "d", "a", "b")
+    assert sets.sdiffstore("d", "a").args == ("SDIFFSTORE", "d", "a")
+    assert sets.sinterstore("d", "a").transform is None
+
+
+def test_sismember_smismember_and_smove_replies_become_bools() -> None:
+    sismember = sets.sismember("s", "a")
+    assert sismember.args == ("SISMEMBER", "s", "a")
+    assert sismember.transform is not None
+    assert sismember.transform(1) is True
+    smismember = sets.smismember("s", "a", "b")
+    assert smismember.args == ("SMISMEMBER", "s", "a", "b")
+    assert smismember.transform is not None
+    assert smismember.transform([1, 0]) == [True, False]
+    smove = sets.smove("src", "dst", "m")
+    assert smove.args == ("SMOVE", "src", "dst", "m")
+    assert smove.transform is not None
+    assert smove.transform(0) is False
+
+
+def test_spop_without_count_is_raw_and_with_count_is_a_set() -> None:
+    assert sets.spop("s") == cmd.Command(("SPOP", "s"))
+    command = sets.spop("s", 2)
+    assert command.args == ("SPOP", "s", 2)
+    assert command.transform is not None
+    assert command.transform([b"a", b"b"]) == {b"a", b"b"}
+
+
+def test_spop_count_must_be_a_non_negative_int() -> None:
+    with pytest.raises(ValueError, match="count must be an int >= 0, got -1"):
+        sets.spop("s", -1)
+    with pytest.raises(TypeError, match="count must be an int"):
+        sets.spop("s", "2")  # type: ignore[arg-type]
+
+
+def test_srandmember_count_may_be_negative_but_must_be_an_int() -> None:
+    assert sets.srandmember("s") == cmd.Command(("SRANDMEMBER", "s"))
+    assert sets.srandmember("s", -3) == cmd.Command(("SRANDMEMBER", "s", -3))
+    with pytest.raises(TypeError, match="count must be an int"):
+        sets.srandmember("s", 2.0)  # type: ignore[arg-type]
+
+
+# -- ZADD -----------------------------------------------------------------------------
+
+
+def test_zadd_sends_score_before_member() -> None:
+    command = zsets.zadd("z", {"a": 1, b"b": 2.5})
+    assert command.args == ("ZADD", "z", 1, "a", 2.5, b"b")
+    assert command.transform is None
+
+
+@pytest.mark.parametrize(
+    ("flags", "words"),
+    [
+        ({"nx": True}, ("NX",)),
+        ({"xx": True}, ("XX",)),
+        ({"gt": True}, ("GT",)),
+        ({"lt": True}, ("LT",)),
+        ({"xx": True, "gt": True}, ("XX", "GT")),
+        ({"xx": True, "lt": True, "ch": True}, ("XX", "LT", "CH")),
+        ({"ch": True}, ("CH",)),
+        ({"nx": True, "ch": True, "incr": True}, ("NX", "CH", "INCR")),
+    ],
+    ids=["nx", "xx", "gt", "lt", "xx-gt", "xx-lt-ch", "ch", "nx-ch-incr"],
+)
+def test_zadd_flags_come_in_the_order_redis_wants(
+    flags: dict[str, bool], words: tuple[str, ...]
+) -> None:
+    assert zsets.zadd("z", {"a": 1}, **flags).args == ("ZADD", "z", *words, 1, "a")
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        ({"nx": True, "xx": True}, "nx, xx"),
+        ({"nx": True, "gt": True}, "nx, gt"),
+        ({"nx": True, "lt": True}, "nx, lt"),
+        ({"gt": True, "lt": True}, "gt, lt"),
+    ],
+)
+def test_zadd_refuses_the_flag_combinations_redis_rejects(
+    flags: dict[str, bool], named: str
+) -> None:
+    with pytest.raises(ValueError, match=f"got {named}"):
+        zsets.zadd("z", {"a": 1}, **flags)
+
+
+def test_zadd_incr_needs_exactly_one_pair_and_returns_a_float_or_none() -> None:
+    with pytest.raises(ValueError, match="exactly one member, got a mapping of 2"):
+        zsets.zadd("z", {"a": 1, "b": 2}, incr=True)
+    command = zsets.zadd("z", {"a": 1.5}, incr=True)
+    assert command.transform is not None
+    assert command.transform(b"3.5") == 3.5
+    assert command.transform(None) is None
+
+
+def test_zadd_checks_the_mapping_and_its_scores() -> None:
+    with pytest.raises(TypeError, match="mapping of member -> score, got list"):
+        zsets.zadd("z", [("a", 1)])  # type: ignore[call-overload]
+    with pytest.raises(ValueError, match="non-empty mapping"):
+        zsets.zadd("z", {})
+    with pytest.raises(TypeError, match="the score of 'a' must be an int or float, got str"):
+        zsets.zadd("z", {"a": "1"})  # type: ignore[dict-item]
+    with pytest.raises(TypeError, match="the score of 'a' must be an int or float, got bool"):
+        zsets.zadd("z", {"a": True})
+    with pytest.raises(ValueError, match="the score of 'a' must be a number, got NaN"):
+        zsets.zadd("z", {"a": float("nan")})
+
+
+def test_zincrby_amount_is_checked_and_reply_is_a_float() -> None:
+    command = zsets.zincrby("z", 2, "a")
+    assert command.args == ("ZINCRBY", "z", 2, "a")
+    assert command.transform is not None
+    assert command.transform(b"-inf") == float("-inf")
+    with pytest.raises(TypeError, match="amount must be an int or float"):
+        zsets.zincrby("z", "2", "a")  # type: ignore[arg-type]
+
+
+def test_zscore_and_zmscore_map_nil_to_none() -> None:
+    zscore = zsets.zscore("z", "a")
+    assert zscore.transform is not None
+    assert zscore.transform(None) is None
+    assert zscore.transform("1.5") == 1.5
+    zmscore = zsets.zmscore("z", "a", "b")
+    assert zmscore.args == ("ZMSCORE", "z", "a", "b")
+    assert zmscore.transform is not None
+    assert zmscore.transform([b"2", None]) == [2.0, None]
+
+
+# -- ranges ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bound", [0, -1, 2.5, float("inf"), "-inf", "+inf", "inf", "(1.5", "(-inf", b"(2", "1e3"]
+)
+def test_score_bounds_accept_numbers_infinities_and_exclusive_strings(bound: Any) -> None:
+    assert zsets.zcount("z", bound, "+inf").args == ("ZCOUNT", "z", bound, "+inf")
+
+
+@pytest.mark.parametrize("bound", ["abc", "((1", "", "(", "nan", "(nan", " 1", "1_0", "[1"])
+def test_malformed_score_bound_raises_value_error_naming_it(bound: str) -> None:
+    with pytest.raises(ValueError, match="max must be a score"):
+        zsets.zcount("z", 0, bound)
+
+
+@pytest.mark.parametrize("bound", [None, True, [1]])
+def test_score_bound_of_wrong_type_raises_type_error_naming_it(bound: Any) -> None:
+    with pytest.raises(TypeError, match="min must be an int, a float or a str"):
+        zsets.zremrangebyscore("z", bound, 1)
+
+
+def test_nan_score_bound_raises_value_error() -> None:
+    with pytest.raises(ValueError, match="min must be a number, got NaN"):
+        zsets.zcount("z", float("nan"), 1)
+
+
+@pytest.mark.parametrize("bound", ["-", "+", "[a", "(a", b"[\x00", b"-", "["])
+def test_lex_bounds_accept_brackets_and_infinities(bound: Any) -> None:
+    assert zsets.zlexcount("z", bound, "+").args == ("ZLEXCOUNT", "z", bound, "+")
+
+
+@pytest.mark.parametrize("bound", ["a", "", "-a", "++", b"a"])
+def test_malformed_lex_bound_raises_value_error_naming_it(bound: Any) -> None:
+    with pytest.raises(ValueError, match="min must start with"):
+        zsets.zremrangebylex("z", bound, "+")
+
+
+def test_lex_bound_of_wrong_type_raises_type_error() -> None:
+    with pytest.raises(TypeError, match="max must be a str or bytes"):
+        zsets.zlexcount("z", "-", 1)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("options", "args"),
+    [
+        ({}, (0, -1)),
+        ({"rev": True}, (0, -1, "REV")),
+        ({"withscores": True}, (0, -1, "WITHSCORES")),
+        ({"byscore": True}, (0, -1, "BYSCORE")),
+        (
+            {"byscore": True, "rev": True, "offset": 1, "num": 2, "withscores": True},
+            (0, -1, "BYSCORE", "REV", "LIMIT", 1, 2, "WITHSCORES"),
+        ),
+        ({"byscore": True, "offset": 0, "num": -1}, (0, -1, "BYSCORE", "LIMIT", 0, -1)),
+    ],
+    ids=["ranks", "rev", "withscores", "byscore", "everything", "limit-all"],
+)
+def test_zrange_options_become_arguments(options: dict[str, Any], args: tuple[Any, ...]) -> None:
+    assert zsets.zrange("z", 0, -1, **options).args == ("ZRANGE", "z", *args)
+
+
+def test_zrange_bylex_takes_lex_bounds() -> None:
+    assert zsets.zrange("z", "[a", "(c", bylex=True, offset=0, num=5).args == (
+        "ZRANGE",
+        "z",
+        "[a",
+        "(c",
+        "BYLEX",
+        "LIMIT",
+        0,
+        5,
+    )
+    with pytest.raises(ValueError, match="start must start with"):
+        zsets.zrange("z", "a", "+", bylex=True)
+
+
+def test_zrange_withscores_pairs_members_with_float_scores() -> None:
+    transform = zsets.zrange("z", 0, -1, withscores=True).transform
+    assert transform is not None
+    assert transform([b"a", b"1", b"b", b"inf"]) == [(b"a", 1.0), (b"b", float("inf"))]
+    assert zsets.zrange("z", 0, -1).transform is None
+
+
+def test_zrange_by_rank_needs_int_bounds() -> None:
+    with pytest.raises(TypeError, match="start must be an int"):
+        zsets.zrange("z", "(1", 5)
+    with pytest.raises(TypeError, match="end must be an int"):
+        zsets.zrange("z", 0, 1.5)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"byscore": True, "bylex": True}, "got byscore, bylex"),
+        ({"offset": 0, "num": 1}, "offset and num need byscore=True or bylex=True"),
+        ({"byscore": True, "offset": 1}, "offset and num go together"),
+        ({"byscore": True, "num": 1}, "offset and num go together"),
+        ({"byscore": True, "offset": -1, "num": 1}, "offset must be an int >= 0"),
+    ],
+    ids=["byscore-and-bylex", "limit-by-rank", "offset-alone", "num-alone", "negative-offset"],
+)
+def test_zrange_refuses_option_combinations_redis_rejects(
+    options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        zsets.zrange("z", 0, 10, **options)
+
+
+def test_zrange_withscores_and_bylex_raise_value_error() -> None:
+    with pytest.raises(ValueError, match="withscores cannot be combined with bylex"):
+        zsets.zrange("z", "-", "+", bylex=True, withscores=True)
+
+
+def test_zrangestore_shares_zrange_options_and_checks() -> None:
+    assert zsets.zrangestore("d", "z", "(1", "+inf", byscore=True, rev=True).args == (
+        "ZRANGESTORE",
+        "d",
+        "z",
+        "(1",
+        "+inf",
+        "BYSCORE",
+        "REV",
+    )
+    with pytest.raises(ValueError, match="offset and num need byscore"):
+        zsets.zrangestore("d", "z", 0, 1, offset=0, num=1)
+
+
+def test_zremrangebyrank_takes_int_ranks() -> None:
+    assert zsets.zremrangebyrank("z", 0, -2).args == ("ZREMRANGEBYRANK", "z", 0, -2)
+    with pytest.raises(TypeError, match="start must be an int"):
+        zsets.zremrangebyrank("z", "0", 1)  # type: ignore[arg-type]
+
+
+# -- popping, random members ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("builder", [zsets.zpopmin, zsets.zpopmax])
+def test_zpop_count_is_optional_and_reply_is_scored_pairs(builder: Any) -> None:
+    name = builder.__name__.upper()
+    assert builder("z").args == (name, "z")
+    assert builder("z", 3).args == (name, "z", 3)
+    assert builder("z").transform([b"a", b"1"]) == [(b"a", 1.0)]
+    assert builder("z").transform([]) == []
+    with pytest.raises(ValueError, match="count must be an int >= 0"):
+        builder("z", -1)
+
+
+@pytest.mark.parametrize("builder", [zsets.bzpopmin, zsets.bzpopmax])
+def test_bzpop_takes_one_key_or_many_and_puts_the_timeout_last(builder: Any) -> None:
+    name = builder.__name__.upper()
+    assert builder("z").args == (name, "z", 0)
+    assert builder(["a", b"b"], 1.5).args == (name, "a", b"b", 1.5)
+    assert builder(("a",), datetime.timedelta(milliseconds=250)).args == (name, "a", 0.25)
+    # The connection reads the blocking time from the last argument.
+    assert blocking_timeout(builder(["a", "b"], 2).args, 5.0) == 7.0
+    assert blocking_timeout(builder("a").args, 5.0) is None
+
+
+@pytest.mark.parametrize("builder", [zsets.bzpopmin, zsets.bzpopmax])
+def test_bzpop_result_is_a_triple_with_float_score_or_none(builder: Any) -> None:
+    transform = builder("z").transform
+    assert transform([b"z", b"m", b"2.5"]) == (b"z", b"m", 2.5)
+    assert transform(None) is None
+
+
+@pytest.mark.parametrize("builder", [zsets.bzpopmin, zsets.bzpopmax])
+def test_bzpop_checks_keys_and_timeout(builder: Any) -> None:
+    with pytest.raises(ValueError, match="needs at least one key"):
+        builder([])
+    with pytest.raises(ValueError, match="timeout must be >= 0 seconds"):
+        builder("z", -1)
+    with pytest.raises(TypeError, match="timeout must be an int or float"):
+        builder("z", "1")
+
+
+def test_zrandmember_shapes_follow_count_and_withscores() -> None:
+    assert zsets.zrandmember("z") == cmd.Command(("ZRANDMEMBER", "z"))
+    assert zsets.zrandmember("z", -2) == cmd.Command(("ZRANDMEMBER", "z", -2))
+    command = zsets.zrandmember("z", 2, withscores=True)
+    assert command.args == ("ZRANDMEMBER", "z", 2, "WITHSCORES")
+    assert command.transform is not None
+    assert command.transform(["a", "1", "a", "1"]) == [("a", 1.0), ("a", 1.0)]
+    with pytest.raises(ValueError, match="withscores needs count"):
+        zsets.zrandmember("z", withscores=True)
+
+
+# -- ZUNIONSTORE / ZINTERSTORE ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("builder", [zsets.zunionstore, zsets.zinterstore])
+def test_zstore_takes_keys_or_a_weight_mapping(builder: Any) -> None:
+    name = builder.__name__.upper()
+    assert builder("d", ["a", "b"]).args == (name, "d", 2, "a", "b")
+    assert builder("d", "a").args == (name, "d", 1, "a")
+    assert builder("d", {"a": 1, "b": 0.5}, aggregate="max").args == (
+        name,
+        "d",
+        2,
+        "a",
+        "b",
+        "WEIGHTS",
+        1,
+        0.5,
+        "AGGREGATE",
+        "MAX",
+    )
+
+
+@pytest.mark.parametrize("builder", [zsets.zunionstore, zsets.zinterstore])
+def test_zstore_checks_keys_weights_and_aggregate(builder: Any) -> None:
+    with pytest.raises(ValueError, match="needs at least one key"):
+        builder("d", [])
+    with pytest.raises(ValueError, match="needs at least one key"):
+        builder("d", {})
+    with pytest.raises(TypeError, match="the weight of 'a' must be an int or float"):
+        builder("d", {"a": "2"})
+    with pytest.raises(ValueError, match="aggregate must be 'SUM', 'MIN' or 'MAX', got 'AVG'"):
+        builder("d", ["a"], aggregate="AVG")
+    with pytest.raises(TypeError, match="aggregate must be a str"):
+        builder("d", ["a"], aggregate=1)
