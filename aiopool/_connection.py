@@ -26,9 +26,11 @@ from ._errors import (
     ProtocolError,
     RedisError,
     ReplyError,
+    SessionCommandError,
 )
 from ._protocol import (
     NOT_ENOUGH,
+    UNPAIRED,
     blocking_timeout,
     command_name,
     encode_command,
@@ -242,14 +244,22 @@ class Connection:
         cancellation, the connection is aborted before the exception
         propagates and cannot be used again.
 
-        A command that changes the session (``SELECT``, ``MULTI``,
-        ``SUBSCRIBE``, ``CLIENT TRACKING``, ...) is allowed here, but the pool
-        then closes this connection when it comes back instead of handing its
-        state to the next borrower.
+        A command that changes the session (``SELECT``, ``MULTI``, ``WATCH``,
+        ``CLIENT TRACKING``, ...) is allowed here, but the pool then closes
+        this connection when it comes back instead of handing its state to
+        the next borrower. Commands after which replies stop pairing with
+        commands (``SUBSCRIBE``, ``MONITOR``, ``CLIENT REPLY``,
+        ``SCRIPT DEBUG``, ``SYNC``) raise ``SessionCommandError``.
         """
         data = encode_command(args)
         if self._session is None and (changed := session_command(args)) is not None:
-            self._session = changed[0]
+            name, advice = changed
+            if name in UNPAIRED:
+                raise SessionCommandError(
+                    f"{name} stops replies from pairing one-to-one with commands, so the next "
+                    f"command on this connection would read something else's reply; use {advice}"
+                )
+            self._session = name
         return await self._request(data, args, timeout)
 
     async def _request(

@@ -151,6 +151,9 @@ class Pipeline:
         try:
             await self._conn._request(encode_command(args), args, True)
         except BaseException:
+            if self._watched:
+                # Keys of an earlier watch() are still watched: never pool that.
+                self._conn.abort()
             await self._unpin(send_unwatch=False)
             raise
         self._watched += len(keys)

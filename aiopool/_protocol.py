@@ -14,6 +14,7 @@ from ._errors import ProtocolError, reply_error
 
 __all__ = [
     "NOT_ENOUGH",
+    "UNPAIRED",
     "Arg",
     "blocking_timeout",
     "command_name",
@@ -179,7 +180,26 @@ _SESSION: Final[dict[str, str]] = {
     "CLIENT CACHING": "a Connection you open and close yourself",
     "CLIENT NO-EVICT": "a Connection you open and close yourself",
     "CLIENT NO-TOUCH": "a Connection you open and close yourself",
+    "SCRIPT DEBUG": "redis-cli --ldb (the debugger takes over the connection)",
+    "SYNC": "a replica (this turns the connection into a replication stream)",
+    "PSYNC": "a replica (this turns the connection into a replication stream)",
+    "REPLCONF": "a replica (this is part of the replication handshake)",
 }
+# Of those, the ones after which replies no longer pair one-to-one with
+# commands: not even a connection you borrowed yourself may run them, since
+# the next command would read something that is not its reply.
+UNPAIRED: Final = frozenset(
+    {
+        "MONITOR",
+        "SUBSCRIBE",
+        "PSUBSCRIBE",
+        "SSUBSCRIBE",
+        "CLIENT REPLY",
+        "SCRIPT DEBUG",
+        "SYNC",
+        "PSYNC",
+    }
+)
 
 
 def session_command(args: tuple[Any, ...]) -> tuple[str, str] | None:
@@ -189,7 +209,7 @@ def session_command(args: tuple[Any, ...]) -> tuple[str, str] | None:
     else; ``None`` for every other command.
     """
     name = command_name(args)
-    if name == "CLIENT" and len(args) > 1:
-        name = f"CLIENT {command_name(args[1:])}"
+    if name in ("CLIENT", "SCRIPT") and len(args) > 1:
+        name = f"{name} {command_name(args[1:])}"
     advice = _SESSION.get(name)
     return None if advice is None else (name, advice)

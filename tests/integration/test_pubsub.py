@@ -151,9 +151,7 @@ async def test_channels_patterns_shard_channels_and_is_subscribed_reflect_the_st
     assert ps.channels == ps.patterns == ps.shard_channels == frozenset()
 
 
-async def test_subscribing_twice_to_a_channel_keeps_one_subscription(
-    r: Client, ps: PubSub
-) -> None:
+async def test_subscribing_twice_to_a_channel_keeps_one_subscription(r: Client, ps: PubSub) -> None:
     await ps.subscribe("a", "a")
     await ps.subscribe("a")
     assert ps.channels == {"a"}
@@ -483,7 +481,9 @@ async def test_a_connection_killed_by_the_server_is_reported_and_every_subscript
     assert gone.data
     assert await next_message(ps, timeout=5) == Message("reconnected")
     assert ps.reconnects == 1
-    assert (ps.channels, ps.patterns, ps.shard_channels) == ({"ch"}, {"pat.*"}, {"sch"})
+    assert ps.channels == {"ch"}
+    assert ps.patterns == {"pat.*"}
+    assert ps.shard_channels == {"sch"}
 
     assert await r.publish("ch", "1") == 1
     assert await r.publish("pat.x", "2") == 1
@@ -636,15 +636,20 @@ async def test_an_undecodable_message_with_decode_responses_is_reported_as_a_gap
         assert await next_message(ps) == Message("message", "ch", "fine")
 
 
-async def test_a_busy_connection_is_not_health_checked_away(r: Client, redis_url: str) -> None:
+async def test_health_check_pings_keep_a_quiet_subscription_alive(
+    r: Client, redis_url: str, redis_server: RedisServer
+) -> None:
     async with (
         Client.from_url(redis_url, health_check_interval=0.05, command_timeout=0.5) as client,
         client.pubsub() as ps,
     ):
         await ps.subscribe("ch")
         await asyncio.sleep(0.3)  # several quiet intervals: PINGs answered, no reconnect
+        listing: bytes = admin(redis_server, "CLIENT", "LIST", "TYPE", "pubsub")
+        assert b"cmd=ping" in listing, listing
         assert await r.publish("ch", "x") == 1
         assert await next_message(ps) == Message("message", b"ch", b"x")
+        assert await ps.get_message(timeout=0.1) is None  # the PONGs are not messages
         assert ps.reconnects == 0
 
 
@@ -884,9 +889,7 @@ async def test_aclose_of_a_pubsub_that_never_subscribed_is_harmless(r: Client) -
     assert reader_tasks() == []
 
 
-async def test_async_with_closes_the_pubsub_on_exit(
-    r: Client, redis_server: RedisServer
-) -> None:
+async def test_async_with_closes_the_pubsub_on_exit(r: Client, redis_server: RedisServer) -> None:
     async with r.pubsub() as ps:
         await ps.subscribe("ch")
         assert pubsub_client_count(redis_server) == 1
@@ -898,10 +901,15 @@ async def test_async_with_closes_the_pubsub_on_exit(
 async def test_async_with_closes_the_pubsub_when_the_body_raises(
     r: Client, redis_server: RedisServer
 ) -> None:
-    with pytest.raises(LookupError):
-        async with r.pubsub() as ps:
+    ps = r.pubsub()
+
+    async def fail_inside() -> None:
+        async with ps:
             await ps.subscribe("ch")
             raise LookupError
+
+    with pytest.raises(LookupError):
+        await fail_inside()
     assert ps.is_closed()
     assert reader_tasks() == []
     await wait_until(lambda: pubsub_client_count(redis_server) == 0, "no pubsub client")

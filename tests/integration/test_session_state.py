@@ -217,7 +217,6 @@ async def test_multi_on_a_borrowed_connection_is_not_inherited_by_the_next_borro
         ("select", 0),
         ("WATCH", "k"),
         ("CLIENT", "TRACKING", "ON"),
-        ("SUBSCRIBE", "channel"),
         ("HELLO", "2"),
         (b"RESET",),
     ],
@@ -236,6 +235,37 @@ async def test_session_command_on_a_borrowed_connection_gets_it_discarded(
         info = await client.execute("CLIENT", "INFO")
         assert int(client_field(info, "id")) != used_id
         assert client_field(info, "flags") == "N"
+        await assert_own_replies(client)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("SUBSCRIBE", "channel"),
+        ("psubscribe", "c*"),
+        ("SSUBSCRIBE", "channel"),
+        ("MONITOR",),
+        ("CLIENT", "REPLY", "OFF"),
+        ("client", "reply", "skip"),
+        ("SCRIPT", "DEBUG", "YES"),
+        ("SYNC",),
+        ("PSYNC", "?", "-1"),
+    ],
+    ids=lambda args: " ".join(args),
+)
+async def test_commands_that_unpair_replies_are_refused_even_on_a_borrowed_connection(
+    args: tuple[str, ...], redis_url: str
+) -> None:
+    # After these the next reply read would not belong to the next command.
+    async with Client.from_url(redis_url, max_size=1) as client:
+        async with client.pool.acquire() as conn:
+            used_id = await conn.execute("CLIENT", "ID")
+            with pytest.raises(SessionCommandError, match="pairing one-to-one"):
+                await conn.execute(*args)
+            assert await conn.execute("ECHO", "still paired") == b"still paired"
+        stats = assert_balanced(client.pool)
+        assert (stats.created, stats.closed) == (1, 0)
+        assert await client.execute("CLIENT", "ID") == used_id
         await assert_own_replies(client)
 
 
