@@ -120,8 +120,10 @@ class Pipeline:
             raise TypeError(
                 f"run_script() takes a Script from register_script(), got {type(script).__name__}"
             )
+        command = cmd.scripting.evalsha(script.sha, keys, args)  # may refuse the arguments
+        self._add(command)
         self._scripts.setdefault(script.sha, script)
-        return self._add(cmd.scripting.evalsha(script.sha, keys, args))
+        return self
 
     # -- transactions -------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import asyncio
 import collections
 import logging
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final
@@ -106,14 +106,21 @@ class PubSub:
         self.max_messages = max_messages
         self.reconnects = 0
         self._wanted: dict[str, dict[bytes, Any]] = {kind: {} for kind in _KINDS}
-        self._waiters: dict[tuple[str, bytes], list[asyncio.Future[None]]] = {}
+        # Subscription commands written and not yet answered in full, oldest
+        # first: an error reply belongs to the oldest one.
+        self._sent: collections.deque[_Sent] = collections.deque()
+        # Callers whose subscribe was in flight when the connection dropped:
+        # the resubscription after the reconnect answers them.
+        self._carried: dict[str, list[asyncio.Future[None]]] = {}
+        self._resyncing = 0  # resubscription commands not yet answered
+        self._in_gap = False
+        self._attempt = 0
         self._buffer: collections.deque[Message] = collections.deque()
         self._readable = asyncio.Event()
         self._writable = asyncio.Event()
         self._writable.set()
         self._conn: Connection | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._resync: set[tuple[str, bytes]] = set()
         self._closed = False
         self._connecting: asyncio.Lock | None = None
 
@@ -209,24 +216,18 @@ class PubSub:
             previous = {}
             for key in keys:
                 del wanted[key]
-        confirmation = _KINDS[kind][0 if subscribe else 1]
-        loop = asyncio.get_running_loop()
-        futures = []
-        for key in keys:
-            future: asyncio.Future[None] = loop.create_future()
-            self._waiters.setdefault((confirmation, key), []).append(future)
-            futures.append(future)
         command = kind if subscribe else _UNSUBSCRIBE[kind]
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         try:
             if subscribe:
                 await self._ensure_reader()
             elif self._conn is None or self._conn.is_closed():
                 return  # nothing to tell the server: a reconnect subscribes to self._wanted only
-            self._write(encode_command((command, *keys)))
+            self._send(kind, subscribe, keys, [future])
             async with asyncio.timeout(self.connection_options.command_timeout):
-                await asyncio.gather(*futures)
+                await future
         except TimeoutError as exc:
-            self._forget(confirmation, keys, futures)
+            future.cancel()
             if not subscribe:
                 return  # the connection is stuck; the reconnect will not restore them
             self._undo_subscribe(kind, keys, previous)
@@ -236,12 +237,30 @@ class PubSub:
                 "the subscription was rolled back"
             ) from exc
         except BaseException:
-            self._forget(confirmation, keys, futures)
+            future.cancel()
             if subscribe:
                 self._undo_subscribe(kind, keys, previous)
             raise
         finally:
             self._wake_listeners()
+
+    def _send(
+        self, kind: str, subscribe: bool, keys: Iterable[bytes], futures: list[asyncio.Future[None]]
+    ) -> None:
+        """Write one (un)subscription command, or leave it to the reconnect."""
+        conn = self._conn
+        keys = list(keys)
+        if conn is None or conn.is_closed():
+            if subscribe:
+                self._carried.setdefault(kind, []).extend(futures)
+            else:
+                _resolve(futures)
+            return
+        confirmation = _KINDS[kind][0 if subscribe else 1]
+        command = kind if subscribe else _UNSUBSCRIBE[kind]
+        conn._writer.write(encode_command((command, *keys)))
+        expected = {(confirmation, key) for key in keys}
+        self._sent.append(_Sent(kind, subscribe, expected, futures, resync=False))
 
     def _undo_subscribe(
         self, kind: str, keys: dict[bytes, Any], previous: dict[bytes, Any]
@@ -252,25 +271,8 @@ class PubSub:
             wanted.pop(key, None)
         wanted.update(previous)
         undo = [key for key in keys if key not in previous]
-        if undo:
-            self._write(encode_command((_UNSUBSCRIBE[kind], *undo)))
-        for key in undo:
-            self._resync.discard((_KINDS[kind][0], key))
-
-    def _forget(self, confirmation: str, keys: dict[bytes, Any], futures: list[Any]) -> None:
-        for key, future in zip(keys, futures, strict=True):
-            waiting = self._waiters.get((confirmation, key))
-            if waiting and future in waiting:
-                waiting.remove(future)
-                if not waiting:
-                    del self._waiters[(confirmation, key)]
-
-    def _write(self, data: bytes) -> None:
-        conn = self._conn
-        if conn is not None and not conn.is_closed():
-            conn._writer.write(data)
-        # Otherwise the reader is reconnecting and will subscribe to all of
-        # self._wanted (or the connection is not needed any more).
+        if undo and self._conn is not None and not self._conn.is_closed():
+            self._send(kind, False, undo, [])
 
     # -- receiving ------------------------------------------------------------------------
 
@@ -345,19 +347,17 @@ class PubSub:
             )
 
     async def _run(self) -> None:
-        attempt = 0
         while not self._closed:
             conn = self._conn
             try:
                 if conn is None:
                     if not self.is_subscribed():
+                        self._idle()
                         return  # nothing to come back for; the next subscribe reconnects
                     conn = await Connection.open(self.connection_options)
                     conn.state = BUSY
                     self._conn = conn
-                    self._resubscribe(conn)
-                    self.reconnects += 1
-                attempt = 0
+                    self._resubscribe()
                 await self._read(conn)
             except asyncio.CancelledError:
                 raise
@@ -365,38 +365,69 @@ class PubSub:
                 if conn is not None:
                     conn.abort()
                 self._conn = None
-                self._resync.clear()
-                if self._closed or not self.is_subscribed():
+                self._dropped()
+                if self._closed:
+                    return
+                if not self.is_subscribed():
+                    self._idle()
                     return
                 if not isinstance(exc, _EXPECTED):
                     logger.exception("%r: unexpected error in the reader", self)
-                reason = _describe(exc, self.connection_options.address)
-                if conn is not None:
+                if not self._in_gap:
+                    self._in_gap = True
+                    reason = _describe(exc, self.connection_options.address)
                     logger.warning("%r: connection lost (%s); resubscribing", self, reason)
                     await self._push(Message("disconnected", data=reason))
-                attempt += 1
-                await asyncio.sleep(self._backoff(attempt))
+                self._attempt += 1
+                await asyncio.sleep(self._backoff(self._attempt))
 
     def _backoff(self, attempt: int) -> float:
         opts = self.options
         cap = min(opts.reconnect_backoff_max, opts.reconnect_backoff * 2 ** min(attempt, 16))
         return random.uniform(0, cap)
 
-    def _resubscribe(self, conn: Connection) -> None:
-        parts = []
+    def _idle(self) -> None:
+        # Nothing is subscribed any more, so nothing can be missed: a gap in
+        # progress ends here (the markers always come in pairs).
+        _resolve([f for fs in self._carried.values() for f in fs])
+        self._carried.clear()
+        if self._in_gap:
+            self._in_gap = False
+            self._buffer.append(Message("reconnected"))
+            self._readable.set()
+
+    def _dropped(self) -> None:
+        # Unanswered subscriptions wait for the resubscription; unanswered
+        # unsubscriptions are done: the new connection will not have them.
+        for sent in self._sent:
+            if sent.subscribe:
+                self._carried.setdefault(sent.kind, []).extend(sent.futures)
+            else:
+                _resolve(sent.futures)
+        self._sent.clear()
+        self._resyncing = 0
+
+    def _resubscribe(self) -> None:
         for kind, names in self._wanted.items():
-            if names:
-                parts.append(encode_command((kind, *names)))
-                self._resync.update((_KINDS[kind][0], key) for key in names)
-        conn._writer.write(b"".join(parts))
+            carried = self._carried.pop(kind, [])
+            if not names:
+                _resolve(carried)
+                continue
+            self._send(kind, True, names, carried)
+            self._sent[-1].resync = True
+            self._resyncing += 1
 
     async def _read(self, conn: Connection) -> None:
         interval = self.options.health_check_interval
         limit = self.connection_options.command_timeout
         pinged = False
         while True:
+            # Owed confirmations should come within command_timeout, and
+            # otherwise anything within health_check_interval; when they do
+            # not, a PING unanswered within command_timeout ends the connection.
+            waiting = pinged or bool(self._sent)
             try:
-                async with asyncio.timeout(limit if pinged else interval):
+                async with asyncio.timeout(limit if waiting else interval):
                     reply = await conn._read_reply()
             except TimeoutError:
                 if pinged:
@@ -411,11 +442,7 @@ class PubSub:
 
     async def _dispatch(self, reply: Any) -> None:
         if isinstance(reply, ReplyError):
-            # Refused subscriptions (NOPERM, ...): every waiter learns why.
-            for waiters in self._waiters.values():
-                for future in waiters:
-                    if not future.done():
-                        future.set_exception(reply)
+            self._refused(reply)
             return
         if not isinstance(reply, list) or not reply:
             return
@@ -426,19 +453,45 @@ class PubSub:
             await self._push(Message("pmessage", reply[2], reply[3], reply[1]))
         elif kind == "smessage":
             await self._push(Message("smessage", reply[1], reply[2]))
-        elif kind in _CONFIRMATIONS:
-            self._confirmed(kind, reply[1])
+        elif kind in _CONFIRMATIONS and reply[1] is not None:
+            self._confirmed(kind, _key(reply[1], self.connection_options.encoding))
 
-    def _confirmed(self, kind: str, name: Any) -> None:
-        if name is None:
+    def _confirmed(self, kind: str, key: bytes) -> None:
+        for sent in self._sent:
+            if (kind, key) in sent.expected:
+                sent.expected.discard((kind, key))
+                if not sent.expected:
+                    self._sent.remove(sent)
+                    _resolve(sent.futures)
+                    self._answered(sent)
+                return
+
+    def _refused(self, error: ReplyError) -> None:
+        # An error answers one whole command (the server checks before it
+        # subscribes to any of its names): the oldest unanswered one.
+        if not self._sent:
+            logger.warning("%r: unexpected error reply %r", self, error)
             return
-        key = _key(name, self.connection_options.encoding)
-        for future in self._waiters.pop((kind, key), ()):
+        sent = self._sent.popleft()
+        for future in sent.futures:
             if not future.done():
-                future.set_result(None)
-        if self._resync:
-            self._resync.discard((kind, key))
-            if not self._resync:
+                future.set_exception(error)
+        if sent.resync:
+            logger.warning("%r: resubscribing was refused (%s)", self, error.message)
+            names = self._wanted[sent.kind]
+            for _, key in sent.expected:
+                names.pop(key, None)
+        self._answered(sent)
+
+    def _answered(self, sent: _Sent) -> None:
+        if not sent.resync:
+            return
+        self._resyncing -= 1
+        if self._resyncing == 0:
+            self._attempt = 0
+            if self._in_gap:
+                self._in_gap = False
+                self.reconnects += 1
                 self._buffer.append(Message("reconnected"))
                 self._readable.set()
 
@@ -462,12 +515,47 @@ class PubSub:
         conn, self._conn = self._conn, None
         if conn is not None:
             await conn.aclose(self.options.close_timeout)
-        for waiters in self._waiters.values():
-            for future in waiters:
-                future.cancel()
-        self._waiters.clear()
+        closed = RuntimeError(f"{self!r} was closed while a subscription was in flight")
+        for future in [f for sent in self._sent for f in sent.futures] + [
+            f for fs in self._carried.values() for f in fs
+        ]:
+            if not future.done():
+                future.set_exception(closed)
+        self._sent.clear()
+        self._carried.clear()
         self._writable.set()
         self._readable.set()
+
+
+class _Sent:
+    """One subscription command written and not yet answered in full."""
+
+    __slots__ = ("expected", "futures", "kind", "resync", "subscribe")
+
+    def __init__(
+        self,
+        kind: str,
+        subscribe: bool,
+        expected: set[tuple[str, bytes]],
+        futures: list[asyncio.Future[None]],
+        *,
+        resync: bool,
+    ) -> None:
+        self.kind = kind
+        self.subscribe = subscribe
+        self.expected = expected  # (confirmation, name) pairs still to come
+        self.futures = futures
+        self.resync = resync
+
+    def __repr__(self) -> str:
+        verb = self.kind if self.subscribe else _UNSUBSCRIBE[self.kind]
+        return f"<_Sent {verb} expecting={len(self.expected)} resync={self.resync}>"
+
+
+def _resolve(futures: Iterable[asyncio.Future[None]]) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_result(None)
 
 
 def _describe(exc: BaseException, address: str) -> str:

@@ -87,18 +87,18 @@ async def pubsub(r: aiopool.Client) -> None:
 
 
 async def main() -> None:
-    async with redis_url_or_throwaway() as url:
-        async with aiopool.Client.from_url(
-            url, decode_responses=True, client_name=CLIENT_NAME
-        ) as r:
-            try:
-                await pipelines(r)
-                await transaction(r)
-                await script(r)
-                await asyncio.wait_for(pubsub(r), timeout=30)
-            finally:
-                await r.delete(BALANCE, SPENT, PROFILE, SCORE)
-            print(r.pool.stats())
+    async with (
+        redis_url_or_throwaway() as url,
+        aiopool.Client.from_url(url, decode_responses=True, client_name=CLIENT_NAME) as r,
+    ):
+        try:
+            await pipelines(r)
+            await transaction(r)
+            await script(r)
+            await asyncio.wait_for(pubsub(r), timeout=30)
+        finally:
+            await r.delete(BALANCE, SPENT, PROFILE, SCORE)
+        print(r.pool.stats())
 
 
 if __name__ == "__main__":

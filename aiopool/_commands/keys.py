@@ -206,7 +206,10 @@ def pexpireat(
 
 
 def expiretime(key: Key) -> Command[int]:
-    """EXPIRETIME: the unix time in seconds ``key`` expires at; -1 without expiry, -2 if missing."""
+    """EXPIRETIME: the unix time in seconds ``key`` expires at; -1 without expiry, -2 if missing.
+
+    A millisecond expiry (``pexpireat``) is rounded to the nearest second.
+    """
     return Command(("EXPIRETIME", key))
 
 
