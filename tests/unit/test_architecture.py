@@ -15,7 +15,7 @@ import pytest
 
 import aiopool
 import aiopool.testing
-from aiopool import Client, Connection, Pool
+from aiopool import Client, Connection, Pipeline, Pool, PubSub, Script
 
 PACKAGE_DIR = Path(aiopool.__file__).parent
 
@@ -170,7 +170,11 @@ def _public_methods(cls: type) -> Iterator[tuple[str, object]]:
 
 @pytest.mark.parametrize(
     ("cls", "method"),
-    [(cls, name) for cls in (Client, Pool, Connection) for name, _ in _public_methods(cls)],
+    [
+        (cls, name)
+        for cls in (Client, Pool, Connection, Pipeline, PubSub, Script)
+        for name, _ in _public_methods(cls)
+    ],
     ids=lambda value: value if isinstance(value, str) else value.__name__,
 )
 def test_every_public_method_has_a_docstring(cls: type, method: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import re
 from pathlib import Path
 from types import ModuleType
 
@@ -122,3 +123,14 @@ def test_a_stale_block_is_reported(tmp_path: Path) -> None:
     current, expected = tool.updated(target, "_queued")
     assert current != expected
     assert "    get = _queued(cmd.strings.get)\n" in expected
+
+
+def test_every_command_method_is_listed_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [
+        name
+        for name in sorted(_definitions()) + sorted(CLIENT_ONLY | SHARED_BY_HAND)
+        # as `name`, `name(...)`, or `r.name(...)` in code
+        if not re.search(rf"[`.]{name}[`(]", readme)
+    ]
+    assert not missing, f"README.md does not mention {missing}"
