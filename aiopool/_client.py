@@ -10,10 +10,10 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from . import _commands as cmd
 from ._commands import Command, Key, Value
 from ._config import options_from_url
-from ._errors import NoScriptError, SessionCommandError, WatchError
+from ._errors import NoScriptError, WatchError
 from ._pipeline import Pipeline
 from ._pool import Pool
-from ._protocol import encode_command, session_command
+from ._protocol import encode_command, refuse_session_command
 from ._pubsub import PubSub
 from ._script import Script
 
@@ -112,13 +112,11 @@ class Client:
         ...) get their blocking time on top of ``command_timeout``.
         Cancellation and timeouts are described on the class.
         """
-        changed = session_command(args)
-        if changed is not None:
-            name, advice = changed
-            raise SessionCommandError(
-                f"{name} changes the state of the connection it runs on, and the pool would "
-                f"hand that connection to another caller next; use {advice}"
-            )
+        refuse_session_command(
+            args,
+            "changes the state of the connection it runs on, and the pool would hand that "
+            "connection to another caller next",
+        )
         return await self._send(args)
 
     async def _send(self, args: tuple[Any, ...]) -> Any:

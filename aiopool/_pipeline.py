@@ -9,9 +9,14 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from . import _commands as cmd
 from ._commands import Command, Key, Value
 from ._connection import Connection
-from ._errors import ReplyError, SessionCommandError, WatchError
+from ._errors import ReplyError, WatchError
 from ._pool import Pool
-from ._protocol import blocking_timeout, command_name, encode_command, session_command
+from ._protocol import (
+    blocking_timeout,
+    command_name,
+    encode_command,
+    refuse_session_command,
+)
 from ._script import Script
 
 __all__ = ["Pipeline"]
@@ -99,13 +104,11 @@ class Pipeline:
         ``SUBSCRIBE``, ...) raise ``SessionCommandError`` here; use
         ``transaction=True`` for ``MULTI``/``EXEC``.
         """
-        changed = session_command(args)
-        if changed is not None:
-            name, advice = changed
-            raise SessionCommandError(
-                f"{name} cannot be queued in a pipeline: its effect would outlive the "
-                f"pipeline on a pooled connection; use {advice}"
-            )
+        refuse_session_command(
+            args,
+            "cannot be queued in a pipeline: its effect would outlive the pipeline on a "
+            "pooled connection",
+        )
         return self._add(Command(args))
 
     def run_script(

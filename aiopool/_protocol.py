@@ -10,7 +10,7 @@ from typing import Any, Final
 
 import hiredis
 
-from ._errors import ProtocolError, reply_error
+from ._errors import ProtocolError, SessionCommandError, reply_error
 
 __all__ = [
     "NOT_ENOUGH",
@@ -20,6 +20,7 @@ __all__ = [
     "command_name",
     "encode_command",
     "make_reader",
+    "refuse_session_command",
     "session_command",
 ]
 
@@ -213,3 +214,11 @@ def session_command(args: tuple[Any, ...]) -> tuple[str, str] | None:
         name = f"{name} {command_name(args[1:])}"
     advice = _SESSION.get(name)
     return None if advice is None else (name, advice)
+
+
+def refuse_session_command(args: tuple[Any, ...], why: str) -> None:
+    """Raise ``SessionCommandError`` ("NAME <why>; use ...") for a session-changing command."""
+    changed = session_command(args)
+    if changed is not None:
+        name, advice = changed
+        raise SessionCommandError(f"{name} {why}; use {advice}")

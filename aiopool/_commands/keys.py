@@ -301,7 +301,7 @@ def _restore_ttl(ttl: object, absttl: bool) -> int:
     if isinstance(ttl, datetime.timedelta):
         if absttl:
             raise ValueError("with absttl=True, ttl is a unix time (int ms or datetime)")
-        ttl = int(ttl.total_seconds() * 1000)
+        ttl = -(-ttl // datetime.timedelta(milliseconds=1))  # exact, rounded up
     if isinstance(ttl, bool) or not isinstance(ttl, int):
         raise TypeError(
             f"ttl must be an int of milliseconds, a timedelta or (with absttl) a datetime, "

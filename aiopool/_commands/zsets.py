@@ -443,11 +443,7 @@ def bzpopmax(
 ) -> Command[tuple[Any, Any, float] | None]:
     """BZPOPMAX: pop the highest-scoring member of the first non-empty of ``keys``.
 
-    The result is ``(key, member, score)``, or ``None`` when nothing came
-    within ``timeout`` seconds (int, float or timedelta; 0 waits for ever).
-    ``keys`` is one key or an iterable of keys. The reply may take up to
-    ``timeout`` on top of ``command_timeout``. Cancelling the wait closes the
-    connection, so the server never pops a member for a caller who is gone.
+    ``(key, member, score)`` or ``None``; otherwise exactly like ``bzpopmin``.
     """
     names = key_list("bzpopmax", keys)
     return Command(("BZPOPMAX", *names, block_seconds("timeout", timeout)), _popped)
