@@ -5,11 +5,12 @@ from __future__ import annotations
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from types import TracebackType
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from . import _commands as cmd
 from ._commands import Command, Key, Value
 from ._config import options_from_url
+from ._connection import Connection
 from ._errors import NoScriptError, WatchError
 from ._pipeline import Pipeline
 from ._pool import Pool
@@ -54,7 +55,7 @@ class Client:
     caller can ever read its reply.
     """
 
-    __slots__ = ("_pubsubs", "pool")
+    __slots__ = ("_pinned", "_pubsubs", "pool")
 
     def __init__(self, pool: Pool) -> None:
         if not isinstance(pool, Pool):
@@ -64,6 +65,8 @@ class Client:
             )
         self.pool = pool
         self._pubsubs: weakref.WeakSet[PubSub] = weakref.WeakSet()
+        # Set by _pinned_to(): the one connection to use; False once released.
+        self._pinned: Connection | Literal[False] | None = None
 
     @classmethod
     def from_url(cls, url: str, **options: object) -> Client:
@@ -80,6 +83,8 @@ class Client:
         return cls(Pool(connection, pool))
 
     def __repr__(self) -> str:
+        if self._pinned is not None:
+            return f"<Client pinned to {self._pinned or 'a released connection'!r}>"
         return f"<Client {self.pool!r}>"
 
     async def __aenter__(self) -> Client:
@@ -95,7 +100,15 @@ class Client:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the ``PubSub`` objects this client made, then its pool (see ``Pool.aclose``)."""
+        """Close the ``PubSub`` objects this client made, then its pool (see ``Pool.aclose``).
+
+        A pipeline's ``immediate`` client refuses (``RuntimeError``): it does
+        not own the pool.
+        """
+        if self._pinned is not None:
+            raise RuntimeError(
+                "a pipeline's immediate client does not own the pool; close the Client"
+            )
         for pubsub in list(self._pubsubs):
             await pubsub.aclose()
         await self.pool.aclose()
@@ -119,8 +132,29 @@ class Client:
         )
         return await self._send(args)
 
+    def _pinned_to(self, conn: Connection) -> Client:
+        """A client on the same pool whose commands all run on ``conn`` (a watched one).
+
+        The pipeline that pinned ``conn`` calls ``_unpin()`` before it lets
+        the connection go, so the client can never reach its next borrower.
+        """
+        client = Client(self.pool)
+        client._pinned = conn
+        return client
+
+    def _unpin(self) -> None:
+        self._pinned = False
+
     async def _send(self, args: tuple[Any, ...]) -> Any:
         data = encode_command(args)
+        pinned = self._pinned
+        if pinned is not None:
+            if pinned is False:
+                raise RuntimeError(
+                    "this client ran on a pipeline's watched connection, which the pipeline "
+                    "has released; use pipeline.immediate only between watch() and execute()"
+                )
+            return await pinned._request(data, args, True)
         pool = self.pool
         conn = await pool._acquire()
         try:
@@ -201,7 +235,7 @@ class Client:
 
         Nothing is borrowed until ``execute()`` (or ``watch()``).
         """
-        return Pipeline(self.pool, transaction=transaction)
+        return Pipeline(self, transaction=transaction)
 
     async def transaction(
         self,
@@ -212,8 +246,9 @@ class Client:
         """Run a read-modify-write transaction, retrying it while watched keys change.
 
         Each attempt opens ``pipeline(transaction=True)``, WATCHes
-        ``watch_keys``, awaits ``func(pipeline)`` (which reads with this client
-        and queues commands on the pipeline) and executes it; the results of
+        ``watch_keys``, awaits ``func(pipeline)`` (which reads with
+        ``pipeline.immediate`` and queues commands on the pipeline) and
+        executes it; the results of
         the first attempt that ran are returned. After ``attempts`` attempts
         that all lost the race, ``WatchError`` is raised. Any other error
         (from ``func`` too) propagates at once; cancellation releases the

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from . import _commands as cmd
 from ._commands import Command, Key, Value
@@ -18,6 +18,9 @@ from ._protocol import (
     refuse_session_command,
 )
 from ._script import Script
+
+if TYPE_CHECKING:  # for annotations only: _client imports this module
+    from ._client import Client
 
 __all__ = ["Pipeline"]
 
@@ -61,10 +64,21 @@ class Pipeline:
     propagates, and any of the commands may or may not have run.
     """
 
-    __slots__ = ("_conn", "_pool", "_queue", "_scripts", "_watched", "transaction")
+    __slots__ = (
+        "_client",
+        "_conn",
+        "_immediate",
+        "_pool",
+        "_queue",
+        "_scripts",
+        "_watched",
+        "transaction",
+    )
 
-    def __init__(self, pool: Pool, *, transaction: bool = False) -> None:
-        self._pool = pool
+    def __init__(self, client: Client, *, transaction: bool = False) -> None:
+        self._client = client
+        self._pool: Pool = client.pool
+        self._immediate: Client | None = None
         self.transaction = transaction
         self._queue: list[tuple[Command[Any], bytes]] = []
         self._scripts: dict[str, Script] = {}
@@ -130,13 +144,13 @@ class Pipeline:
 
     # -- transactions -------------------------------------------------------------------
 
-    async def watch(self, *keys: Key) -> None:
+    async def watch(self, *keys: Key) -> Client:
         """WATCH ``keys``: ``execute()`` raises ``WatchError`` if any changes before it.
 
         Call before queuing commands. The first call borrows a connection and
-        pins it to this pipeline until ``execute()`` or ``reset()``; read the
-        watched values with the client as usual (WATCH guards every change
-        made after it returned, whichever connection reads). Errors,
+        pins it to this pipeline until ``execute()`` or ``reset()``. Returns
+        (and ``immediate`` holds) a ``Client`` that runs commands at once on
+        that connection: read the watched values with it. Errors,
         timeouts and cancellation are as for any command; on any of them the
         pinned connection is released (closed, if the failure left it out of
         sync) and the watch is gone.
@@ -152,6 +166,7 @@ class Pipeline:
         pool = self._pool
         if self._conn is None:
             self._conn = await pool._acquire()
+            self._immediate = self._client._pinned_to(self._conn)
         args = ("WATCH", *keys)
         try:
             await self._conn._request(encode_command(args), args, True)
@@ -162,6 +177,26 @@ class Pipeline:
             await self._unpin(send_unwatch=False)
             raise
         self._watched += len(keys)
+        assert self._immediate is not None
+        return self._immediate
+
+    def _release_immediate(self) -> None:
+        if self._immediate is not None:
+            self._immediate._unpin()
+            self._immediate = None
+
+    @property
+    def immediate(self) -> Client:
+        """After ``watch()``: a ``Client`` whose commands run at once on the pinned connection.
+
+        Read the watched keys with it: it needs no second connection, so
+        transactions cannot starve a small pool. It stops working when the
+        pipeline releases the connection (``RuntimeError``). Before
+        ``watch()``, ``RuntimeError``.
+        """
+        if self._immediate is None:
+            raise RuntimeError("immediate is the watched connection: call watch() first")
+        return self._immediate
 
     async def reset(self) -> None:
         """Drop queued commands and release a pinned connection (sending ``UNWATCH``).
@@ -177,6 +212,7 @@ class Pipeline:
         conn = self._conn
         if conn is None:
             return
+        self._release_immediate()
         self._conn = None
         watched, self._watched = self._watched, 0
         try:
@@ -219,6 +255,7 @@ class Pipeline:
         what = f"a {'transaction' if self.transaction else 'pipeline'} of {len(queue)} commands"
 
         pool = self._pool
+        self._release_immediate()
         conn, self._conn, self._watched = self._conn, None, 0
         if conn is None:
             conn = await pool._acquire()

@@ -48,7 +48,8 @@ async def transaction(r: aiopool.Client) -> None:
     async def spend(p: aiopool.Pipeline) -> None:
         nonlocal attempts
         attempts += 1
-        balance = int(await r.get(BALANCE) or 0)
+        # Read on the watched connection: no second connection needed.
+        balance = int(await p.immediate.get(BALANCE) or 0)
         if attempts == 1:
             # Someone else writes between our read and EXEC: WATCH catches it.
             await r.incrby(BALANCE, 1)

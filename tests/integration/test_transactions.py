@@ -562,3 +562,63 @@ async def test_a_refused_second_watch_leaves_no_key_watched(
             except WatchError:
                 pytest.fail("a key watched by an earlier pipeline aborted an unrelated transaction")
         assert results == [True]
+
+
+# -- pipeline.immediate: reads on the watched connection ------------------------------
+
+
+async def test_immediate_reads_run_on_the_watched_connection_so_a_pool_of_one_suffices(
+    redis_url: str,
+) -> None:
+    async with Client.from_url(redis_url, max_size=1, acquire_timeout=2) as client:
+        await client.set("balance", 100)
+        async with client.pipeline(transaction=True) as p:
+            watched = await p.watch("balance")
+            assert watched is p.immediate
+            assert await watched.execute("CLIENT", "ID") == await p.immediate.client_id()
+            balance = int(await p.immediate.get("balance"))
+            p.set("balance", balance - 30)
+            assert await p.execute() == [True]
+        assert await client.get("balance") == b"70"
+        assert_balanced(client.pool)
+
+
+async def test_immediate_refuses_after_the_pipeline_released_its_connection(
+    redis_url: str,
+) -> None:
+    async with Client.from_url(redis_url, max_size=1) as client:
+        p = client.pipeline(transaction=True)
+        with pytest.raises(RuntimeError, match="watch"):
+            _ = p.immediate
+        watched = await p.watch("k")
+        p.incr("k")
+        await p.execute()
+        # The connection went back to the pool and may now be someone else's.
+        async with client.pool.acquire():
+            with pytest.raises(RuntimeError, match="released"):
+                await watched.get("k")
+        with pytest.raises(RuntimeError, match="does not own the pool"):
+            await watched.aclose()
+        assert not client.pool.is_closed()
+        assert await client.get("k") == b"1"
+
+
+async def test_many_concurrent_transactions_on_a_small_pool_do_not_starve_each_other(
+    redis_url: str,
+) -> None:
+    # Reading through the client while every connection is pinned by a
+    # watcher would wait for ever; pipeline.immediate needs no second one.
+    async with Client.from_url(redis_url, max_size=4, acquire_timeout=10) as client:
+        await client.set("counter", 0)
+
+        async def bump(p: Pipeline) -> None:
+            value = int(await p.immediate.get("counter"))
+            p.set("counter", value + 1)
+
+        async with asyncio.timeout(30):
+            await asyncio.gather(
+                *(client.transaction(bump, "counter", attempts=10_000) for _ in range(200))
+            )
+        assert await client.get("counter") == b"200"
+        stats = assert_balanced(client.pool)
+        assert stats.timeouts == 0

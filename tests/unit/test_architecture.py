@@ -58,9 +58,30 @@ def _sibling(module: str) -> str:
     return module.split(".")[0] if module else "__init__"
 
 
-def imported_siblings(path: Path) -> set[str]:
-    """The aiopool modules ``path`` imports; ``"__init__"`` for the package itself."""
+# Imports under ``if TYPE_CHECKING:`` exist for annotations only; the one
+# allowed upward: a pipeline's watch() returns a Client (built by the client).
+TYPE_ONLY_UPWARD = {("_pipeline", "_client")}
+
+
+def _type_checking_blocks(tree: ast.AST) -> list[ast.If]:
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If)
+        and isinstance(node.test, ast.Name)
+        and node.test.id == "TYPE_CHECKING"
+    ]
+
+
+def imported_siblings(path: Path, *, type_only: bool = False) -> set[str]:
+    """The aiopool modules ``path`` imports at run time (or, with ``type_only``, for types)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    blocks = _type_checking_blocks(tree)
+    if type_only:
+        tree = ast.Module(body=[stmt for block in blocks for stmt in block.body], type_ignores=[])
+    else:
+        for block in blocks:
+            block.body = [ast.Pass()]
     # In a subpackage, ``from .x`` stays inside it and ``from ..x`` reaches aiopool/.
     depth = 0 if path.parent == PACKAGE_DIR else 1
     found: set[str] = set()
@@ -124,6 +145,27 @@ def test_imports_point_down_the_layers(path: Path) -> None:
         other for other in imports if other not in LAYERS or LAYERS[other] >= LAYERS[name]
     )
     assert not upward, f"{name} imports {upward}, which are not below it in {list(LAYERS)}"
+
+
+@pytest.mark.parametrize(
+    "path", core_modules(), ids=lambda path: str(path.relative_to(PACKAGE_DIR))
+)
+def test_type_only_imports_point_up_only_where_allowed(path: Path) -> None:
+    name = layer_name(path)
+    if name in UNLAYERED:
+        return
+    upward = {
+        other
+        for other in imported_siblings(path, type_only=True)
+        if other not in LAYERS or LAYERS[other] >= LAYERS[name]
+    }
+    assert {(name, other) for other in upward} <= TYPE_ONLY_UPWARD
+
+
+def test_type_only_imports_are_told_apart() -> None:
+    pipeline = PACKAGE_DIR / "_pipeline.py"
+    assert "_client" not in imported_siblings(pipeline)
+    assert "_client" in imported_siblings(pipeline, type_only=True)
 
 
 def test_connection_never_imports_pool() -> None:
