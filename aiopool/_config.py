@@ -134,6 +134,7 @@ class PoolOptions:
     close_timeout: float = 5.0
     reconnect_backoff: float = 0.05
     reconnect_backoff_max: float = 2.0
+    leak_detection_threshold: float | None = None
 
     def __post_init__(self) -> None:
         _check_int("max_size", self.max_size, minimum=1)
@@ -149,6 +150,7 @@ class PoolOptions:
         _check_timeout("close_timeout", self.close_timeout, allow_none=False)
         _check_timeout("reconnect_backoff", self.reconnect_backoff, allow_none=False)
         _check_timeout("reconnect_backoff_max", self.reconnect_backoff_max, allow_none=False)
+        _check_timeout("leak_detection_threshold", self.leak_detection_threshold)
 
 
 _CONNECTION_FIELDS = frozenset(f.name for f in fields(ConnectionOptions))
@@ -156,7 +158,15 @@ _TIMEOUT_FIELDS = frozenset(
     f.name
     for f in fields(ConnectionOptions) + fields(PoolOptions)
     if f.name.endswith(
-        ("_timeout", "_interval", "_lifetime", "_backoff", "_backoff_max", "keepalive")
+        (
+            "_timeout",
+            "_interval",
+            "_lifetime",
+            "_backoff",
+            "_backoff_max",
+            "keepalive",
+            "_threshold",
+        )
     )
 )
 _POOL_FIELDS = frozenset(f.name for f in fields(PoolOptions))

@@ -12,8 +12,11 @@ import collections
 import logging
 import random
 import time
+import traceback
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Final
 
@@ -36,6 +39,7 @@ logger = logging.getLogger("aiopool.pool")
 
 Connector = Callable[[float | None], Awaitable[Connection]]
 
+_PACKAGE_DIR: Final = str(Path(__file__).resolve().parent)
 _REAP_MIN_PERIOD: Final = 0.05
 _REAP_MAX_PERIOD: Final = 30.0
 
@@ -185,11 +189,51 @@ class _Borrow:
         tb: TracebackType | None,
     ) -> None:
         conn, self._conn = self._conn, None
-        if conn is not None:
-            self._pool._release(conn)
+        if conn is None:
+            return
+        hold = self._pool._in_use.get(conn)
+        if exc_type is GeneratorExit and hold is not None:
+            # The borrowing coroutine is being closed, typically because its
+            # task was garbage-collected while it still held the connection
+            # (with leak detection on, _abandoned() has already reported it).
+            logger.error(
+                "%r: %r was still borrowed by %s when its coroutine was closed (an abandoned "
+                "task?); returned to the pool",
+                self._pool,
+                conn,
+                hold.describe(),
+            )
+        self._pool._release(conn)
 
     def __repr__(self) -> str:
         return f"<acquire from {self._pool!r} conn={self._conn!r}>"
+
+
+class _Hold:
+    """Who borrowed a connection, since when and (with leak detection) from where.
+
+    The task is held weakly: a task abandoned while it borrows (pending for
+    ever, then garbage-collected) must not be kept alive by the pool, so
+    that its slot can be recovered.
+    """
+
+    __slots__ = ("__weakref__", "since", "site", "task", "task_name", "timer")
+
+    def __init__(self, task: asyncio.Task[object] | None, site: str | None) -> None:
+        self.since = time.monotonic()
+        self.task = weakref.ref(task) if task is not None else None
+        self.task_name = task.get_name() if task is not None else None
+        self.site = site
+        self.timer: asyncio.TimerHandle | None = None
+
+    def __repr__(self) -> str:
+        return f"<_Hold task={self.task_name!r} for {time.monotonic() - self.since:.3f}s>"
+
+    def describe(self) -> str:
+        """``task 'name' for 1.234s (acquired at file.py:12 in f)``, for messages."""
+        who = f"task {self.task_name!r}" if self.task_name is not None else "no task"
+        where = f" (acquired at {self.site.strip().splitlines()[0].strip()})" if self.site else ""
+        return f"{who} for {time.monotonic() - self.since:.3f}s{where}"
 
 
 class Pool:
@@ -228,7 +272,7 @@ class Pool:
         self._slots = _Slots(opts.max_size)
         self._refill_above = opts.max_size - opts.min_size  # free slots beyond: below min_size
         self._waiting = 0
-        self._in_use: dict[Connection, tuple[float, asyncio.Task[object] | None]] = {}
+        self._in_use: dict[Connection, _Hold] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
         self._closed_event: asyncio.Event | None = None
@@ -354,6 +398,9 @@ class Pool:
                     "ran out before this connection was returned"
                 )
             self._closed += len(self._in_use)
+            for hold in self._in_use.values():
+                if hold.timer is not None:
+                    hold.timer.cancel()
             self._in_use.clear()
             self._closed_event.set()
 
@@ -410,8 +457,7 @@ class Pool:
                 )
             ):
                 item.state = READY
-                self._in_use[item] = (now, asyncio.current_task())
-                self._acquired += 1
+                self._hold(item)
                 return item
         # Slow path: a stale idle connection, or a free slot to open one in.
         try:
@@ -422,9 +468,35 @@ class Pool:
         if self._closing:
             self._discard(conn)
             raise PoolClosed(f"{self!r} was closed while a connection was being opened")
-        self._in_use[conn] = (time.monotonic(), asyncio.current_task())
-        self._acquired += 1
+        self._hold(conn)
         return conn
+
+    def _hold(self, conn: Connection) -> None:
+        self._acquired += 1
+        threshold = self.options.leak_detection_threshold
+        task = asyncio.current_task()
+        if threshold is None:
+            self._in_use[conn] = _Hold(task, None)
+            return
+        hold = self._in_use[conn] = _Hold(task, _caller_site())
+        hold.timer = asyncio.get_running_loop().call_later(threshold, self._held_too_long, conn)
+        if task is not None:
+            # A task collected while it borrows never released: recover the slot.
+            pool = weakref.ref(self)
+            hold.task = weakref.ref(task, lambda _: _abandoned(pool, conn, hold))
+
+    def _held_too_long(self, conn: Connection) -> None:
+        hold = self._in_use.get(conn)
+        if hold is None:
+            return
+        logger.warning(
+            "%r: %r borrowed by %s, longer than leak_detection_threshold=%ss; acquired at:\n%s",
+            self,
+            conn,
+            hold.describe(),
+            self.options.leak_detection_threshold,
+            hold.site,
+        )
 
     def _deadline(self) -> float | None:
         timeout = self.options.acquire_timeout
@@ -445,9 +517,10 @@ class Pool:
         stats = self.stats()
         detail = ""
         if self._in_use:
-            since, task = next(iter(self._in_use.values()))
-            holder = f" by task {task.get_name()!r}" if task is not None else ""
-            detail = f", the oldest held for {time.monotonic() - since:.3f}s{holder}"
+            holds = list(self._in_use.values())
+            shown = "; ".join(hold.describe() for hold in holds[:5])
+            more = f"; and {len(holds) - 5} more" if len(holds) > 5 else ""
+            detail = f", held by (oldest first) {shown}{more}"
         if stats.opening:
             detail += f", {stats.opening} being opened"
         return PoolTimeout(
@@ -530,7 +603,10 @@ class Pool:
                 return conn
 
     def _release(self, conn: Connection) -> None:
-        if self._in_use.pop(conn, None) is None:
+        hold = self._in_use.pop(conn, None)
+        if hold is not None and hold.timer is not None:
+            hold.timer.cancel()
+        if hold is None:
             if self._closing:  # aclose() gave up on it and cleared the books
                 conn.abort()
             return
@@ -638,7 +714,7 @@ class Pool:
         idle = len(self._slots.idle)
         oldest = 0.0
         if self._in_use:
-            oldest = time.monotonic() - next(iter(self._in_use.values()))[0]
+            oldest = time.monotonic() - next(iter(self._in_use.values())).since
         return PoolStats(
             max_size=opts.max_size,
             min_size=opts.min_size,
@@ -654,3 +730,29 @@ class Pool:
             connect_errors=self._connect_errors,
             oldest_held=oldest,
         )
+
+
+def _caller_site() -> str:
+    """The stack of the code that borrowed a connection, without aiopool's own frames."""
+    frames = [
+        frame
+        for frame in traceback.extract_stack(limit=40)[:-1]
+        if _PACKAGE_DIR not in frame.filename
+    ]
+    return "".join(traceback.format_list(frames[-8:][::-1])) if frames else "(unknown)"
+
+
+def _abandoned(pool_ref: weakref.ref[Pool], conn: Connection, hold: _Hold) -> None:
+    pool = pool_ref()
+    if pool is None or pool._in_use.get(conn) is not hold:
+        return  # released properly, or the pool is gone
+    logger.error(
+        "%r: %r was borrowed by %s, a task that was garbage-collected without returning it; "
+        "the connection was closed and its slot recovered. Acquired at:\n%s",
+        pool,
+        conn,
+        hold.describe(),
+        hold.site,
+    )
+    conn.abort("its borrower was garbage-collected")
+    pool._release(conn)

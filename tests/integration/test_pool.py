@@ -207,7 +207,7 @@ async def test_acquire_times_out_when_pool_exhausted(
         assert "acquire_timeout=0.2" in message
         assert "1 of max_size=1 in use" in message
         assert "'slow-holder'" in message
-        held = re.search(r"held for (\d+\.\d+)s", message)
+        held = re.search(r"'slow-holder' for (\d+\.\d+)s", message)
         assert held is not None, message
         assert float(held.group(1)) >= 0.18
         assert pool.stats().timeouts == 1
