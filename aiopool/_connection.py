@@ -157,6 +157,12 @@ class Connection:
         except _ssl.SSLError as exc:
             _abort_writer(writer)
             raise ConnectError(f"TLS handshake with {address} failed: {exc}", address) from exc
+        except ProtocolError as exc:
+            _abort_writer(writer)
+            raise ProtocolError(
+                f"{address} answered the handshake with bytes that are not RESP ({exc}); "
+                "is it a Redis server? The connection was closed"
+            ) from exc
         except OSError as exc:
             _abort_writer(writer)
             reason = exc.strerror or str(exc) or type(exc).__name__
@@ -190,7 +196,10 @@ class Connection:
         if opts.client_name:
             steps.append(("CLIENT", "SETNAME", opts.client_name))
         if not steps:
-            return
+            # Always one round trip: a socket accepted by a proxy, a backlog or
+            # a frozen server is not a Redis connection until something answers
+            # (and then fails here, within connect_timeout, and is retried).
+            steps.append(("PING",))
         self._writer.write(b"".join(encode_command(step) for step in steps))
         # Read every reply before judging any, so a failure leaves nothing owed.
         replies = [await self._read_reply() for _ in steps]
@@ -204,6 +213,14 @@ class Connection:
             return reply
         if _is_maxclients(reply):
             return self._maxclients_error(reply)
+        if name == "PING":
+            if isinstance(reply, AuthenticationError):
+                return AuthenticationError(
+                    f"{self.address} requires a password: {reply.message} (give the password "
+                    "option, or credentials in the URL: redis://user:password@host)",
+                    reply.code,
+                )
+            return type(reply)(f"{self.address} refused PING: {reply.message}", reply.code)
         if name == "AUTH" or isinstance(reply, AuthenticationError):
             user = (
                 f"user {self.options.username!r}" if self.options.username else "the default user"

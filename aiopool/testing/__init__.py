@@ -1,12 +1,17 @@
-"""Test helpers shipped with aiopool: throwaway servers and pytest fixtures.
+"""Test helpers shipped with aiopool: throwaway servers, a fault proxy, pytest fixtures.
 
 ``RedisServer`` starts a private ``redis-server`` on a free loopback port.
-The pytest plugin (``aiopool.testing.plugin``, registered automatically when
-aiopool is installed) provides the ``redis_server`` and ``redis_url`` fixtures.
+``FaultProxy`` sits between a client and a server and injects faults a test
+switches at run time (latency, blackhole, resets, refused or hanging
+connects, cut or garbled replies). The pytest plugin
+(``aiopool.testing.plugin``, registered automatically when aiopool is
+installed) provides the ``redis_server``, ``redis_url``,
+``private_redis_server`` and ``fault_proxy`` fixtures.
 """
 
 from __future__ import annotations
 
+from ._proxy import FaultProxy
 from ._server import RedisServer, RedisServerUnavailable, find_redis_server
 
-__all__ = ["RedisServer", "RedisServerUnavailable", "find_redis_server"]
+__all__ = ["FaultProxy", "RedisServer", "RedisServerUnavailable", "find_redis_server"]

@@ -268,7 +268,7 @@ async def test_failed_warm_up_raises_connect_error_and_is_retried_on_the_next_ac
         await asyncio.to_thread(server.start)
         await assert_own_replies(Client(pool), tasks=1)
         await wait_until(
-            lambda: pool.stats().size == 2, "the pool to warm up to min_size=2 again", timeout=2.0
+            lambda: pool.stats().idle == 2, "the pool to warm up to min_size=2 again", timeout=2.0
         )
         assert_balanced(pool)
     finally:
