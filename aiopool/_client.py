@@ -181,13 +181,9 @@ class Client:
         that trip, so a slow consumer holds no connection. Like SCAN, a key
         may be yielded more than once. ``count`` is a hint for the batch size.
         """
-        cursor = 0
-        while True:
-            cursor, keys = await self._run(cmd.keys.scan(cursor, match, count, type_))
-            for key in keys:
+        async for batch in self._batches(lambda cursor: cmd.keys.scan(cursor, match, count, type_)):
+            for key in batch:
                 yield key
-            if cursor == 0:
-                return
 
     async def hscan_iter(
         self, key: Key, match: str | bytes | None = None, count: int | None = None
@@ -196,35 +192,34 @@ class Client:
 
         One round trip per batch, as ``scan_iter``; a pair may repeat.
         """
-        cursor = 0
-        while True:
-            cursor, items = await self._run(cmd.hashes.hscan(key, cursor, match, count))
-            for item in items.items():
+        async for batch in self._batches(
+            lambda cursor: cmd.hashes.hscan(key, cursor, match, count)
+        ):
+            for item in batch.items():
                 yield item
-            if cursor == 0:
-                return
 
     async def sscan_iter(
         self, key: Key, match: str | bytes | None = None, count: int | None = None
     ) -> AsyncIterator[Any]:
         """Iterate over the members of the set at ``key`` with SSCAN (one trip per batch)."""
-        cursor = 0
-        while True:
-            cursor, members = await self._run(cmd.sets.sscan(key, cursor, match, count))
-            for member in members:
+        async for batch in self._batches(lambda cursor: cmd.sets.sscan(key, cursor, match, count)):
+            for member in batch:
                 yield member
-            if cursor == 0:
-                return
 
     async def zscan_iter(
         self, key: Key, match: str | bytes | None = None, count: int | None = None
     ) -> AsyncIterator[tuple[Any, float]]:
         """Iterate over the ``(member, score)`` pairs of the sorted set at ``key`` with ZSCAN."""
+        async for batch in self._batches(lambda cursor: cmd.zsets.zscan(key, cursor, match, count)):
+            for member in batch:
+                yield member
+
+    async def _batches(self, build: Callable[[int], Command[tuple[int, T]]]) -> AsyncIterator[T]:
+        """Run a SCAN-family command from cursor 0 until the server says 0 again."""
         cursor = 0
         while True:
-            cursor, members = await self._run(cmd.zsets.zscan(key, cursor, match, count))
-            for member in members:
-                yield member
+            cursor, batch = await self._run(build(cursor))
+            yield batch
             if cursor == 0:
                 return
 

@@ -217,13 +217,15 @@ class _Hold:
     that its slot can be recovered.
     """
 
-    __slots__ = ("__weakref__", "since", "site", "task", "task_name", "timer")
+    __slots__ = ("since", "site", "task", "task_name", "timer")
 
-    def __init__(self, task: asyncio.Task[object] | None, site: str | None) -> None:
+    def __init__(self, task: asyncio.Task[object] | None) -> None:
+        # Every borrow makes one: keep it small. The name is kept because it
+        # is what reports an abandoned task, after the task itself is gone.
         self.since = time.monotonic()
-        self.task = weakref.ref(task) if task is not None else None
-        self.task_name = task.get_name() if task is not None else None
-        self.site = site
+        self.task = None if task is None else weakref.ref(task)
+        self.task_name = None if task is None else task.get_name()
+        self.site: str | None = None
         self.timer: asyncio.TimerHandle | None = None
 
     def __repr__(self) -> str:
@@ -475,10 +477,10 @@ class Pool:
         self._acquired += 1
         threshold = self.options.leak_detection_threshold
         task = asyncio.current_task()
+        hold = self._in_use[conn] = _Hold(task)
         if threshold is None:
-            self._in_use[conn] = _Hold(task, None)
             return
-        hold = self._in_use[conn] = _Hold(task, _caller_site())
+        hold.site = _caller_site()
         hold.timer = asyncio.get_running_loop().call_later(threshold, self._held_too_long, conn)
         if task is not None:
             # A task collected while it borrows never released: recover the slot.

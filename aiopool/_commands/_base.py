@@ -166,6 +166,18 @@ def pairs(name: str, mapping: Mapping[Any, Any], what: str = "mapping") -> list[
     return flat
 
 
+def scan_args(
+    name: str, key: Key | None, cursor: int, match: str | bytes | None, count: int | None
+) -> list[Arg]:
+    """``[NAME, (key,) cursor, MATCH m, COUNT c]`` for the SCAN family."""
+    args: list[Arg] = [name, cursor] if key is None else [name, key, cursor]
+    if match is not None:
+        args += ("MATCH", match)
+    if count is not None:
+        args += ("COUNT", positive("count", count))
+    return args
+
+
 def expiry_args(
     ex: Expiry | None, px: Expiry | None, exat: Deadline | None, pxat: Deadline | None
 ) -> list[Arg]:
@@ -247,6 +259,11 @@ def named_fields(reply: Any) -> dict[str, Any]:
     """A flat array of field names and values as a dict keyed by ``str`` names."""
     it = iter(reply)
     return {to_str(name): value for name, value in zip(it, it, strict=True)}
+
+
+def cursor_batch(reply: Any) -> tuple[int, list[Any]]:
+    """A SCAN-family reply as ``(next_cursor, items)``."""
+    return int(reply[0]), reply[1]
 
 
 def scored(reply: Any) -> list[tuple[Any, float]]:

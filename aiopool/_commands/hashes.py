@@ -14,7 +14,7 @@ from ._base import (
     need_keys,
     number,
     pairs,
-    positive,
+    scan_args,
     to_bool,
     to_dict,
     to_float,
@@ -177,11 +177,7 @@ def hscan(
 
     The cursor is 0 when done; most code wants ``hscan_iter``.
     """
-    args: list[Arg] = ["HSCAN", key, cursor]
-    if match is not None:
-        args += ("MATCH", match)
-    if count is not None:
-        args += ("COUNT", positive("count", count))
+    args = scan_args("HSCAN", key, cursor, match, count)
     return Command(tuple(args), _hscan_batch)
 
 

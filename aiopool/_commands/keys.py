@@ -11,12 +11,13 @@ from ._base import (
     Deadline,
     Expiry,
     Key,
+    cursor_batch,
     integer,
     need_keys,
     not_negative,
     ok,
     one_of,
-    positive,
+    scan_args,
     to_bool,
     to_str,
     to_str_or_none,
@@ -153,19 +154,10 @@ def scan(
 
     Most code wants ``scan_iter``, which runs the batches for you.
     """
-    args: list[Arg] = ["SCAN", cursor]
-    if match is not None:
-        args += ("MATCH", match)
-    if count is not None:
-        args += ("COUNT", positive("count", count))
+    args = scan_args("SCAN", None, cursor, match, count)
     if type_ is not None:
         args += ("TYPE", type_)
     return Command(tuple(args), cursor_batch)
-
-
-def cursor_batch(reply: Any) -> tuple[int, list[Any]]:
-    """A SCAN-family reply as ``(next_cursor, items)``."""
-    return int(reply[0]), reply[1]
 
 
 # -- more expiry -------------------------------------------------------------------------

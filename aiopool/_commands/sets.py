@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from ._base import (
-    Arg,
     Command,
     Key,
     Value,
     bool_list,
+    cursor_batch,
     integer,
     need_keys,
     not_negative,
-    positive,
+    scan_args,
     to_bool,
     to_set,
 )
@@ -157,13 +157,5 @@ def sscan(
 
     The cursor is 0 when done; most code wants ``sscan_iter``.
     """
-    args: list[Arg] = ["SSCAN", key, cursor]
-    if match is not None:
-        args += ("MATCH", match)
-    if count is not None:
-        args += ("COUNT", positive("count", count))
-    return Command(tuple(args), _sscan_batch)
-
-
-def _sscan_batch(reply: Any) -> tuple[int, list[Any]]:
-    return int(reply[0]), reply[1]
+    args = scan_args("SSCAN", key, cursor, match, count)
+    return Command(tuple(args), cursor_batch)

@@ -28,7 +28,7 @@ from ._base import (
     need_keys,
     not_negative,
     one_of,
-    positive,
+    scan_args,
     scored,
     to_float,
     to_float_or_none,
@@ -507,9 +507,5 @@ def zscan(
 
     The cursor is 0 when done; most code wants ``zscan_iter``.
     """
-    args: list[Arg] = ["ZSCAN", key, cursor]
-    if match is not None:
-        args += ("MATCH", match)
-    if count is not None:
-        args += ("COUNT", positive("count", count))
+    args = scan_args("ZSCAN", key, cursor, match, count)
     return Command(tuple(args), _zscan_batch)

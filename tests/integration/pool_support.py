@@ -173,6 +173,15 @@ async def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 
         await asyncio.sleep(0.005)
 
 
+async def wait_for_blocked_clients(observer: Client, count: int = 1) -> None:
+    """Poll the server (through ``observer``) until ``count`` clients are blocked."""
+    deadline = time.monotonic() + 3.0
+    while (await observer.info("clients"))["blocked_clients"] != count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {count} blocked client(s)")
+        await asyncio.sleep(0.005)
+
+
 async def wait_for_waiters(pool: Pool, count: int) -> None:
     """Wait until exactly ``count`` tasks are queued for a connection of ``pool``."""
     await wait_until(lambda: pool.stats().waiting == count, f"{count} waiting task(s)")

@@ -321,11 +321,15 @@ async def test_cancelling_at_any_moment_never_hands_a_reply_to_the_wrong_caller(
 
         async def victim(n: int) -> None:
             tag = f"victim-{n}"
-            kind = n % 3
+            kind = n % 4
             if kind == 0:
                 check(tag, await client.execute("GET", "sweep:big"), big.encode())
             elif kind == 1:
                 check(tag, await client.execute("ECHO", tag), tag.encode())
+            elif kind == 3:
+                # Still blocked at the server when cancelled: a sure mid-flight case,
+                # whatever the timing of the others.
+                check(tag, await client.execute("BLPOP", "sweep:never", 2), None)
             else:
                 async with pool.acquire() as conn:
                     check(tag, await conn.execute("SET", f"sweep:{tag}", tag), b"OK")

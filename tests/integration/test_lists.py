@@ -19,6 +19,7 @@ from pool_support import (
     blocked_ids,
     client_ids,
     unique_name,
+    wait_for_blocked_clients,
     wait_until,
 )
 
@@ -291,7 +292,7 @@ async def test_blmove_times_out_with_none(r: Client) -> None:
 
 async def test_blmove_is_woken_by_a_push(r: Client) -> None:
     waiting = asyncio.create_task(r.blmove("src", "dst", 5))
-    await _wait_blocked(r)
+    await wait_for_blocked_clients(r)
     await r.rpush("src", "late")
     async with asyncio.timeout(2):
         assert await waiting == b"late"
@@ -299,19 +300,6 @@ async def test_blmove_is_woken_by_a_push(r: Client) -> None:
 
 
 # -- blocking pops -------------------------------------------------------------------------
-
-
-async def _wait_blocked(client: Client, count: int = 1) -> None:
-    """Wait until the server reports ``count`` clients blocked on a list."""
-
-    async def blocked() -> int:
-        info = await client.info("clients")
-        return int(info["blocked_clients"])
-
-    deadline = time.monotonic() + 3
-    while await blocked() != count:
-        assert time.monotonic() < deadline, f"{count} client(s) never blocked"
-        await asyncio.sleep(0.005)
 
 
 async def test_blpop_returns_none_quickly_on_timeout(r: Client) -> None:
@@ -333,7 +321,7 @@ async def test_brpop_accepts_a_timedelta_and_returns_none_on_timeout(r: Client) 
 
 async def test_blpop_waiting_in_one_task_is_woken_by_rpush_from_another(r: Client) -> None:
     async def pusher() -> None:
-        await _wait_blocked(r)
+        await wait_for_blocked_clients(r)
         assert await r.rpush("queue", "hello") == 1
 
     async with asyncio.timeout(5):
@@ -345,7 +333,7 @@ async def test_blpop_waiting_in_one_task_is_woken_by_rpush_from_another(r: Clien
 
 async def test_brpop_waiting_is_woken_with_the_key_that_got_the_push(r: Client) -> None:
     waiting = asyncio.create_task(r.brpop(["a", "b"], 5))
-    await _wait_blocked(r)
+    await wait_for_blocked_clients(r)
     await r.rpush("b", "first", "last")
     async with asyncio.timeout(2):
         assert await waiting == (b"b", b"last")
@@ -357,7 +345,7 @@ async def test_blocking_time_extends_a_short_command_timeout(redis_url: str, r: 
         assert short.pool.connection_options.command_timeout == 0.5
 
         async def pusher() -> None:
-            await _wait_blocked(r)
+            await wait_for_blocked_clients(r)
             await asyncio.sleep(1.0)  # past command_timeout, inside the blocking time
             await r.rpush("queue", "late")
 

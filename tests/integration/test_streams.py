@@ -17,6 +17,7 @@ from pool_support import (
     blocked_ids,
     client_ids,
     unique_name,
+    wait_for_blocked_clients,
     wait_until,
 )
 
@@ -24,19 +25,6 @@ from aiopool import Client, ReplyError
 from aiopool.testing import RedisServer
 
 ID = re.compile(rb"^\d+-\d+$")
-
-
-async def _wait_blocked(client: Client, count: int = 1) -> None:
-    """Wait until the server reports ``count`` blocked clients."""
-
-    async def blocked() -> int:
-        info = await client.info("clients")
-        return int(info["blocked_clients"])
-
-    deadline = time.monotonic() + 3
-    while await blocked() != count:
-        assert time.monotonic() < deadline, f"{count} client(s) never blocked"
-        await asyncio.sleep(0.005)
 
 
 async def _stream(r: Client, key: str = "s", count: int = 3) -> list[bytes]:
@@ -182,7 +170,7 @@ async def test_xread_block_for_ever_is_woken_by_xadd_from_another_task(r: Client
     await _stream(r, count=1)
 
     async def adder() -> bytes:
-        await _wait_blocked(r)
+        await wait_for_blocked_clients(r)
         added: bytes = await r.xadd("s", {"late": "yes"})
         return added
 
@@ -197,7 +185,7 @@ async def test_xread_block_extends_a_short_command_timeout(redis_url: str, r: Cl
         assert short.pool.connection_options.command_timeout == 0.5
 
         async def adder() -> bytes:
-            await _wait_blocked(r)
+            await wait_for_blocked_clients(r)
             await asyncio.sleep(1.0)  # past command_timeout, inside the blocking time
             added: bytes = await r.xadd("s", {"f": "late"})
             return added

@@ -7,19 +7,11 @@ import time
 from typing import Any
 
 import pytest
+from pool_support import wait_for_blocked_clients
 
 from aiopool import Client, ReplyError
 
 INF = float("inf")
-
-
-async def wait_for_blocked_clients(observer: Client, count: int) -> None:
-    """Poll the server (through ``observer``) until ``count`` clients are blocked."""
-    deadline = time.monotonic() + 3
-    while (await observer.info("clients"))["blocked_clients"] != count:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {count} blocked client(s)")
-        await asyncio.sleep(0.005)
 
 
 async def members_with_scores(client: Client, key: str) -> list[tuple[Any, float]]:
