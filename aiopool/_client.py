@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from types import TracebackType
@@ -11,14 +12,17 @@ from . import _commands as cmd
 from ._commands import Command, Key, Value
 from ._config import options_from_url
 from ._connection import Connection
-from ._errors import NoScriptError, WatchError
+from ._errors import ConnectionFailure, NoScriptError, OutcomeUnknown, WatchError
 from ._pipeline import Pipeline
 from ._pool import Pool
-from ._protocol import encode_command, refuse_session_command
+from ._protocol import command_name, encode_command, refuse_session_command
 from ._pubsub import PubSub
+from ._safety import is_safe_to_repeat
 from ._script import Script
 
 __all__ = ["Client"]
+
+logger = logging.getLogger("aiopool.client")
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -156,11 +160,25 @@ class Client:
                 )
             return await pinned._request(data, args, True)
         pool = self.pool
-        conn = await pool._acquire()
-        try:
-            return await conn._request(data, args, True)
-        finally:
-            pool._release(conn)
+        resends = pool.options.max_size
+        repeats = pool.options.retry_safe_commands
+        while True:
+            conn = await pool._acquire()
+            try:
+                return await conn._request(data, args, True)
+            except OutcomeUnknown as exc:
+                if not repeats or not is_safe_to_repeat(args):
+                    raise
+                repeats -= 1
+                logger.info("repeating %s (safe to repeat) after: %s", command_name(args), exc)
+            except ConnectionFailure as exc:
+                # Not an OutcomeUnknown: the command provably never left.
+                if not resends:
+                    raise
+                resends -= 1
+                logger.debug("resending %s on a fresh connection: %s", command_name(args), exc)
+            finally:
+                pool._release(conn)
 
     async def _run(self, command: Command[T]) -> T:
         reply = await self._send(command.args)

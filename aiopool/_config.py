@@ -120,9 +120,14 @@ class ConnectionOptions:
 
 @dataclass(frozen=True, slots=True)
 class PoolOptions:
-    """How the pool sizes, waits for and recycles connections.
+    """How the pool sizes, waits for and recycles connections, and what it repeats.
 
-    See the README's option table for when to change each one.
+    ``retry_safe_commands`` is how many times a command whose outcome is
+    unknown (written, then the connection broke or ``command_timeout`` ran
+    out) is run again on a fresh connection, when it is safe to repeat
+    (read-only, or idempotent with the same reply); 0, the default, never
+    repeats anything that may have run. See the README's option table for
+    when to change each one.
     """
 
     min_size: int = 0
@@ -135,9 +140,12 @@ class PoolOptions:
     reconnect_backoff: float = 0.05
     reconnect_backoff_max: float = 2.0
     leak_detection_threshold: float | None = None
+    keepalive_interval: float | None = 60.0
+    retry_safe_commands: int = 0
 
     def __post_init__(self) -> None:
         _check_int("max_size", self.max_size, minimum=1)
+        _check_int("retry_safe_commands", self.retry_safe_commands, minimum=0)
         _check_int("min_size", self.min_size, minimum=0)
         if self.min_size > self.max_size:
             raise ValueError(
@@ -151,6 +159,7 @@ class PoolOptions:
         _check_timeout("reconnect_backoff", self.reconnect_backoff, allow_none=False)
         _check_timeout("reconnect_backoff_max", self.reconnect_backoff_max, allow_none=False)
         _check_timeout("leak_detection_threshold", self.leak_detection_threshold)
+        _check_timeout("keepalive_interval", self.keepalive_interval)
 
 
 _CONNECTION_FIELDS = frozenset(f.name for f in fields(ConnectionOptions))
@@ -218,7 +227,7 @@ def _convert(name: str, raw: str, shown_url: str) -> object:
     try:
         if name in ("decode_responses", "ssl"):
             return _BOOL_WORDS[raw.lower()]
-        if name in ("db", "port", "min_size", "max_size"):
+        if name in ("db", "port", "min_size", "max_size", "retry_safe_commands"):
             return int(raw)
         if name in _TIMEOUT_FIELDS:
             return None if raw.lower() == "none" else float(raw)

@@ -23,6 +23,7 @@ from ._errors import (
     CommandTimeout,
     ConnectError,
     ConnectionFailure,
+    ConnectionLost,
     ProtocolError,
     RedisError,
     ReplyError,
@@ -289,7 +290,7 @@ class Connection:
             timeout = blocking_timeout(args, self.options.command_timeout)
         self.state = BUSY
         try:
-            self._writer.write(data)
+            self._write(data)
             if timeout is None:
                 if self._transport.get_write_buffer_size() > _DRAIN_ABOVE:
                     await self._writer.drain()
@@ -333,7 +334,7 @@ class Connection:
         self.state = BUSY
         replies: list[Any] = []
         try:
-            self._writer.write(data)
+            self._write(data)
             async with asyncio.timeout(timeout):
                 if self._transport.get_write_buffer_size() > _DRAIN_ABOVE:
                     await self._writer.drain()
@@ -349,6 +350,13 @@ class Connection:
             raise self._failure(exc, what, timeout) from exc
         self.state = READY
         return replies
+
+    def _write(self, data: bytes) -> None:
+        self._writer.write(data)
+        if self._transport.is_closing():
+            # The first send() failed (a reset the loop had not reported yet)
+            # or the socket was already gone: none of ``data`` left this host.
+            raise _NotSent
 
     async def _read_reply(self) -> Any:
         parser = self._parser
@@ -378,10 +386,17 @@ class Connection:
         """Translate a low-level exception once, here; the connection is already aborted."""
         if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
             return exc
+        if isinstance(exc, _NotSent):
+            return ConnectionFailure(
+                f"connection to {self.address} was found closed as {name} was written; "
+                "the command was not sent",
+                self.address,
+            )
         if isinstance(exc, TimeoutError) and not (isinstance(exc, OSError) and exc.errno):
             return CommandTimeout(
                 f"no reply from {self.address} to {name} within {timeout}s (command_timeout); "
-                "the connection was closed and the command may or may not have run"
+                "the connection was closed and the command may or may not have run",
+                name,
             )
         if isinstance(exc, ProtocolError):
             return ProtocolError(
@@ -395,10 +410,11 @@ class Connection:
             )
         if isinstance(exc, OSError | EOFError):
             reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-            return ConnectionFailure(
+            return ConnectionLost(
                 f"connection to {self.address} lost during {name}: {reason}; "
                 "the command may or may not have run",
                 self.address,
+                name,
             )
         return exc
 
@@ -447,6 +463,10 @@ class Connection:
         except BaseException:
             self._transport.abort()
             raise
+
+
+class _NotSent(Exception):
+    """Internal: the write failed synchronously, so the command never left."""
 
 
 def _is_maxclients(reply: ReplyError) -> bool:

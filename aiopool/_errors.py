@@ -6,6 +6,9 @@ The type of an exception tells whether the connection it came from survived:
   connection is in sync and goes back to the pool.
 * ``ConnectionFailure``, ``CommandTimeout``, ``ProtocolError``: the connection
   was aborted before the exception propagated; it never goes back to the pool.
+  Those that are also ``OutcomeUnknown`` (``ConnectionLost``,
+  ``CommandTimeout``) mean the command was written and no reply came: it may
+  or may not have run.
 * ``PoolTimeout``, ``PoolClosed``: no connection was touched.
 """
 
@@ -17,7 +20,9 @@ __all__ = [
     "CommandTimeout",
     "ConnectError",
     "ConnectionFailure",
+    "ConnectionLost",
     "NoScriptError",
+    "OutcomeUnknown",
     "PermissionDenied",
     "PoolClosed",
     "PoolTimeout",
@@ -99,17 +104,43 @@ class SessionCommandError(RedisError, ValueError):
     """
 
 
+class OutcomeUnknown(RedisError):
+    """The command was written and no reply came: it may or may not have run.
+
+    Raised as one of its two concrete kinds, ``ConnectionLost`` and
+    ``CommandTimeout``; catch ``OutcomeUnknown`` to handle both. aiopool never
+    repeats such a command on its own unless it is safe to repeat (read-only,
+    or idempotent with the same reply) and the ``retry_safe_commands`` option
+    allows it. ``command`` names the command (``"INCR"``, ``"pipeline of 3"``).
+    """
+
+    command: str = ""
+
+
 class ConnectionFailure(RedisError, ConnectionError):
     """The connection was lost or could not be used.
 
-    The connection has already been aborted and its pool slot freed. If the
-    command had been written, it may or may not have run on the server.
-    ``address`` is ``"host:port"`` or the unix socket path.
+    The connection has already been aborted and its pool slot freed.
+    ``address`` is ``"host:port"`` or the unix socket path. Whether the
+    command ran is told by the subclass: ``ConnectError`` (nothing was sent),
+    ``ConnectionLost`` (written, outcome unknown). A plain
+    ``ConnectionFailure`` means the command was not sent.
     """
 
     def __init__(self, message: str, address: str = "") -> None:
         super().__init__(message)
         self.address = address
+
+
+class ConnectionLost(ConnectionFailure, OutcomeUnknown):
+    """The connection broke after the command was written, before its reply.
+
+    The command may or may not have run on the server (``OutcomeUnknown``).
+    """
+
+    def __init__(self, message: str, address: str = "", command: str = "") -> None:
+        super().__init__(message, address)
+        self.command = command
 
 
 class ConnectError(ConnectionFailure):
@@ -125,12 +156,17 @@ class ProtocolError(RedisError):
     """The server sent bytes that are not valid RESP; the connection was aborted."""
 
 
-class CommandTimeout(RedisError, TimeoutError):
+class CommandTimeout(OutcomeUnknown, TimeoutError):
     """No complete reply arrived within ``command_timeout``.
 
     The connection was aborted (its reply may still be on the way, so it can
-    never be reused); the command may or may not have run on the server.
+    never be reused); the command may or may not have run on the server
+    (``OutcomeUnknown``).
     """
+
+    def __init__(self, message: str, command: str = "") -> None:
+        super().__init__(message)
+        self.command = command
 
 
 class PoolTimeout(RedisError, TimeoutError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from . import _commands as cmd
 from ._commands import Command, Key, Value
 from ._connection import Connection
-from ._errors import ReplyError, WatchError
+from ._errors import ConnectionFailure, OutcomeUnknown, ReplyError, WatchError
 from ._pool import Pool
 from ._protocol import (
     blocking_timeout,
@@ -17,12 +18,15 @@ from ._protocol import (
     encode_command,
     refuse_session_command,
 )
+from ._safety import is_safe_to_repeat
 from ._script import Script
 
 if TYPE_CHECKING:  # for annotations only: _client imports this module
     from ._client import Client
 
 __all__ = ["Pipeline"]
+
+logger = logging.getLogger("aiopool.client")
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -254,15 +258,16 @@ class Pipeline:
         timeout = self._timeout(queue)
         what = f"a {'transaction' if self.transaction else 'pipeline'} of {len(queue)} commands"
 
-        pool = self._pool
         self._release_immediate()
         conn, self._conn, self._watched = self._conn, None, 0
-        if conn is None:
-            conn = await pool._acquire()
-        try:
-            replies = await conn._request_many(b"".join(parts), count, what, timeout)
-        finally:
-            pool._release(conn)
+        data = b"".join(parts)
+        if conn is not None:  # watched: WATCH lives on this connection only, never resent
+            try:
+                replies = await conn._request_many(data, count, what, timeout)
+            finally:
+                self._pool._release(conn)
+        else:
+            replies = await self._send(data, count, what, timeout, queue)
 
         for reply in replies[: len(loads)]:
             if isinstance(reply, ReplyError):
@@ -272,6 +277,39 @@ class Pipeline:
         if self.transaction:
             replies = self._exec_results(queue, replies)
         return _results(queue, replies, raise_on_error, self.transaction)
+
+    async def _send(
+        self,
+        data: bytes,
+        count: int,
+        what: str,
+        timeout: float | None,
+        queue: list[tuple[Command[Any], bytes]],
+    ) -> list[Any]:
+        # The retry rules of Client._send, for a batch: resent when provably
+        # never sent; repeated when the outcome is unknown only if the option
+        # allows it and every command in the batch is safe to repeat.
+        pool = self._pool
+        resends = pool.options.max_size
+        repeats = pool.options.retry_safe_commands
+        if repeats and not all(is_safe_to_repeat(command.args) for command, _ in queue):
+            repeats = 0
+        while True:
+            conn = await pool._acquire()
+            try:
+                return await conn._request_many(data, count, what, timeout)
+            except OutcomeUnknown as exc:
+                if not repeats:
+                    raise
+                repeats -= 1
+                logger.info("repeating %s (every command safe to repeat) after: %s", what, exc)
+            except ConnectionFailure as exc:
+                if not resends:
+                    raise
+                resends -= 1
+                logger.debug("resending %s on a fresh connection: %s", what, exc)
+            finally:
+                pool._release(conn)
 
     def _timeout(self, queue: list[tuple[Command[Any], bytes]]) -> float | None:
         limit = self._pool.connection_options.command_timeout

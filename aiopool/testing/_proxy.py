@@ -173,6 +173,8 @@ class _Pipe:
             self.parse_requests(data)
             return
         cut = False
+        if proxy._replace is not None:
+            data, proxy._replace = proxy._replace, None
         if proxy._garble is not None:
             data, proxy._garble = proxy._garble + data[1:], None
         if proxy._cut is not None:
@@ -295,6 +297,7 @@ class FaultProxy:
         self._latency = [0.0, 0.0]
         self._cut: int | None = None
         self._garble: bytes | None = None
+        self._replace: bytes | None = None
         self._close_after: int | None = None
         self._commands: collections.Counter[bytes] = collections.Counter()
         self._waiters: list[tuple[bytes, int, asyncio.Future[int]]] = []
@@ -317,6 +320,8 @@ class FaultProxy:
             faults += f" cut_next_reply={self._cut}"
         if self._garble is not None:
             faults += " garble_next_reply"
+        if self._replace is not None:
+            faults += " replace_next_reply"
         if self._close_after is not None:
             faults += f" close_after={self._close_after}"
         return (
@@ -495,6 +500,16 @@ class FaultProxy:
             raise ValueError(f"byte must be a single byte, got {byte!r}")
         self._garble = byte
 
+    def replace_next_reply(self, data: bytes) -> None:
+        """Send ``data`` instead of the next reply chunk, on any connection; one shot.
+
+        The connection stays open, so a test can feed a client any bytes (an
+        invalid, truncated or wrong-typed reply) in place of a real one.
+        """
+        if not isinstance(data, bytes):
+            raise TypeError(f"data must be bytes, got {type(data).__name__}")
+        self._replace = data
+
     def close_after(self, n_bytes: int | None) -> None:
         """Close each connection once it has forwarded ``n_bytes`` of replies.
 
@@ -516,6 +531,7 @@ class FaultProxy:
         self.accept_new()
         self._cut = None
         self._garble = None
+        self._replace = None
         self.close_after(None)
 
     # -- observation -----------------------------------------------------------------

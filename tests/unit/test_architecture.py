@@ -25,7 +25,9 @@ PACKAGE_DIR = Path(aiopool.__file__).parent
 # package (``_commands/``) is one module to the others.
 LAYERS: dict[str, int] = {
     "_errors": 0,
+    "_command_table": 0,
     "_protocol": 1,
+    "_safety": 1,
     "_config": 2,
     "_connection": 3,
     "_pool": 4,
