@@ -76,6 +76,7 @@ class Connection:
         "_transport",
         "_writer",
         "address",
+        "checked_at",
         "created_at",
         "id",
         "last_used_at",
@@ -96,7 +97,9 @@ class Connection:
         self.options = options
         self.address = options.address
         self.id = next(_ids)
-        self.created_at = self.last_used_at = time.monotonic()
+        # last_used_at: last borrowed (idle reaping); checked_at: last known
+        # alive, by a command or a keepalive PING (health checks).
+        self.created_at = self.last_used_at = self.checked_at = time.monotonic()
         self.state = READY
         self._abort_reason: str | None = None
         # The first command run through execute() that changed the session

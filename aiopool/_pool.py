@@ -281,9 +281,15 @@ class Pool:
         self._all_returned: asyncio.Event | None = None
         self._reaper: asyncio.TimerHandle | None = None
         self._refill: asyncio.Task[None] | None = None
+        self._keepalive: asyncio.Task[None] | None = None
+        self._checking: set[Connection] = set()  # idle ones taken out for a keepalive PING
         self._created = self._closed = self._acquired = 0
         self._timeouts = self._connect_errors = 0
-        periods = [t for t in (opts.idle_timeout, opts.max_lifetime) if t is not None]
+        periods = [
+            t
+            for t in (opts.idle_timeout, opts.max_lifetime, opts.keepalive_interval)
+            if t is not None
+        ]
         self._reap_period = (
             min(max(min(periods) / 4, _REAP_MIN_PERIOD), _REAP_MAX_PERIOD) if periods else None
         )
@@ -371,13 +377,17 @@ class Pool:
         refill, self._refill = self._refill, None
         if refill is not None:
             refill.cancel()
+        keepalive = self._keepalive
+        if keepalive is not None:
+            keepalive.cancel()
         idle = self._slots.close(
             lambda: PoolClosed(f"{self!r} was closed while waiting for a connection")
         )
         self._closed += len(idle)
         try:
-            if refill is not None:
-                await asyncio.gather(refill, return_exceptions=True)
+            background = [task for task in (refill, keepalive) if task is not None]
+            if background:
+                await asyncio.gather(*background, return_exceptions=True)
             await asyncio.gather(*(conn.aclose() for conn in idle))
             if self._in_use:
                 self._all_returned = asyncio.Event()
@@ -455,7 +465,7 @@ class Pool:
                 and (opts.max_lifetime is None or now - item.created_at < opts.max_lifetime)
                 and (
                     opts.health_check_interval is None
-                    or now - item.last_used_at < opts.health_check_interval
+                    or now - item.checked_at < opts.health_check_interval
                 )
             ):
                 item.state = READY
@@ -550,14 +560,14 @@ class Pool:
                     # replacing it is a retry that provably never ran.
                     self._closed += 1
                 except ReplyError:
-                    conn.last_used_at = time.monotonic()
+                    conn.last_used_at = conn.checked_at = time.monotonic()
                     return conn
                 except BaseException:
                     conn.abort()
                     self._closed += 1
                     raise
                 else:
-                    conn.last_used_at = time.monotonic()
+                    conn.last_used_at = conn.checked_at = time.monotonic()
                     return conn
         return await self._open(deadline)
 
@@ -624,7 +634,7 @@ class Pool:
             opts.max_lifetime is None or now - conn.created_at < opts.max_lifetime
         ):
             conn.state = POOLED
-            conn.last_used_at = now
+            conn.last_used_at = conn.checked_at = now
             self._slots.give(conn)
             if self._slots.free > self._refill_above:
                 self._start_refill()  # e.g. after a warm-up that failed
@@ -665,9 +675,55 @@ class Pool:
             if expired or surplus or not conn.is_pooled_and_open():
                 slots.take_idle(conn)
                 self._discard(conn)
-        if idle:
+        keepalive = opts.keepalive_interval
+        if keepalive is not None and self._keepalive is None:
+            due = [conn for conn in idle if now - conn.checked_at >= keepalive]
+            if due:
+                for conn in due:
+                    idle.remove(conn)  # the slot stays taken: it counts as opening
+                self._checking.update(due)
+                assert self._loop is not None
+                self._keepalive = self._loop.create_task(self._ping_idle(due))
+        if idle or self._checking:
             self._arm_reaper()
         self._start_refill()
+
+    async def _ping_idle(self, conns: list[Connection]) -> None:
+        """PING idle connections nobody used for ``keepalive_interval`` (HikariCP's keepalive).
+
+        A peer that vanished without a FIN (a partition, a frozen host) is
+        found here, within one health-check timeout, instead of by the next
+        caller's command. Each connection goes back (to a waiter first) as
+        soon as its PING answers.
+        """
+        try:
+            await asyncio.gather(*(self._ping_one(conn) for conn in conns))
+        finally:
+            self._keepalive = None
+            for conn in self._checking:  # cancelled by aclose()
+                conn.abort()
+                self._closed += 1
+            self._checking.clear()
+
+    async def _ping_one(self, conn: Connection) -> None:
+        conn.state = READY
+        try:
+            await conn.execute("PING", timeout=self._health_timeout)
+        except (ConnectionFailure, CommandTimeout, ProtocolError, ReplyError) as exc:
+            self._checking.discard(conn)
+            logger.info("%r: keepalive PING on %r failed (%s); closed", self, conn, exc)
+            self._discard(conn)
+            if not self._closing:
+                self._slots.give(None)
+                self._start_refill()
+            return
+        self._checking.discard(conn)
+        if self._closing:
+            self._discard(conn)
+            return
+        conn.state = POOLED
+        conn.checked_at = time.monotonic()
+        self._slots.give(conn)
 
     def _start_refill(self) -> None:
         """Top the pool back up to ``min_size`` in the background."""

@@ -234,7 +234,8 @@ class PubSub:
             raise CommandTimeout(
                 f"{self.connection_options.address} did not confirm {command} within "
                 f"{self.connection_options.command_timeout}s (command_timeout); "
-                "the subscription was rolled back"
+                "the subscription was rolled back",
+                command,
             ) from exc
         except BaseException:
             future.cancel()
@@ -432,7 +433,7 @@ class PubSub:
             except TimeoutError:
                 if pinged:
                     raise CommandTimeout(
-                        f"no answer to PING within {limit}s (command_timeout)"
+                        f"no answer to PING within {limit}s (command_timeout)", "PING"
                     ) from None
                 conn._writer.write(_PING)
                 pinged = True

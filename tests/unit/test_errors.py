@@ -11,7 +11,9 @@ from aiopool import (
     CommandTimeout,
     ConnectError,
     ConnectionFailure,
+    ConnectionLost,
     NoScriptError,
+    OutcomeUnknown,
     PermissionDenied,
     PoolClosed,
     PoolTimeout,
@@ -26,6 +28,23 @@ from aiopool._errors import reply_error
 def test_connection_failures_are_builtin_connection_errors() -> None:
     assert issubclass(ConnectionFailure, ConnectionError)
     assert issubclass(ConnectError, ConnectionFailure)
+
+
+def test_outcome_unknown_covers_written_commands_without_a_reply() -> None:
+    # Both ways a written command can end without a reply share one base ...
+    assert issubclass(ConnectionLost, OutcomeUnknown)
+    assert issubclass(CommandTimeout, OutcomeUnknown)
+    assert issubclass(ConnectionLost, ConnectionFailure)
+    # ... and neither "nothing was sent" error is one.
+    assert not issubclass(ConnectError, OutcomeUnknown)
+    assert not issubclass(ConnectionFailure, OutcomeUnknown)
+    assert not issubclass(PoolTimeout, OutcomeUnknown)
+
+
+def test_outcome_unknown_errors_name_their_command() -> None:
+    lost = ConnectionLost("lost", "127.0.0.1:1", "INCR")
+    assert (lost.command, lost.address) == ("INCR", "127.0.0.1:1")
+    assert CommandTimeout("late", "GET").command == "GET"
 
 
 def test_timeouts_are_builtin_timeout_errors() -> None:
@@ -47,7 +66,9 @@ def test_timeouts_are_not_connection_errors() -> None:
         CommandTimeout,
         ConnectError,
         ConnectionFailure,
+        ConnectionLost,
         NoScriptError,
+        OutcomeUnknown,
         PermissionDenied,
         PoolClosed,
         PoolTimeout,
