@@ -13,7 +13,7 @@ import asyncio
 
 from pool_support import assert_balanced, assert_own_replies
 
-from aiopool import Client, ConnectionFailure, OutcomeUnknown
+from aiopool import Client, Connection, ConnectionFailure, OutcomeUnknown
 from aiopool.testing import FaultProxy
 
 
@@ -85,7 +85,7 @@ async def test_resends_are_bounded_and_then_raise_a_plain_connection_failure(
 
         original = client.pool._acquire
 
-        async def acquire_then_reset() -> object:
+        async def acquire_then_reset() -> Connection:
             conn = await original()
             await flaky()
             return conn
