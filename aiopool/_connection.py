@@ -70,9 +70,13 @@ class Connection:
 
     __slots__ = (
         "_abort_reason",
+        "_deadline",
+        "_loop",
         "_parser",
         "_reader",
         "_session",
+        "_timed_out",
+        "_timer",
         "_transport",
         "_writer",
         "address",
@@ -102,6 +106,12 @@ class Connection:
         self.created_at = self.last_used_at = self.checked_at = time.monotonic()
         self.state = READY
         self._abort_reason: str | None = None
+        # The reply deadline (loop time) of the command in flight, and one
+        # lazily re-armed timer that enforces it (see _arm()).
+        self._loop = asyncio.get_running_loop()
+        self._deadline: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timed_out = False
         # The first command run through execute() that changed the session
         # (SELECT, MULTI, SUBSCRIBE, ...): the pool discards the connection.
         self._session: str | None = None
@@ -294,20 +304,17 @@ class Connection:
         self.state = BUSY
         try:
             self._write(data)
-            if timeout is None:
-                if self._transport.get_write_buffer_size() > _DRAIN_ABOVE:
-                    await self._writer.drain()
-                reply = await self._read_reply()
-            else:
+            if timeout is not None:
                 # The drain is inside the limit too: a huge value written to
                 # a frozen server must not wait for ever for buffer space.
-                async with asyncio.timeout(timeout):
-                    if self._transport.get_write_buffer_size() > _DRAIN_ABOVE:
-                        await self._writer.drain()
-                    reply = await self._read_reply()
+                self._arm(timeout)
+            if self._transport.get_write_buffer_size() > _DRAIN_ABOVE:
+                await self._writer.drain()
+            reply = await self._read_reply()
         except BaseException as exc:
             self.abort()
             raise self._failure(exc, command_name(args), timeout) from exc
+        self._deadline = None
         self.state = READY
         if isinstance(reply, ReplyError):
             if _is_maxclients(reply):
@@ -338,12 +345,13 @@ class Connection:
         replies: list[Any] = []
         try:
             self._write(data)
-            async with asyncio.timeout(timeout):
-                if self._transport.get_write_buffer_size() > _DRAIN_ABOVE:
-                    await self._writer.drain()
-                read = self._read_reply
-                for _ in range(count):
-                    replies.append(await read())
+            if timeout is not None:
+                self._arm(timeout)
+            if self._transport.get_write_buffer_size() > _DRAIN_ABOVE:
+                await self._writer.drain()
+            read = self._read_reply
+            for _ in range(count):
+                replies.append(await read())
         except BaseException as exc:
             self.abort()
             first = replies[0] if replies else None
@@ -351,8 +359,38 @@ class Connection:
                 # Sent instead of any reply before the server hung up: nothing ran.
                 raise self._maxclients_error(first) from exc
             raise self._failure(exc, what, timeout) from exc
+        self._deadline = None
         self.state = READY
         return replies
+
+    def _arm(self, timeout: float) -> None:
+        """Set the reply deadline of the command in flight to ``timeout`` from now.
+
+        One timer per connection, re-armed lazily: while commands keep
+        completing, deadlines only move later, so the armed timer just fires
+        once per ``timeout`` and re-arms at the current deadline. That costs
+        a clock read per command instead of a timer (and, with
+        ``asyncio.timeout``, a context object and a task lookup) each.
+        """
+        deadline = self._deadline = self._loop.time() + timeout
+        timer = self._timer
+        if timer is None:
+            self._timer = self._loop.call_at(deadline, self._deadline_passed)
+        elif timer.when() > deadline:  # a shorter limit than the armed one
+            timer.cancel()
+            self._timer = self._loop.call_at(deadline, self._deadline_passed)
+
+    def _deadline_passed(self) -> None:
+        self._timer = None
+        deadline = self._deadline
+        if deadline is None or self.state != BUSY:
+            return  # the command finished in time; the connection is idle
+        if self._loop.time() < deadline:
+            self._timer = self._loop.call_at(deadline, self._deadline_passed)
+            return
+        # Wake the read with EOF; _failure() reports it as a timeout.
+        self._timed_out = True
+        self._transport.abort()
 
     def _write(self, data: bytes) -> None:
         self._writer.write(data)
@@ -389,6 +427,8 @@ class Connection:
         """Translate a low-level exception once, here; the connection is already aborted."""
         if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
             return exc
+        if self._timed_out:
+            exc = TimeoutError()
         if isinstance(exc, _NotSent):
             return ConnectionFailure(
                 f"connection to {self.address} was found closed as {name} was written; "
@@ -449,6 +489,10 @@ class Connection:
         if reason is not None and self.state != CLOSED:
             self._abort_reason = reason
         self.state = CLOSED
+        self._deadline = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._transport.abort()
 
     async def aclose(self, timeout: float = 1.0) -> None:
@@ -457,6 +501,9 @@ class Connection:
         Cancellation aborts the socket and propagates.
         """
         self.state = CLOSED
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._writer.close()
         try:
             async with asyncio.timeout(timeout):
