@@ -463,18 +463,25 @@ class Connection:
 
     # -- state and teardown ----------------------------------------------------
 
+    # Open means both: a lost connection closes the transport; a FIN from the
+    # server only marks the reader at EOF (streams keep the write side open).
+
     def is_reusable(self) -> bool:
         """True when the connection is idle, in sync, in its original session and open."""
-        return self.state == READY and self._session is None and self._socket_open()
+        return (
+            self.state == READY
+            and self._session is None
+            and not self._transport.is_closing()
+            and not self._reader.at_eof()
+        )
 
     def is_pooled_and_open(self) -> bool:
         """True for an idle pooled connection whose peer has not closed it."""
-        return self.state == POOLED and self._socket_open()
-
-    def _socket_open(self) -> bool:
-        # A lost connection closes the transport; a FIN from the server only
-        # marks the reader at EOF (streams keep the write side half-open).
-        return not self._transport.is_closing() and not self._reader.at_eof()
+        return (
+            self.state == POOLED
+            and not self._transport.is_closing()
+            and not self._reader.at_eof()
+        )
 
     def is_closed(self) -> bool:
         """True once ``abort()`` or ``aclose()`` was called or the transport closed."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import math
 import random
 import time
 import traceback
@@ -219,21 +220,25 @@ class _Hold:
 
     __slots__ = ("since", "site", "task", "task_name", "timer")
 
-    def __init__(self, task: asyncio.Task[object] | None) -> None:
+    def __init__(self, task: asyncio.Task[object] | None, since: float) -> None:
         # Every borrow makes one: keep it small. The name is kept because it
         # is what reports an abandoned task, after the task itself is gone.
-        self.since = time.monotonic()
+        self.since = since
         self.task = None if task is None else weakref.ref(task)
         self.task_name = None if task is None else task.get_name()
         self.site: str | None = None
         self.timer: asyncio.TimerHandle | None = None
 
     def __repr__(self) -> str:
-        return f"<_Hold task={self.task_name!r} for {time.monotonic() - self.since:.3f}s>"
+        return f"<_Hold {self.who()} for {time.monotonic() - self.since:.3f}s>"
+
+    def who(self) -> str:
+        """``task 'name'``, or ``no task`` for a borrow made outside any task."""
+        return "no task" if self.task_name is None else f"task {self.task_name!r}"
 
     def describe(self) -> str:
         """``task 'name' for 1.234s (acquired at file.py:12 in f)``, for messages."""
-        who = f"task {self.task_name!r}" if self.task_name is not None else "no task"
+        who = self.who()
         where = f" (acquired at {self.site.strip().splitlines()[0].strip()})" if self.site else ""
         return f"{who} for {time.monotonic() - self.since:.3f}s{where}"
 
@@ -302,6 +307,11 @@ class Pool:
             if t is not None
         ]
         self._health_timeout = min(timeouts, default=5.0)
+        # The None-means-never options as numbers, for the acquire fast path.
+        self._check_after = (
+            math.inf if opts.health_check_interval is None else opts.health_check_interval
+        )
+        self._max_lifetime = math.inf if opts.max_lifetime is None else opts.max_lifetime
 
     @classmethod
     def from_url(cls, url: str, **options: object) -> Pool:
@@ -459,17 +469,13 @@ class Pool:
                 raise PoolClosed(f"{self!r} was closed while waiting for a connection")
         if item is not None:
             now = time.monotonic()
-            opts = self.options
             if (
-                item.is_pooled_and_open()
-                and (opts.max_lifetime is None or now - item.created_at < opts.max_lifetime)
-                and (
-                    opts.health_check_interval is None
-                    or now - item.checked_at < opts.health_check_interval
-                )
+                now - item.checked_at < self._check_after
+                and now - item.created_at < self._max_lifetime
+                and item.is_pooled_and_open()
             ):
                 item.state = READY
-                self._hold(item)
+                self._hold(item, now)
                 return item
         # Slow path: a stale idle connection, or a free slot to open one in.
         try:
@@ -480,14 +486,14 @@ class Pool:
         if self._closing:
             self._discard(conn)
             raise PoolClosed(f"{self!r} was closed while a connection was being opened")
-        self._hold(conn)
+        self._hold(conn, time.monotonic())
         return conn
 
-    def _hold(self, conn: Connection) -> None:
+    def _hold(self, conn: Connection, now: float) -> None:
         self._acquired += 1
+        task = asyncio.current_task(self._loop)
+        hold = self._in_use[conn] = _Hold(task, now)
         threshold = self.options.leak_detection_threshold
-        task = asyncio.current_task()
-        hold = self._in_use[conn] = _Hold(task)
         if threshold is None:
             return
         hold.site = _caller_site()
@@ -622,7 +628,6 @@ class Pool:
             if self._closing:  # aclose() gave up on it and cleared the books
                 conn.abort()
             return
-        opts = self.options
         if self._closing:
             conn.abort()
             self._closed += 1
@@ -630,9 +635,7 @@ class Pool:
                 self._all_returned.set()
             return
         now = time.monotonic()
-        if conn.is_reusable() and (
-            opts.max_lifetime is None or now - conn.created_at < opts.max_lifetime
-        ):
+        if now - conn.created_at < self._max_lifetime and conn.is_reusable():
             conn.state = POOLED
             conn.last_used_at = conn.checked_at = now
             self._slots.give(conn)
