@@ -36,8 +36,9 @@ def _command(
     async def method(self: Client, /, *args: P.args, **kwargs: P.kwargs) -> T:
         command = build(*args, **kwargs)
         reply = await self._send(command.args)
-        transform = command.transform
-        return reply if transform is None else transform(reply)
+        if command.transform is None:
+            return reply  # type: ignore[no-any-return]
+        return cmd.apply(command, reply, self.pool.connection_options.address)
 
     cmd.describe(method, build, "{}")
     return method
@@ -182,8 +183,7 @@ class Client:
 
     async def _run(self, command: Command[T]) -> T:
         reply = await self._send(command.args)
-        transform = command.transform
-        return reply if transform is None else transform(reply)
+        return cmd.apply(command, reply, self.pool.connection_options.address)
 
     # -- iteration ---------------------------------------------------------------------
 

@@ -311,6 +311,8 @@ class Connection:
             if self._transport.get_write_buffer_size() > _DRAIN_ABOVE:
                 await self._writer.drain()
             reply = await self._read_reply()
+            if self._parser.has_data():
+                self._check_drained()
         except BaseException as exc:
             self.abort()
             raise self._failure(exc, command_name(args), timeout) from exc
@@ -352,6 +354,7 @@ class Connection:
             read = self._read_reply
             for _ in range(count):
                 replies.append(await read())
+            self._check_drained()
         except BaseException as exc:
             self.abort()
             first = replies[0] if replies else None
@@ -401,14 +404,33 @@ class Connection:
 
     async def _read_reply(self) -> Any:
         parser = self._parser
-        reply = parser.gets()
-        while reply is NOT_ENOUGH:
-            data = await self._reader.read(_READ_SIZE)
-            if not data:
-                raise ConnectionResetError(self._abort_reason or "the server closed the connection")
-            parser.feed(data)
+        try:
             reply = parser.gets()
+            while reply is NOT_ENOUGH:
+                data = await self._reader.read(_READ_SIZE)
+                if not data:
+                    raise ConnectionResetError(
+                        self._abort_reason or "the server closed the connection"
+                    )
+                parser.feed(data)
+                reply = parser.gets()
+        except (ProtocolError, UnicodeDecodeError, OSError):
+            raise
+        except (TypeError, ValueError, MemoryError, OverflowError) as exc:
+            # hiredis itself chokes on some replies (a RESP3 map with a list
+            # key; an array header of billions of elements).
+            raise ProtocolError(
+                f"a reply could not be parsed ({type(exc).__name__}: {exc})"
+            ) from exc
         return reply
+
+    def _check_drained(self) -> None:
+        """After the last reply owed: any byte left over means replies no longer pair up."""
+        if self._parser.has_data():
+            raise ProtocolError(
+                "more bytes followed its reply (a RESP3 attribute, or a reply nobody asked "
+                "for), so replies no longer pair with commands"
+            )
 
     def _not_ready(self) -> None:
         if self.state == BUSY:
@@ -478,9 +500,7 @@ class Connection:
     def is_pooled_and_open(self) -> bool:
         """True for an idle pooled connection whose peer has not closed it."""
         return (
-            self.state == POOLED
-            and not self._transport.is_closing()
-            and not self._reader.at_eof()
+            self.state == POOLED and not self._transport.is_closing() and not self._reader.at_eof()
         )
 
     def is_closed(self) -> bool:

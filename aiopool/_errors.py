@@ -153,7 +153,15 @@ class ConnectError(ConnectionFailure):
 
 
 class ProtocolError(RedisError):
-    """The server sent bytes that are not valid RESP; the connection was aborted."""
+    """The server's reply cannot be what it should be.
+
+    Bytes that are not valid RESP, more bytes than the replies owed (a reply
+    nobody asked for), or text that does not decode with
+    ``decode_responses``: the connection was aborted. A valid reply of a
+    shape the command cannot return (an integer for ``HGETALL``): the reply
+    was read whole and the connection kept. The command reached the server;
+    whether it ran is unknown.
+    """
 
 
 class CommandTimeout(OutcomeUnknown, TimeoutError):

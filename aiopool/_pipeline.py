@@ -276,7 +276,9 @@ class Pipeline:
         replies = replies[len(loads) :]
         if self.transaction:
             replies = self._exec_results(queue, replies)
-        return _results(queue, replies, raise_on_error, self.transaction)
+        return _results(
+            queue, replies, raise_on_error, self.transaction, self._pool.connection_options.address
+        )
 
     async def _send(
         self,
@@ -554,6 +556,7 @@ def _results(
     replies: list[Any],
     raise_on_error: bool,
     transaction: bool,
+    address: str,
 ) -> list[Any]:
     results: list[Any] = []
     first_error: ReplyError | None = None
@@ -566,8 +569,7 @@ def _results(
                 reply.add_note(f"{where} in the pipeline failed{rest}")
             results.append(reply)
             continue
-        transform = command.transform
-        results.append(reply if transform is None else transform(reply))
+        results.append(reply if command.transform is None else cmd.apply(command, reply, address))
     if raise_on_error and first_error is not None:
         raise first_error
     return results

@@ -62,6 +62,12 @@ def encode_command(args: tuple[Any, ...]) -> bytes:
     """
     if not args:
         raise ValueError("a command needs at least its name, e.g. execute('PING')")
+    for arg in args:
+        if arg.__class__ is memoryview and not arg.c_contiguous:
+            # hiredis reads len(view) bytes from the start pointer, ignoring
+            # strides: a strided or reversed view would send other memory.
+            args = tuple(bytes(a) if isinstance(a, memoryview) else a for a in args)
+            break
     try:
         return hiredis.pack_command(args)  # type: ignore[no-any-return]
     except TypeError:

@@ -26,7 +26,7 @@ from . import (
     strings,
     zsets,
 )
-from ._base import Command, Deadline, Expiry, Key, KeyOrKeys, Number, Value
+from ._base import Command, Deadline, Expiry, Key, KeyOrKeys, Number, Value, apply
 
 __all__ = [
     "FAMILIES",
@@ -37,6 +37,7 @@ __all__ = [
     "KeyOrKeys",
     "Number",
     "Value",
+    "apply",
     "describe",
 ]
 

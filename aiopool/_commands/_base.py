@@ -12,7 +12,8 @@ import datetime
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from .._protocol import Arg
+from .._errors import ProtocolError
+from .._protocol import Arg, command_name
 
 __all__ = [
     "Arg",
@@ -23,6 +24,7 @@ __all__ = [
     "KeyOrKeys",
     "Number",
     "Value",
+    "apply",
 ]
 
 T = TypeVar("T")
@@ -47,6 +49,29 @@ class Command(NamedTuple, Generic[T]):
 
     args: tuple[Arg, ...]
     transform: Callable[[Any], T] | None = None
+
+
+def apply(command: Command[T], reply: Any, address: str) -> T:
+    """``command``'s result from its raw ``reply`` (from the server at ``address``).
+
+    A reply of a shape the command cannot have (an integer for ``HGETALL``,
+    text for ``INCRBYFLOAT``) raises ``ProtocolError`` naming the server and
+    the command, never a bare ``TypeError``/``ValueError`` from the transform.
+    The reply was read whole, so the connection is still in step.
+    """
+    transform = command.transform
+    if transform is None:
+        return reply  # type: ignore[no-any-return]
+    try:
+        return transform(reply)
+    except Exception as exc:
+        shown = repr(reply)
+        shown = shown if len(shown) <= 80 else f"{shown[:77]}..."
+        raise ProtocolError(
+            f"{address} answered {command_name(command.args)} with {shown}, which that command "
+            f"cannot return ({type(exc).__name__}: {exc}); is it a Redis server, or a proxy "
+            "that rewrites replies?"
+        ) from exc
 
 
 # -- argument checks ------------------------------------------------------------------
