@@ -209,14 +209,24 @@ class Connection:
             steps.append(("SELECT", opts.db))
         if opts.client_name:
             steps.append(("CLIENT", "SETNAME", opts.client_name))
-        if not steps:
-            # Always one round trip: a socket accepted by a proxy, a backlog or
-            # a frozen server is not a Redis connection until something answers
-            # (and then fails here, within connect_timeout, and is retried).
-            steps.append(("PING",))
+        # Always a PING, in the same write: a socket accepted by a proxy, a
+        # backlog or a frozen server is not a Redis connection until something
+        # answers, and AUTH, SELECT and CLIENT SETNAME are allowed while the
+        # server loads its data, PING is not (its LOADING is retried).
+        steps.append(("PING",))
         self._writer.write(b"".join(encode_command(step) for step in steps))
         # Read every reply before judging any, so a failure leaves nothing owed.
-        replies = [await self._read_reply() for _ in steps]
+        replies: list[Any] = []
+        try:
+            for _ in steps:
+                replies.append(await self._read_reply())
+        except OSError:
+            # A refusal (maxclients) answers the first command and hangs up:
+            # report the refusal, not the hang-up.
+            for step, reply in zip(steps, replies, strict=False):
+                if isinstance(reply, ReplyError):
+                    raise self._handshake_error(step, reply) from None
+            raise
         for step, reply in zip(steps, replies, strict=True):
             if isinstance(reply, ReplyError):
                 raise self._handshake_error(step, reply)

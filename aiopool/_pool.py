@@ -31,6 +31,7 @@ from ._errors import (
     PoolClosed,
     PoolTimeout,
     ProtocolError,
+    RedisError,
     ReplyError,
 )
 
@@ -42,6 +43,8 @@ Connector = Callable[[float | None], Awaitable[Connection]]
 
 _PACKAGE_DIR: Final = str(Path(__file__).resolve().parent)
 _REAP_MIN_PERIOD: Final = 0.05
+# An attempt to connect needs at least this long; less is not worth starting.
+_MIN_ATTEMPT: Final = 0.01
 _REAP_MAX_PERIOD: Final = 30.0
 
 
@@ -578,39 +581,47 @@ class Pool:
         return await self._open(deadline)
 
     async def _open(self, deadline: float | None) -> Connection:
-        """Open a connection, retrying with backoff and jitter until ``deadline``."""
+        """Open a connection, retrying with backoff and jitter until ``deadline``.
+
+        The error raised at the deadline names the last *real* failure: an
+        attempt the deadline cut short (or left no time for) would only say
+        "no time", hiding the refusal (``maxclients``, ``LOADING``) before it.
+        """
         opts = self.options
+        address = self.connection_options.address
         connect_timeout = self.connection_options.connect_timeout
         started = time.monotonic()
         attempt = 0
+        cause: RedisError | None = None  # the last failure not caused by the deadline
         while True:
-            attempt += 1
             timeout = connect_timeout
+            capped = False
             if deadline is not None:
                 remaining = deadline - time.monotonic()
-                timeout = remaining if timeout is None else min(timeout, remaining)
+                if remaining < _MIN_ATTEMPT:
+                    if cause is None:
+                        raise ConnectError(
+                            f"could not connect to {address}: no time left within "
+                            f"acquire_timeout={opts.acquire_timeout}s",
+                            address,
+                        )
+                    raise self._gave_up(attempt, started, cause)
+                capped = timeout is None or remaining < timeout
+                timeout = remaining if capped else timeout
+            attempt += 1
             try:
-                if timeout is not None and timeout <= 0:
-                    raise ConnectError(
-                        f"could not connect to {self.connection_options.address}: "
-                        "no time left within acquire_timeout",
-                        self.connection_options.address,
-                    )
                 conn = await self._connect(timeout)
             except (ConnectError, BusyLoadingError) as exc:
                 self._connect_errors += 1
+                if not (capped and cause is not None and isinstance(exc, ConnectError)):
+                    cause = exc
                 delay = random.uniform(
                     0, min(opts.reconnect_backoff_max, opts.reconnect_backoff * 2**attempt)
                 )
                 if deadline is None or time.monotonic() + delay >= deadline:
                     if attempt == 1 and isinstance(exc, ConnectError):
                         raise
-                    raise ConnectError(
-                        f"could not connect to {self.connection_options.address} after "
-                        f"{attempt} attempt(s) in {time.monotonic() - started:.2f}s "
-                        f"(acquire_timeout={opts.acquire_timeout}s); last error: {exc}",
-                        self.connection_options.address,
-                    ) from exc
+                    raise self._gave_up(attempt, started, cause) from exc
                 logger.debug("connect attempt %d to %r failed: %s", attempt, self, exc)
                 await asyncio.sleep(delay)
             except ReplyError:
@@ -619,6 +630,16 @@ class Pool:
             else:
                 self._created += 1
                 return conn
+
+    def _gave_up(self, attempts: int, started: float, cause: RedisError) -> ConnectError:
+        error = ConnectError(
+            f"could not connect to {self.connection_options.address} after {attempts} "
+            f"attempt(s) in {time.monotonic() - started:.2f}s "
+            f"(acquire_timeout={self.options.acquire_timeout}s); last error: {cause}",
+            self.connection_options.address,
+        )
+        error.__cause__ = cause
+        return error
 
     def _release(self, conn: Connection) -> None:
         hold = self._in_use.pop(conn, None)

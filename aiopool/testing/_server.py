@@ -200,7 +200,12 @@ class RedisServer:
             self._dir = None
 
     def restart(self) -> None:
-        """Kill the server and start it again on the same port (empty dataset)."""
+        """Kill the server (SIGKILL) and start it again on the same port and directory.
+
+        The new server loads whatever the old one persisted there (an AOF with
+        ``args=["--appendonly", "yes"]``, or an RDB from ``SAVE``); by default
+        nothing was, and it starts empty.
+        """
         self.kill()
         binary = find_redis_server()
         assert binary is not None
