@@ -42,8 +42,9 @@ LAYERS: dict[str, int] = {
 # know how arguments are encoded (and the errors below that), nothing about
 # connections, pools or options.
 ALLOWED_FOR_COMMANDS = {"_errors", "_protocol"}
-# The package façade re-exports everything, so it may import anything.
-UNLAYERED = {"__init__"}
+# The package façade re-exports everything, so it may import anything; ``__main__``
+# (``python -m aiopool``: the bench and tune tools of ``_bench/``) sits on top of it all.
+UNLAYERED = {"__init__", "__main__"}
 
 
 def core_modules() -> list[Path]:

@@ -1,0 +1,222 @@
+"""One small async interface over every client the benchmark drives.
+
+An adapter is made per measurement: ``setup(workload)`` opens what the
+workload needs (a pool of ``workload.pool_size``, or one bare connection per
+task), the task loops call ``commands(task)``, ``pipeline``,
+``connect_ping_close`` or ``checkout_get``, and ``teardown()`` closes it all,
+so no client's background work runs while another is measured. Third-party
+clients live in ``others.py`` and are imported only when they run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, ClassVar, NamedTuple
+
+from .. import Client, Pool, PoolOptions
+from .bare import BareConnection, FifoPool
+from .target import Target
+from .workloads import Recorder, Window, Workload
+
+__all__ = ["Adapter", "AiopoolAdapter", "BareAdapter", "Commands", "probe"]
+
+
+class Commands(NamedTuple):
+    """A client's own GET and SET, as bound methods awaited directly by the task loops."""
+
+    get: Callable[[str], Awaitable[Any]]
+    set: Callable[[str, bytes], Awaitable[Any]]
+
+
+class Adapter(ABC):
+    """The interface every benchmarked client offers.
+
+    ``name`` is what ``--clients`` calls it, ``module`` what must import for
+    it to run, ``distribution`` the package whose version is reported, and
+    ``install`` how to get it.
+    """
+
+    name: ClassVar[str]
+    module: ClassVar[str]
+    distribution: ClassVar[str]
+    install: ClassVar[str] = "pip install 'aiopool[bench]'"
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.target.shown}>"
+
+    def unsupported(self, workload: Workload) -> str | None:
+        """Why this client does not run ``workload`` (shown in its row), or None."""
+        return None
+
+    def note(self, workload: Workload) -> str:
+        """A remark for the row (how the client was configured), or ``""``."""
+        return ""
+
+    def attach(self, window: Window, out: Recorder) -> None:  # noqa: B027 (optional hook)
+        """Called before the tasks start, for an adapter that records figures of its own."""
+
+    @abstractmethod
+    async def setup(self, workload: Workload) -> None:
+        """Open whatever ``workload`` needs; nothing measured yet."""
+
+    @abstractmethod
+    async def teardown(self) -> None:
+        """Close everything ``setup`` opened."""
+
+    @abstractmethod
+    def commands(self, task: int) -> Commands:
+        """The GET and SET task number ``task`` uses."""
+
+    @abstractmethod
+    async def pipeline(self, task: int, keys: Sequence[str], value: bytes) -> None:
+        """One non-transactional pipeline: SET key value, GET key, for each key."""
+
+    @abstractmethod
+    async def connect_ping_close(self) -> None:
+        """Make a new client, connect it, PING, close it."""
+
+    async def checkout_get(self, key: str) -> tuple[int, int]:
+        """Borrow a pooled connection, GET ``key`` on it, give it back.
+
+        Returns ``perf_counter_ns()`` right after the connection was obtained
+        and right after it was given back.
+        """
+        raise NotImplementedError(f"{self.name} has no checkout")
+
+    def checkout(self) -> Callable[[str], Awaitable[tuple[int, int]]]:
+        """What the W6 task loops await: ``checkout_get``, or a callable without a wrapper."""
+        return self.checkout_get
+
+
+def probe(adapter: type[Adapter]) -> tuple[str | None, str | None]:
+    """``(version, None)`` when ``adapter``'s client imports, else ``(None, why not)``."""
+    try:
+        module = importlib.import_module(adapter.module)
+    except ImportError as exc:
+        return None, f"not installed ({exc.name or adapter.module}; {adapter.install})"
+    try:
+        return importlib.metadata.version(adapter.distribution), None
+    except importlib.metadata.PackageNotFoundError:
+        return str(getattr(module, "__version__", "?")), None
+
+
+class AiopoolAdapter(Adapter):
+    """This package, through its public API with default options but ``max_size``."""
+
+    name = "aiopool"
+    module = "aiopool"
+    distribution = "aiopool"
+
+    def __init__(self, target: Target) -> None:
+        super().__init__(target)
+        self._client: Client | None = None
+
+    def __repr__(self) -> str:
+        return f"<AiopoolAdapter {self.target.shown} client={self._client!r}>"
+
+    def note(self, workload: Workload) -> str:
+        if workload.kind == "checkout":
+            return "pool.acquire() + conn.execute('GET')"
+        if workload.kind == "connect":
+            return "Client + ping() + aclose()"
+        return ""
+
+    async def setup(self, workload: Workload) -> None:
+        if workload.kind == "connect":
+            return
+        pool = Pool(self.target.options, PoolOptions(max_size=workload.pool_size))
+        self._client = Client(pool)
+        await pool.open()
+
+    async def teardown(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _open(self) -> Client:
+        if self._client is None:
+            raise RuntimeError("setup() was not called")
+        return self._client
+
+    def commands(self, task: int) -> Commands:
+        client = self._open()
+        return Commands(client.get, client.set)
+
+    async def pipeline(self, task: int, keys: Sequence[str], value: bytes) -> None:
+        p = self._open().pipeline()
+        for key in keys:
+            p.set(key, value)
+            p.get(key)
+        await p.execute()
+
+    async def connect_ping_close(self) -> None:
+        async with Client(Pool(self.target.options)) as client:
+            await client.ping()
+
+    async def checkout_get(self, key: str) -> tuple[int, int]:
+        async with self._open().pool.acquire() as conn:
+            acquired = time.perf_counter_ns()
+            await conn.execute("GET", key)
+        return acquired, time.perf_counter_ns()
+
+
+class BareAdapter(Adapter):
+    """The baseline of ``bare.py``: a connection per task, no pool (a FIFO one for W6)."""
+
+    name = "bare"
+    module = "hiredis"
+    distribution = "hiredis"
+
+    def __init__(self, target: Target) -> None:
+        super().__init__(target)
+        self._conns: list[BareConnection] = []
+        self._pool: FifoPool | None = None
+
+    def __repr__(self) -> str:
+        return f"<BareAdapter {self.target.shown} connections={len(self._conns)}>"
+
+    def note(self, workload: Workload) -> str:
+        if workload.kind == "checkout":
+            return f"a FIFO hand-over of {workload.pool_size} bare connections"
+        if workload.kind == "connect":
+            return "open_connection + PING + close"
+        return f"{workload.tasks} connection(s), one per task"
+
+    async def setup(self, workload: Workload) -> None:
+        if workload.kind == "connect":
+            return
+        count = workload.pool_size if workload.kind == "checkout" else workload.tasks
+        for _ in range(count):
+            self._conns.append(await BareConnection.open(self.target.options))
+        if workload.kind == "checkout":
+            self._pool = FifoPool(self._conns)
+
+    async def teardown(self) -> None:
+        conns, self._conns, self._pool = self._conns, [], None
+        for conn in conns:
+            await conn.aclose()
+
+    def commands(self, task: int) -> Commands:
+        conn = self._conns[task]
+        return Commands(conn.get, conn.set)
+
+    async def pipeline(self, task: int, keys: Sequence[str], value: bytes) -> None:
+        await self._conns[task].set_get_pipeline(keys, value)
+
+    async def connect_ping_close(self) -> None:
+        conn = await BareConnection.open(self.target.options)
+        try:
+            await conn.execute("PING")
+        finally:
+            await conn.aclose()
+
+    def checkout(self) -> Callable[[str], Awaitable[tuple[int, int]]]:
+        assert self._pool is not None, "setup() was not called for W6"
+        return self._pool.checkout_get

@@ -1,0 +1,244 @@
+"""Measure: one window of one client on one workload, and rounds of every client in turn.
+
+A measurement sets the client up, starts the workload's tasks, lets them run
+through a warm-up, then records for ``duration`` seconds (wall clock and
+process CPU read at both edges of that window only), then stops the tasks and
+tears the client down. Within each round the clients take turns in a fixed
+order (A B C, A B C, ...), so slow drifts of the machine touch them all alike;
+the report uses the median of the rounds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from .adapters import Adapter, AiopoolAdapter, BareAdapter, probe
+from .bare import BareConnection
+from .others import CoredisAdapter, GlideAdapter, RedisPyAdapter
+from .progress import Progress
+from .stats import Sample, Summary, cpu_seconds, percentile_us, summarize
+from .target import Target
+from .workloads import Recorder, Window, Workload, preload, task_loops
+
+__all__ = [
+    "ADAPTERS",
+    "BenchResult",
+    "ClientInfo",
+    "Row",
+    "Settings",
+    "measure",
+    "run_bench",
+]
+
+# The order here is the order of turns within a round, and of rows in the table.
+ADAPTERS: dict[str, type[Adapter]] = {
+    cls.name: cls
+    for cls in (AiopoolAdapter, BareAdapter, RedisPyAdapter, CoredisAdapter, GlideAdapter)
+}
+
+# How long stopped tasks may take to finish their last operation.
+_STOP_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How long and how often to measure: ``duration`` and ``warmup`` in seconds."""
+
+    duration: float
+    warmup: float
+    rounds: int
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """A client asked for: its version when it can run, else why it cannot."""
+
+    name: str
+    version: str | None
+    skipped: str | None
+
+
+@dataclass
+class Row:
+    """One client on one workload: the summary of its rounds, or why there is none."""
+
+    workload: Workload
+    client: str
+    status: str = "ok"  # "ok", "skipped" or "error"
+    reason: str = ""
+    note: str = ""
+    samples: list[Sample] = field(default_factory=list)
+
+    @property
+    def summary(self) -> Summary | None:
+        """The median of the rounds measured so far (None before the first)."""
+        return summarize(self.samples) if self.samples and self.status == "ok" else None
+
+
+@dataclass
+class BenchResult:
+    """Everything one run produced, in table order (workload, then client)."""
+
+    settings: Settings
+    clients: list[ClientInfo]
+    rows: list[Row]
+    server_version: str
+    seconds: float = 0.0
+
+
+def _first_failure(tasks: Sequence[asyncio.Task[None]]) -> BaseException | None:
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            return task.exception()
+    return None
+
+
+async def _stop(tasks: Sequence[asyncio.Task[None]], window: Window) -> None:
+    window.stopped = True
+    _, pending = await asyncio.wait(tasks, timeout=_STOP_TIMEOUT)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+    failure = _first_failure(tasks)
+    if failure is not None:
+        raise failure
+    if pending:
+        raise TimeoutError(f"{len(pending)} task(s) did not finish within {_STOP_TIMEOUT}s")
+
+
+async def measure(
+    make: Callable[[Target], Adapter], target: Target, workload: Workload, settings: Settings
+) -> Sample:
+    """Run ``workload`` on a fresh adapter from ``make`` and return the measured window.
+
+    A task that fails stops the measurement and its exception propagates,
+    after the other tasks stopped and the client was torn down.
+    """
+    gc.collect()
+    adapter = make(target)
+    window = Window()
+    out = Recorder(workload.tasks if workload.kind == "checkout" else 0)
+    adapter.attach(window, out)
+    try:
+        await adapter.setup(workload)
+        tasks = [asyncio.create_task(loop) for loop in task_loops(workload, adapter, window, out)]
+        try:
+            await asyncio.sleep(settings.warmup)
+            if (failure := _first_failure(tasks)) is not None:
+                raise failure
+            cpu_start, start = cpu_seconds(), time.perf_counter()
+            window.recording = True
+            await asyncio.sleep(settings.duration)
+            window.recording = False
+            seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu_start
+            completed = len(out.latencies)
+            out.close(time.perf_counter_ns())
+        finally:
+            await _stop(tasks, window)
+    finally:
+        await adapter.teardown()
+    latencies = sorted(out.latencies)
+    waits = sorted(out.waits)
+    return Sample(
+        ops=completed * workload.batch,
+        seconds=seconds,
+        cpu=cpu,
+        p50_us=percentile_us(latencies, 0.5),
+        p99_us=percentile_us(latencies, 0.99),
+        mean_us=sum(latencies) / len(latencies) / 1000 if latencies else 0.0,
+        payload=workload.value_size if workload.reports_mb else 0,
+        wait_p50_us=percentile_us(waits, 0.5) if waits else None,
+        wait_p99_us=percentile_us(waits, 0.99) if waits else None,
+        hold_mean_us=sum(out.holds) / len(out.holds) / 1000 if out.holds else None,
+        served=out.served if workload.kind == "checkout" else None,
+    )
+
+
+async def prepare_server(target: Target, workloads: Sequence[Workload]) -> str:
+    """SET every key the workloads read; return the server's ``redis_version``."""
+    conn = await BareConnection.open(target.options)
+    try:
+        info = await conn.execute("INFO", "server")
+        text = info.decode(errors="replace") if isinstance(info, bytes) else str(info)
+        version = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in text.splitlines()
+                if "redis_version:" in line
+            ),
+            "?",
+        )
+        for key, value in preload(workloads):
+            await conn.execute("SET", key, value)
+    finally:
+        await conn.aclose()
+    return version
+
+
+async def cleanup_server(target: Target, workloads: Sequence[Workload]) -> None:
+    """Delete every key the workloads used (the tool never flushes a database)."""
+    keys = [key for w in workloads for key in w.all_keys()]
+    conn = await BareConnection.open(target.options)
+    try:
+        for start in range(0, len(keys), 500):
+            await conn.execute("DEL", *keys[start : start + 500])
+    finally:
+        await conn.aclose()
+
+
+def client_infos(names: Sequence[str]) -> list[ClientInfo]:
+    """Probe each named client: version, or why it is skipped (not installed)."""
+    infos = []
+    for name in names:
+        version, why_not = probe(ADAPTERS[name])
+        infos.append(ClientInfo(name, version, f"skipped: {why_not}" if why_not else None))
+    return infos
+
+
+async def run_bench(
+    target: Target,
+    workloads: Sequence[Workload],
+    client_names: Sequence[str],
+    settings: Settings,
+    progress: Progress,
+) -> BenchResult:
+    """Measure every workload with every client, ``settings.rounds`` times each, in turns."""
+    started = time.perf_counter()
+    clients = client_infos(client_names)
+    server_version = await prepare_server(target, workloads)
+    rows: list[Row] = []
+    plan: list[tuple[Workload, list[tuple[type[Adapter], Row]]]] = []
+    for workload in workloads:
+        turns: list[tuple[type[Adapter], Row]] = []
+        for info in clients:
+            cls = ADAPTERS[info.name]
+            row = Row(workload, info.name)
+            rows.append(row)
+            why_not = info.skipped or cls(target).unsupported(workload)
+            if why_not:
+                row.status, row.reason = "skipped", why_not
+            else:
+                row.note = cls(target).note(workload)
+                turns.append((cls, row))
+        plan.append((workload, turns))
+        progress.add(len(turns) * settings.rounds)
+    try:
+        for workload, turns in plan:
+            for round_ in range(1, settings.rounds + 1):
+                for cls, row in turns:
+                    progress.step(f"{workload.name} round {round_}/{settings.rounds} {row.client}")
+                    if row.status != "ok":
+                        continue
+                    try:
+                        row.samples.append(await measure(cls, target, workload, settings))
+                    except Exception as exc:
+                        row.status, row.reason = "error", f"error: {type(exc).__name__}: {exc}"
+    finally:
+        progress.done()
+        await cleanup_server(target, workloads)
+    return BenchResult(settings, clients, rows, server_version, time.perf_counter() - started)

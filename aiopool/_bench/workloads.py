@@ -1,0 +1,258 @@
+"""The six workloads (W1-W6): what each one runs, on which keys, and the task loops.
+
+Every task loop is written out per workload rather than built from a generic
+"one operation" callback: the client's own bound method is awaited directly
+(``await get(key)``), so the harness adds two clock reads and a list append
+per operation and nothing else, the same for every client.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from .adapters import Adapter
+
+__all__ = [
+    "KEY_PREFIX",
+    "WORKLOADS",
+    "Kind",
+    "Recorder",
+    "Window",
+    "Workload",
+    "preload",
+    "task_loops",
+]
+
+KEY_PREFIX = "aiopool-bench:"
+
+Kind = Literal["mixed", "pipeline", "get", "connect", "checkout"]
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One workload: ``tasks`` concurrent tasks doing ``kind`` operations.
+
+    ``pool_size`` is the connection limit given to every pooled client (equal
+    to ``tasks`` unless the workload is about waiting for a connection);
+    ``value_size`` is the size of the values written and read; ``batch`` is
+    the number of commands in one operation (a pipeline's length);
+    ``reports_mb`` adds MB/s of values read to the row.
+    """
+
+    name: str
+    title: str
+    kind: Kind
+    tasks: int
+    pool_size: int
+    value_size: int = 100
+    batch: int = 1
+    reports_mb: bool = False
+
+    def keys(self, task: int) -> list[str]:
+        """The keys task ``task`` uses (distinct per task except for W3/W6's single key)."""
+        if self.kind == "pipeline":
+            return [f"{KEY_PREFIX}{self.name}:{task}:{j}" for j in range(self.batch // 2)]
+        if self.kind in ("mixed", "get") and self.tasks > 1:
+            return [f"{KEY_PREFIX}{self.name}:{task}"]
+        return [f"{KEY_PREFIX}{self.name}"]
+
+    def all_keys(self) -> list[str]:
+        """Every key the workload touches, to preload and to delete afterwards."""
+        if self.kind == "connect":
+            return []
+        found: dict[str, None] = {}
+        for task in range(self.tasks):
+            found.update(dict.fromkeys(self.keys(task)))
+        return list(found)
+
+    @property
+    def value(self) -> bytes:
+        """The value written (and preloaded) for this workload."""
+        return b"v" * self.value_size
+
+
+WORKLOADS: dict[str, Workload] = {
+    w.name: w
+    for w in (
+        Workload("W1", "50 tasks, mixed SET/GET, 100 B values", "mixed", tasks=50, pool_size=50),
+        Workload(
+            "W2",
+            "10 tasks, pipelines of 100 (50 SET + 50 GET), 100 B",
+            "pipeline",
+            tasks=10,
+            pool_size=10,
+            batch=100,
+        ),
+        Workload("W3", "1 task, sequential GET, 100 B", "get", tasks=1, pool_size=1),
+        Workload(
+            "W4",
+            "10 tasks, GET of 100 KB values",
+            "get",
+            tasks=10,
+            pool_size=10,
+            value_size=100_000,
+            reports_mb=True,
+        ),
+        Workload("W5", "1 task, new client + connect + PING + close", "connect", 1, 1),
+        Workload(
+            "W6", "1000 tasks on a pool of 10, GET 100 B", "checkout", tasks=1000, pool_size=10
+        ),
+    )
+}
+
+
+class Window:
+    """Shared by the tasks of one measurement: record results? stop looping?
+
+    The tasks run through a warm-up, then ``recording`` is switched on for the
+    measured window and off again, then ``stopped`` ends their loops.
+    """
+
+    __slots__ = ("recording", "stopped")
+
+    def __init__(self) -> None:
+        self.recording = False
+        self.stopped = False
+
+    def __repr__(self) -> str:
+        return f"<Window recording={self.recording} stopped={self.stopped}>"
+
+
+class Recorder:
+    """Per-operation figures of one measured window, in nanoseconds.
+
+    ``latencies`` has one entry per operation (per pipeline for W2);
+    ``waits`` and ``holds`` (W6) are the time to get a connection and the
+    time it was held. W6 also tracks each task's operation in flight
+    (``inflight``, its start, 0 when none) and how many operations each task
+    completed in the window (``counts``): a task starved by an unfair pool
+    completes nothing, so ``close()`` adds the time it has waited so far as a
+    (censored) sample instead of letting it vanish from the percentiles.
+    """
+
+    __slots__ = ("counts", "holds", "inflight", "latencies", "waits")
+
+    def __init__(self, tasks: int = 0) -> None:
+        self.latencies: list[int] = []
+        self.waits: list[int] = []
+        self.holds: list[int] = []
+        self.inflight = [0] * tasks
+        self.counts = [0] * tasks
+
+    def __repr__(self) -> str:
+        return f"<Recorder {len(self.latencies)} operations>"
+
+    def close(self, now_ns: int) -> None:
+        """End the window at ``now_ns``: count every operation still in flight as waiting."""
+        for start in self.inflight:
+            if start:
+                self.latencies.append(now_ns - start)
+                self.waits.append(now_ns - start)
+
+    @property
+    def served(self) -> int:
+        """How many tasks completed at least one operation in the window."""
+        return sum(1 for count in self.counts if count)
+
+
+async def _mixed(
+    adapter: Adapter, task: int, key: str, value: bytes, window: Window, out: Recorder
+) -> None:
+    get, set_ = adapter.commands(task)
+    clock = time.perf_counter_ns
+    append = out.latencies.append
+    while not window.stopped:
+        start = clock()
+        await set_(key, value)
+        middle = clock()
+        if window.recording:
+            append(middle - start)
+        await get(key)
+        end = clock()
+        if window.recording:
+            append(end - middle)
+
+
+async def _gets(adapter: Adapter, task: int, key: str, window: Window, out: Recorder) -> None:
+    get = adapter.commands(task).get
+    clock = time.perf_counter_ns
+    append = out.latencies.append
+    while not window.stopped:
+        start = clock()
+        await get(key)
+        end = clock()
+        if window.recording:
+            append(end - start)
+
+
+async def _pipelines(
+    adapter: Adapter, task: int, keys: Sequence[str], value: bytes, window: Window, out: Recorder
+) -> None:
+    pipeline = adapter.pipeline
+    clock = time.perf_counter_ns
+    append = out.latencies.append
+    while not window.stopped:
+        start = clock()
+        await pipeline(task, keys, value)
+        end = clock()
+        if window.recording:
+            append(end - start)
+
+
+async def _connects(adapter: Adapter, window: Window, out: Recorder) -> None:
+    connect = adapter.connect_ping_close
+    clock = time.perf_counter_ns
+    append = out.latencies.append
+    while not window.stopped:
+        start = clock()
+        await connect()
+        end = clock()
+        if window.recording:
+            append(end - start)
+
+
+async def _checkouts(adapter: Adapter, task: int, key: str, window: Window, out: Recorder) -> None:
+    checkout = adapter.checkout()
+    clock = time.perf_counter_ns
+    latency, wait, hold = out.latencies.append, out.waits.append, out.holds.append
+    inflight, counts = out.inflight, out.counts
+    while not window.stopped:
+        start = inflight[task] = clock()
+        acquired, released = await checkout(key)
+        end = clock()
+        inflight[task] = 0
+        if window.recording:
+            latency(end - start)
+            wait(acquired - start)
+            hold(released - acquired)
+            counts[task] += 1
+
+
+def task_loops(
+    workload: Workload, adapter: Adapter, window: Window, out: Recorder
+) -> list[Coroutine[Any, Any, None]]:
+    """One coroutine per task of ``workload``, each looping until ``window.stopped``."""
+    value = workload.value
+    loops: list[Coroutine[Any, Any, None]] = []
+    for task in range(workload.tasks):
+        keys = workload.keys(task)
+        if workload.kind == "mixed":
+            loops.append(_mixed(adapter, task, keys[0], value, window, out))
+        elif workload.kind == "get":
+            loops.append(_gets(adapter, task, keys[0], window, out))
+        elif workload.kind == "pipeline":
+            loops.append(_pipelines(adapter, task, keys, value, window, out))
+        elif workload.kind == "connect":
+            loops.append(_connects(adapter, window, out))
+        else:
+            loops.append(_checkouts(adapter, task, keys[0], window, out))
+    return loops
+
+
+def preload(workloads: Sequence[Workload]) -> list[tuple[str, bytes]]:
+    """The ``(key, value)`` pairs to SET before measuring ``workloads``."""
+    return [(key, w.value) for w in workloads for key in w.all_keys()]
