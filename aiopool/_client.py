@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from types import TracebackType
@@ -21,8 +20,6 @@ from ._safety import is_safe_to_repeat
 from ._script import Script
 
 __all__ = ["Client"]
-
-logger = logging.getLogger("aiopool.client")
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -161,25 +158,19 @@ class Client:
                 )
             return await pinned._request(data, args, True)
         pool = self.pool
-        resends = pool.options.max_size
-        repeats = pool.options.retry_safe_commands
-        while True:
-            conn = await pool._acquire()
-            try:
-                return await conn._request(data, args, True)
-            except OutcomeUnknown as exc:
-                if not repeats or not is_safe_to_repeat(args):
-                    raise
-                repeats -= 1
-                logger.info("repeating %s (safe to repeat) after: %s", command_name(args), exc)
-            except ConnectionFailure as exc:
-                # Not an OutcomeUnknown: the command provably never left.
-                if not resends:
-                    raise
-                resends -= 1
-                logger.debug("resending %s on a fresh connection: %s", command_name(args), exc)
-            finally:
-                pool._release(conn)
+        conn = await pool._acquire()
+        try:
+            return await conn._request(data, args, True)
+        except (ConnectionFailure, OutcomeUnknown) as exc:
+            failure = exc
+        finally:
+            pool._release(conn)
+        return await pool._retry(
+            failure,
+            lambda conn: conn._request(data, args, True),
+            is_safe_to_repeat(args),
+            command_name(args),
+        )
 
     async def _run(self, command: Command[T]) -> T:
         reply = await self._send(command.args)

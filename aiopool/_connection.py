@@ -361,9 +361,22 @@ class Connection:
                 self._arm(timeout)
             if self._transport.get_write_buffer_size() > _DRAIN_ABOVE:
                 await self._writer.drain()
-            read = self._read_reply
-            for _ in range(count):
-                replies.append(await read())
+            # Every reply already received is parsed without a coroutine of
+            # its own; only an incomplete buffer awaits more bytes.
+            parser = self._parser
+            gets = parser.gets
+            while True:
+                reply = gets()
+                while reply is not NOT_ENOUGH:
+                    replies.append(reply)
+                    if len(replies) == count:
+                        break
+                    reply = gets()
+                if len(replies) == count:
+                    break
+                replies.append(await self._read_reply())
+                if len(replies) == count:
+                    break
             self._check_drained()
         except BaseException as exc:
             self.abort()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from . import _commands as cmd
 from ._commands import Command, Key, Value
 from ._connection import Connection
-from ._errors import ConnectionFailure, OutcomeUnknown, ReplyError, WatchError
+from ._errors import ConnectionFailure, OutcomeUnknown, ProtocolError, ReplyError, WatchError
 from ._pool import Pool
 from ._protocol import (
     blocking_timeout,
@@ -26,12 +25,12 @@ if TYPE_CHECKING:  # for annotations only: _client imports this module
 
 __all__ = ["Pipeline"]
 
-logger = logging.getLogger("aiopool.client")
-
 P = ParamSpec("P")
 T = TypeVar("T")
 
 _MULTI = encode_command(("MULTI",))
+# The first letters of the blocking commands (BLPOP, WAIT, XREAD, ...), as str and bytes.
+_BLOCKING_INITIALS = frozenset(("b", "B", "w", "W", "x", "X", b"b", b"B", b"w", b"W", b"x", b"X"))
 _EXEC = encode_command(("EXEC",))
 
 
@@ -39,7 +38,10 @@ def _queued(build: Callable[P, Command[T]]) -> Callable[Concatenate[Pipeline, P]
     """Make ``build`` (a command definition) a chainable ``Pipeline`` method."""
 
     def method(self: Pipeline, /, *args: P.args, **kwargs: P.kwargs) -> Pipeline:
-        return self._add(build(*args, **kwargs))
+        command = build(*args, **kwargs)
+        # Encoded now, so a bad argument raises here, at the line that queued it.
+        self._queue.append((command, encode_command(command.args)))
+        return self
 
     cmd.describe(method, build, "Pipeline")
     return method
@@ -288,30 +290,19 @@ class Pipeline:
         timeout: float | None,
         queue: list[tuple[Command[Any], bytes]],
     ) -> list[Any]:
-        # The retry rules of Client._send, for a batch: resent when provably
-        # never sent; repeated when the outcome is unknown only if the option
-        # allows it and every command in the batch is safe to repeat.
         pool = self._pool
-        resends = pool.options.max_size
-        repeats = pool.options.retry_safe_commands
-        if repeats and not all(is_safe_to_repeat(command.args) for command, _ in queue):
-            repeats = 0
-        while True:
-            conn = await pool._acquire()
-            try:
-                return await conn._request_many(data, count, what, timeout)
-            except OutcomeUnknown as exc:
-                if not repeats:
-                    raise
-                repeats -= 1
-                logger.info("repeating %s (every command safe to repeat) after: %s", what, exc)
-            except ConnectionFailure as exc:
-                if not resends:
-                    raise
-                resends -= 1
-                logger.debug("resending %s on a fresh connection: %s", what, exc)
-            finally:
-                pool._release(conn)
+        conn = await pool._acquire()
+        try:
+            return await conn._request_many(data, count, what, timeout)
+        except (ConnectionFailure, OutcomeUnknown) as exc:
+            failure = exc
+        finally:
+            pool._release(conn)
+        # Repeated when the outcome is unknown only if every command is safe to repeat.
+        safe = all(is_safe_to_repeat(command.args) for command, _ in queue)
+        return await pool._retry(
+            failure, lambda conn: conn._request_many(data, count, what, timeout), safe, what
+        )
 
     def _timeout(self, queue: list[tuple[Command[Any], bytes]]) -> float | None:
         limit = self._pool.connection_options.command_timeout
@@ -319,6 +310,9 @@ class Pipeline:
             return limit
         longest: float | None = limit
         for command, _ in queue:
+            name = command.args[0]
+            if not isinstance(name, str | bytes) or name[:1] not in _BLOCKING_INITIALS:
+                continue  # the common case: not a blocking command
             own = blocking_timeout(command.args, limit)
             if own is None:
                 return None
@@ -558,6 +552,10 @@ def _results(
     transaction: bool,
     address: str,
 ) -> list[Any]:
+    if len(queue) != len(replies):  # only an EXEC reply can disagree: it is one array
+        raise ProtocolError(
+            f"{address} answered EXEC with {len(replies)} results for {len(queue)} commands"
+        )
     results: list[Any] = []
     first_error: ReplyError | None = None
     for index, ((command, _), reply) in enumerate(zip(queue, replies, strict=True)):

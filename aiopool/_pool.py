@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Final
+from typing import Final, TypeVar
 
 from ._config import ConnectionOptions, PoolOptions, options_from_url, split_options
 from ._connection import POOLED, READY, Connection
@@ -28,6 +28,7 @@ from ._errors import (
     CommandTimeout,
     ConnectError,
     ConnectionFailure,
+    OutcomeUnknown,
     PoolClosed,
     PoolTimeout,
     ProtocolError,
@@ -38,6 +39,9 @@ from ._errors import (
 __all__ = ["Pool", "PoolStats"]
 
 logger = logging.getLogger("aiopool.pool")
+# Retries are the client's business as far as a user reading logs is concerned.
+client_logger = logging.getLogger("aiopool.client")
+T = TypeVar("T")
 
 Connector = Callable[[float | None], Awaitable[Connection]]
 
@@ -518,6 +522,52 @@ class Pool:
             self.options.leak_detection_threshold,
             hold.site,
         )
+
+    async def _retry(
+        self,
+        failure: ConnectionFailure | OutcomeUnknown,
+        attempt: Callable[[Connection], Awaitable[T]],
+        safe: bool,
+        what: str,
+    ) -> T:
+        """After a first attempt failed with ``failure``: the retry rules, in one place.
+
+        A command that provably never left (a ``ConnectionFailure`` that is
+        not an ``OutcomeUnknown``) is sent again on a fresh connection, at
+        most ``max_size`` times. One whose outcome is unknown is repeated only
+        when ``safe`` (to repeat) and ``retry_safe_commands`` allows it. Once
+        any attempt's outcome was unknown, the caller gets that unknown
+        outcome, never a later "not sent" error (acquiring a connection for
+        the repeat can fail too).
+        """
+        resends = self.options.max_size
+        repeats = self.options.retry_safe_commands if safe else 0
+        unknown = failure if isinstance(failure, OutcomeUnknown) else None
+        while True:
+            if isinstance(failure, OutcomeUnknown):
+                if not repeats:
+                    raise failure
+                repeats -= 1
+                client_logger.info("repeating %s (safe to repeat) after: %s", what, failure)
+            else:
+                if not resends:
+                    raise unknown or failure
+                resends -= 1
+                client_logger.debug("resending %s on a fresh connection: %s", what, failure)
+            try:
+                conn = await self._acquire()
+            except RedisError as exc:
+                if unknown is not None:
+                    raise unknown from exc
+                raise
+            try:
+                return await attempt(conn)
+            except (ConnectionFailure, OutcomeUnknown) as exc:
+                failure = exc
+                if isinstance(exc, OutcomeUnknown):
+                    unknown = exc
+            finally:
+                self._release(conn)
 
     def _deadline(self) -> float | None:
         timeout = self.options.acquire_timeout

@@ -70,6 +70,14 @@ def set_(
     the result instead. Conflicting options raise ``ValueError`` before
     anything is sent.
     """
+    if (
+        ex is None
+        and px is None
+        and exat is None
+        and pxat is None
+        and not (nx or xx or keepttl or get)
+    ):
+        return Command(("SET", key, value), ok_or_none)  # the common case, without the checks
     args: list[Arg] = ["SET", key, value]
     args += expiry_args(ex, px, exat, pxat)
     if keepttl:

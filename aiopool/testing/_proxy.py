@@ -114,6 +114,10 @@ class _Pipe:
 
     def upstream_made(self, server: _Side) -> None:
         assert server.transport is not None
+        # Connected: nothing left to cancel. (uvloop closes the transport of a
+        # create_connection() cancelled after connection_made() without ever
+        # calling connection_lost(), which would leave this side open for ever.)
+        self.connecting = None
         if self.closed:
             server.transport.abort()
             return
