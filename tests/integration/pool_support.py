@@ -39,6 +39,7 @@ __all__ = [
     "assert_balanced",
     "assert_own_replies",
     "blocked_ids",
+    "cancel_and_settle",
     "client_ids",
     "clients_named",
     "connected_clients",
@@ -162,6 +163,21 @@ def unique_name(prefix: str = "pooltest") -> str:
 
 
 # -- waiting, bounded ----------------------------------------------------------------
+
+
+async def cancel_and_settle(task: asyncio.Task[Any], timeout: float = 5.0) -> str:
+    """Cancel ``task``, wait (bounded) for it to end; ``"cancelled"`` or ``"completed"``.
+
+    A task whose reply arrived before the cancellation took effect completes;
+    either way it must end within ``timeout``.
+    """
+    task.cancel()
+    try:
+        async with asyncio.timeout(timeout):
+            await task
+    except asyncio.CancelledError:
+        return "cancelled"
+    return "completed"
 
 
 async def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 3.0) -> None:

@@ -18,6 +18,7 @@ from pool_support import (
     assert_balanced,
     assert_own_replies,
     blocked_ids,
+    cancel_and_settle,
     clients_named,
     connected_clients,
     free_port,
@@ -345,14 +346,7 @@ async def test_cancelling_at_any_moment_never_hands_a_reply_to_the_wrong_caller(
                     await asyncio.sleep(0)
             else:
                 await asyncio.sleep(delay * 0.0002)
-            task.cancel()
-            try:
-                async with asyncio.timeout(5):
-                    await task
-            except asyncio.CancelledError:
-                outcomes["cancelled"] += 1
-            else:
-                outcomes["completed"] += 1
+            outcomes[await cancel_and_settle(task, timeout=5)] += 1
         stop.set()
         async with asyncio.timeout(10):
             await asyncio.gather(*workers)

@@ -115,6 +115,7 @@ from pool_support import (
     admin,
     assert_balanced,
     assert_own_replies,
+    cancel_and_settle,
     connected_clients,
     free_port,
     wait_until,
@@ -259,14 +260,7 @@ async def test_cancel_after_the_send_swept_over_reply_timings_never_misdelivers(
             await fault_proxy.wait_for_command("INCR" if n % 3 != 1 else "GETRANGE", timeout=2)
             # 0 .. 1.5x the reply latency after the send: before, around and after it.
             await asyncio.sleep((n % 20) * latency * 0.075)
-            task.cancel()
-            try:
-                async with asyncio.timeout(2):
-                    await task
-            except asyncio.CancelledError:
-                outcomes["cancelled"] += 1
-            else:
-                outcomes["completed"] += 1
+            outcomes[await cancel_and_settle(task, timeout=2)] += 1
         stop.set()
         async with asyncio.timeout(5):
             await asyncio.gather(*workers)
