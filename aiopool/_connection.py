@@ -361,22 +361,7 @@ class Connection:
                 self._arm(timeout)
             if self._transport.get_write_buffer_size() > _DRAIN_ABOVE:
                 await self._writer.drain()
-            # Every reply already received is parsed without a coroutine of
-            # its own; only an incomplete buffer awaits more bytes.
-            parser = self._parser
-            gets = parser.gets
-            while True:
-                reply = gets()
-                while reply is not NOT_ENOUGH:
-                    replies.append(reply)
-                    if len(replies) == count:
-                        break
-                    reply = gets()
-                if len(replies) == count:
-                    break
-                replies.append(await self._read_reply())
-                if len(replies) == count:
-                    break
+            await self._read_replies(count, replies)
             self._check_drained()
         except BaseException as exc:
             self.abort()
@@ -406,6 +391,12 @@ class Connection:
             timer.cancel()
             self._timer = self._loop.call_at(deadline, self._deadline_passed)
 
+    def _disarm(self) -> None:
+        self._deadline = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
     def _deadline_passed(self) -> None:
         self._timer = None
         deadline = self._deadline
@@ -430,22 +421,42 @@ class Connection:
         try:
             reply = parser.gets()
             while reply is NOT_ENOUGH:
+                # Inline, not a helper coroutine: this is every command's one await.
                 data = await self._reader.read(_READ_SIZE)
                 if not data:
-                    raise ConnectionResetError(
-                        self._abort_reason or "the server closed the connection"
-                    )
+                    raise ConnectionResetError(self._closed_reason())
                 parser.feed(data)
                 reply = parser.gets()
         except (ProtocolError, UnicodeDecodeError, OSError):
             raise
-        except (TypeError, ValueError, MemoryError, OverflowError) as exc:
-            # hiredis itself chokes on some replies (a RESP3 map with a list
-            # key; an array header of billions of elements).
-            raise ProtocolError(
-                f"a reply could not be parsed ({type(exc).__name__}: {exc})"
-            ) from exc
+        except _PARSER_CRASHES as exc:
+            raise _unparsable(exc) from exc
         return reply
+
+    async def _read_replies(self, count: int, replies: list[Any]) -> None:
+        """Append replies to ``replies`` until it holds ``count``.
+
+        Replies already received are parsed in a plain loop, without a
+        coroutine each; only an incomplete buffer awaits more bytes.
+        """
+        parser = self._parser
+        try:
+            while len(replies) < count:
+                reply = parser.gets()
+                if reply is not NOT_ENOUGH:
+                    replies.append(reply)
+                    continue
+                data = await self._reader.read(_READ_SIZE)
+                if not data:
+                    raise ConnectionResetError(self._closed_reason())
+                parser.feed(data)
+        except (ProtocolError, UnicodeDecodeError, OSError):
+            raise
+        except _PARSER_CRASHES as exc:
+            raise _unparsable(exc) from exc
+
+    def _closed_reason(self) -> str:
+        return self._abort_reason or "the server closed the connection"
 
     def _check_drained(self) -> None:
         """After the last reply owed: any byte left over means replies no longer pair up."""
@@ -539,10 +550,7 @@ class Connection:
         if reason is not None and self.state != CLOSED:
             self._abort_reason = reason
         self.state = CLOSED
-        self._deadline = None
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._disarm()
         self._transport.abort()
 
     async def aclose(self, timeout: float = 1.0) -> None:
@@ -551,9 +559,7 @@ class Connection:
         Cancellation aborts the socket and propagates.
         """
         self.state = CLOSED
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._disarm()
         self._writer.close()
         try:
             async with asyncio.timeout(timeout):
@@ -563,6 +569,15 @@ class Connection:
         except BaseException:
             self._transport.abort()
             raise
+
+
+# hiredis itself chokes on some replies (a RESP3 map with a list key; an array
+# header of billions of elements): a ProtocolError like any other bad reply.
+_PARSER_CRASHES: Final = (TypeError, ValueError, MemoryError, OverflowError)
+
+
+def _unparsable(exc: Exception) -> ProtocolError:
+    return ProtocolError(f"a reply could not be parsed ({type(exc).__name__}: {exc})")
 
 
 class _NotSent(Exception):

@@ -12,6 +12,7 @@ from ._connection import Connection
 from ._errors import ConnectionFailure, OutcomeUnknown, ProtocolError, ReplyError, WatchError
 from ._pool import Pool
 from ._protocol import (
+    BLOCKING_INITIALS,
     blocking_timeout,
     command_name,
     encode_command,
@@ -29,8 +30,6 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 _MULTI = encode_command(("MULTI",))
-# The first letters of the blocking commands (BLPOP, WAIT, XREAD, ...), as str and bytes.
-_BLOCKING_INITIALS = frozenset(("b", "B", "w", "W", "x", "X", b"b", b"B", b"w", b"W", b"x", b"X"))
 _EXEC = encode_command(("EXEC",))
 
 
@@ -311,7 +310,7 @@ class Pipeline:
         longest: float | None = limit
         for command, _ in queue:
             name = command.args[0]
-            if not isinstance(name, str | bytes) or name[:1] not in _BLOCKING_INITIALS:
+            if not isinstance(name, str | bytes) or name[:1] not in BLOCKING_INITIALS:
                 continue  # the common case: not a blocking command
             own = blocking_timeout(command.args, limit)
             if own is None:

@@ -605,29 +605,20 @@ class Pool:
         """Validate an idle connection, or open a new one, in a slot already taken."""
         if conn is not None:
             now = time.monotonic()
-            max_lifetime = self.options.max_lifetime
-            if not conn.is_pooled_and_open() or (
-                max_lifetime is not None and now - conn.created_at >= max_lifetime
-            ):
+            if not conn.is_pooled_and_open() or now - conn.created_at >= self._max_lifetime:
                 self._discard(conn)
             else:
-                conn.state = READY
                 try:
-                    await conn.execute("PING", timeout=self._health_timeout)
-                except (ConnectionFailure, CommandTimeout, ProtocolError):
-                    # Found dead before the caller's command was written:
-                    # replacing it is a retry that provably never ran.
-                    self._closed += 1
-                except ReplyError:
-                    conn.last_used_at = conn.checked_at = time.monotonic()
-                    return conn
+                    dead = await self._ping(conn)
                 except BaseException:
-                    conn.abort()
                     self._closed += 1
                     raise
-                else:
-                    conn.last_used_at = conn.checked_at = time.monotonic()
+                if dead is None:
+                    conn.last_used_at = conn.checked_at
                     return conn
+                # Found dead before the caller's command was written: replacing
+                # it is a retry that provably never ran.
+                self._closed += 1
         return await self._open(deadline)
 
     async def _open(self, deadline: float | None) -> Connection:
@@ -780,24 +771,41 @@ class Pool:
             self._checking.clear()
 
     async def _ping_one(self, conn: Connection) -> None:
-        conn.state = READY
-        try:
-            await conn.execute("PING", timeout=self._health_timeout)
-        except (ConnectionFailure, CommandTimeout, ProtocolError, ReplyError) as exc:
-            self._checking.discard(conn)
-            logger.info("%r: keepalive PING on %r failed (%s); closed", self, conn, exc)
-            self._discard(conn)
+        dead = await self._ping(conn)
+        self._checking.discard(conn)
+        if dead is not None:
+            logger.info("%r: keepalive PING on %r failed (%s); closed", self, conn, dead)
+            self._closed += 1
             if not self._closing:
                 self._slots.give(None)
                 self._start_refill()
             return
-        self._checking.discard(conn)
         if self._closing:
             self._discard(conn)
             return
         conn.state = POOLED
-        conn.checked_at = time.monotonic()
         self._slots.give(conn)
+
+    async def _ping(self, conn: Connection) -> RedisError | None:
+        """PING an idle connection taken out of the pool, within the health-check timeout.
+
+        ``None`` when the server answered, an error reply included (it is
+        alive and in step; an ACL user may not be allowed PING); otherwise the
+        failure, and the connection is already aborted. Cancellation aborts it
+        and propagates.
+        """
+        conn.state = READY
+        try:
+            await conn.execute("PING", timeout=self._health_timeout)
+        except ReplyError:
+            pass
+        except (ConnectionFailure, CommandTimeout, ProtocolError) as exc:
+            return exc
+        except BaseException:
+            conn.abort()
+            raise
+        conn.checked_at = time.monotonic()
+        return None
 
     def _start_refill(self) -> None:
         """Top the pool back up to ``min_size`` in the background."""

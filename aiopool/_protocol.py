@@ -13,6 +13,7 @@ import hiredis
 from ._errors import ProtocolError, SessionCommandError, reply_error
 
 __all__ = [
+    "BLOCKING_INITIALS",
     "NOT_ENOUGH",
     "UNPAIRED",
     "Arg",
@@ -111,7 +112,11 @@ _BLOCKING: Final[dict[str, tuple[int, float]]] = {
     "WAIT": (2, 0.001),
     "WAITAOF": (3, 0.001),
 }
-_BLOCKING_INITIALS: Final = frozenset("bBwWxX")
+# The first letters of the blocking commands (BLPOP, WAIT, XREAD, ...), as str and
+# bytes: a command name starting otherwise never blocks (the cheap common case).
+BLOCKING_INITIALS: Final = frozenset(
+    ("b", "B", "w", "W", "x", "X", b"b", b"B", b"w", b"W", b"x", b"X")
+)
 
 
 def blocking_timeout(args: tuple[Any, ...], command_timeout: float | None) -> float | None:
@@ -122,10 +127,14 @@ def blocking_timeout(args: tuple[Any, ...], command_timeout: float | None) -> fl
     blocking time of 0 (block for ever) means no timeout at all.
     """
     name = args[0]
+    if (
+        command_timeout is None
+        or not isinstance(name, str | bytes)
+        or name[:1] not in BLOCKING_INITIALS
+    ):
+        return command_timeout
     if isinstance(name, bytes):
         name = name.decode("latin-1")
-    if not isinstance(name, str) or name[:1] not in _BLOCKING_INITIALS or command_timeout is None:
-        return command_timeout
     upper = name.upper()
     block: float | None = None
     try:
