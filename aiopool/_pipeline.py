@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
+from hiredis import pack_command
+
 from . import _commands as cmd
 from ._commands import Command, Key, Value
 from ._connection import Connection
@@ -13,6 +15,7 @@ from ._errors import ConnectionFailure, OutcomeUnknown, ProtocolError, ReplyErro
 from ._pool import Pool
 from ._protocol import (
     BLOCKING_INITIALS,
+    BLOCKING_NAMES,
     blocking_timeout,
     command_name,
     encode_command,
@@ -35,12 +38,30 @@ _EXEC = encode_command(("EXEC",))
 
 def _queued(build: Callable[P, Command[T]]) -> Callable[Concatenate[Pipeline, P], Pipeline]:
     """Make ``build`` (a command definition) a chainable ``Pipeline`` method."""
+    if build.__name__.rstrip("_").upper() in BLOCKING_NAMES:
 
-    def method(self: Pipeline, /, *args: P.args, **kwargs: P.kwargs) -> Pipeline:
-        command = build(*args, **kwargs)
-        # Encoded now, so a bad argument raises here, at the line that queued it.
-        self._queue.append((command, encode_command(command.args)))
-        return self
+        def method(self: Pipeline, /, *args: P.args, **kwargs: P.kwargs) -> Pipeline:
+            self._may_block = True  # execute() then looks for the longest blocking time
+            return self._add(build(*args, **kwargs))
+
+    else:
+
+        def method(self: Pipeline, /, *args: P.args, **kwargs: P.kwargs) -> Pipeline:
+            # The hot path of a pipeline: _add with encode_command's common case inlined.
+            command = build(*args, **kwargs)
+            words = command[0]
+            for word in words:
+                if word.__class__ is memoryview:
+                    data = encode_command(words)  # it copies a strided view
+                    break
+            else:
+                try:
+                    data = pack_command(words)  # type: ignore[arg-type]  # stub: one-tuple
+                except TypeError:
+                    data = encode_command(words)  # raises, naming the argument
+            self._encoded.append(data)
+            self._commands.append(command)
+            return self
 
     cmd.describe(method, build, "Pipeline")
     return method
@@ -71,10 +92,12 @@ class Pipeline:
 
     __slots__ = (
         "_client",
+        "_commands",
         "_conn",
+        "_encoded",
         "_immediate",
+        "_may_block",
         "_pool",
-        "_queue",
         "_scripts",
         "_watched",
         "transaction",
@@ -85,7 +108,11 @@ class Pipeline:
         self._pool: Pool = client.pool
         self._immediate: Client | None = None
         self.transaction = transaction
-        self._queue: list[tuple[Command[Any], bytes]] = []
+        # Two parallel lists, the commands and their encodings: execute() joins
+        # the second as it is, with no per-command step.
+        self._commands: list[Command[Any]] = []
+        self._encoded: list[bytes] = []
+        self._may_block = False  # a possibly blocking command is queued
         self._scripts: dict[str, Script] = {}
         self._conn: Connection | None = None  # pinned by watch()
         self._watched = 0
@@ -93,10 +120,10 @@ class Pipeline:
     def __repr__(self) -> str:
         mode = "transaction" if self.transaction else "pipeline"
         pinned = f" watching={self._watched} on {self._conn!r}" if self._conn else ""
-        return f"<Pipeline {mode} queued={len(self._queue)}{pinned}>"
+        return f"<Pipeline {mode} queued={len(self._commands)}{pinned}>"
 
     def __len__(self) -> int:
-        return len(self._queue)
+        return len(self._commands)
 
     async def __aenter__(self) -> Pipeline:
         return self
@@ -113,7 +140,8 @@ class Pipeline:
 
     def _add(self, command: Command[Any]) -> Pipeline:
         # Encoded now, so a bad argument raises here, at the line that queued it.
-        self._queue.append((command, encode_command(command.args)))
+        self._encoded.append(encode_command(command.args))
+        self._commands.append(command)
         return self
 
     def command(self, *args: Any) -> Pipeline:
@@ -128,6 +156,9 @@ class Pipeline:
             "cannot be queued in a pipeline: its effect would outlive the pipeline on a "
             "pooled connection",
         )
+        name = args[0] if args else None
+        if isinstance(name, str | bytes) and name[:1] in BLOCKING_INITIALS:
+            self._may_block = True
         return self._add(Command(args))
 
     def run_script(
@@ -164,7 +195,7 @@ class Pipeline:
             raise RuntimeError("watch() needs a transaction: client.pipeline(transaction=True)")
         if not keys:
             raise ValueError("watch() needs at least one key")
-        if self._queue:
+        if self._commands:
             raise RuntimeError(
                 "watch() must come before queuing commands (WATCH, then read, then queue)"
             )
@@ -209,7 +240,9 @@ class Pipeline:
         Called by ``async with`` on exit. If ``UNWATCH`` fails or is
         cancelled, the connection is closed instead of reused.
         """
-        self._queue.clear()
+        self._commands.clear()
+        self._encoded.clear()
+        self._may_block = False
         self._scripts.clear()
         await self._unpin(send_unwatch=True)
 
@@ -245,40 +278,48 @@ class Pipeline:
         pipeline is empty again afterwards, whatever happened. See the class
         for timeouts and cancellation.
         """
-        queue, self._queue = self._queue, []
+        commands, encoded, may_block = self._commands, self._encoded, self._may_block
+        self._commands, self._encoded, self._may_block = [], [], False
         scripts, self._scripts = self._scripts, {}
-        if not queue:
+        if not commands:
             await self._unpin(send_unwatch=True)
             return []
         loads = [encode_command(("SCRIPT", "LOAD", s.source)) for s in scripts.values()]
-        parts = [*loads, _MULTI] if self.transaction else [*loads]
-        parts += [data for _, data in queue]
         if self.transaction:
-            parts.append(_EXEC)
-        count = len(parts)
-        timeout = self._timeout(queue)
-        what = f"a {'transaction' if self.transaction else 'pipeline'} of {len(queue)} commands"
+            data = b"".join([*loads, _MULTI, *encoded, _EXEC])
+            count = len(loads) + len(encoded) + 2
+        else:
+            data = b"".join([*loads, *encoded]) if loads else b"".join(encoded)
+            count = len(loads) + len(encoded)
+        timeout = (
+            self._timeout(commands) if may_block else self._pool.connection_options.command_timeout
+        )
+        what = f"a {'transaction' if self.transaction else 'pipeline'} of {len(commands)} commands"
 
         self._release_immediate()
         conn, self._conn, self._watched = self._conn, None, 0
-        data = b"".join(parts)
         if conn is not None:  # watched: WATCH lives on this connection only, never resent
             try:
                 replies = await conn._request_many(data, count, what, timeout)
             finally:
                 self._pool._release(conn)
         else:
-            replies = await self._send(data, count, what, timeout, queue)
+            replies = await self._send(data, count, what, timeout, commands)
 
-        for reply in replies[: len(loads)]:
-            if isinstance(reply, ReplyError):
-                reply.add_note("while loading a script the pipeline runs (SCRIPT LOAD)")
-                raise reply
-        replies = replies[len(loads) :]
+        if loads:
+            for reply in replies[: len(loads)]:
+                if isinstance(reply, ReplyError):
+                    reply.add_note("while loading a script the pipeline runs (SCRIPT LOAD)")
+                    raise reply
+            replies = replies[len(loads) :]
         if self.transaction:
-            replies = self._exec_results(queue, replies)
+            replies = self._exec_results(commands, replies)
         return _results(
-            queue, replies, raise_on_error, self.transaction, self._pool.connection_options.address
+            commands,
+            replies,
+            raise_on_error,
+            self.transaction,
+            self._pool.connection_options.address,
         )
 
     async def _send(
@@ -287,7 +328,7 @@ class Pipeline:
         count: int,
         what: str,
         timeout: float | None,
-        queue: list[tuple[Command[Any], bytes]],
+        commands: list[Command[Any]],
     ) -> list[Any]:
         pool = self._pool
         conn = await pool._acquire()
@@ -298,20 +339,21 @@ class Pipeline:
         finally:
             pool._release(conn)
         # Repeated when the outcome is unknown only if every command is safe to repeat.
-        safe = all(is_safe_to_repeat(command.args) for command, _ in queue)
+        safe = all(is_safe_to_repeat(command.args) for command in commands)
         return await pool._retry(
             failure, lambda conn: conn._request_many(data, count, what, timeout), safe, what
         )
 
-    def _timeout(self, queue: list[tuple[Command[Any], bytes]]) -> float | None:
+    def _timeout(self, commands: list[Command[Any]]) -> float | None:
+        # Only called when a possibly blocking command is queued.
         limit = self._pool.connection_options.command_timeout
         if limit is None or self.transaction:  # blocking commands do not block in MULTI
             return limit
         longest: float | None = limit
-        for command, _ in queue:
+        for command in commands:
             name = command.args[0]
             if not isinstance(name, str | bytes) or name[:1] not in BLOCKING_INITIALS:
-                continue  # the common case: not a blocking command
+                continue
             own = blocking_timeout(command.args, limit)
             if own is None:
                 return None
@@ -319,7 +361,7 @@ class Pipeline:
         return longest
 
     @staticmethod
-    def _exec_results(queue: list[tuple[Command[Any], bytes]], replies: list[Any]) -> list[Any]:
+    def _exec_results(commands: list[Command[Any]], replies: list[Any]) -> list[Any]:
         # replies: MULTI's +OK, one +QUEUED (or a queuing error) per command, EXEC's.
         if isinstance(replies[0], ReplyError):
             raise replies[0]
@@ -327,7 +369,7 @@ class Pipeline:
         for index, reply in enumerate(queued):
             if isinstance(reply, ReplyError):
                 reply.add_note(
-                    f"command {index + 1} of {len(queue)} ({command_name(queue[index][0].args)}) "
+                    f"command {index + 1} of {len(commands)} ({command_name(commands[index].args)}) "
                     "was refused, so the transaction was discarded and nothing ran"
                 )
                 raise reply
@@ -545,28 +587,38 @@ class Pipeline:
 
 
 def _results(
-    queue: list[tuple[Command[Any], bytes]],
+    commands: list[Command[Any]],
     replies: list[Any],
     raise_on_error: bool,
     transaction: bool,
     address: str,
 ) -> list[Any]:
-    if len(queue) != len(replies):  # only an EXEC reply can disagree: it is one array
+    if len(commands) != len(replies):  # only an EXEC reply can disagree: it is one array
         raise ProtocolError(
-            f"{address} answered EXEC with {len(replies)} results for {len(queue)} commands"
+            f"{address} answered EXEC with {len(replies)} results for {len(commands)} commands"
         )
+    if not any(isinstance(reply, ReplyError) for reply in replies):
+        # The common case, in one pass: no error reply, and every transform
+        # accepts its reply (else the careful loop below names the command).
+        try:
+            return [
+                reply if transform is None else transform(reply)
+                for (_, transform), reply in zip(commands, replies, strict=True)
+            ]
+        except Exception:
+            pass
     results: list[Any] = []
     first_error: ReplyError | None = None
-    for index, ((command, _), reply) in enumerate(zip(queue, replies, strict=True)):
+    for index, (command, reply) in enumerate(zip(commands, replies, strict=True)):
         if isinstance(reply, ReplyError):
             if first_error is None:
                 first_error = reply
-                where = f"command {index + 1} of {len(queue)} ({command_name(command.args)})"
+                where = f"command {index + 1} of {len(commands)} ({command_name(command.args)})"
                 rest = "; the other commands of the transaction ran" if transaction else ""
                 reply.add_note(f"{where} in the pipeline failed{rest}")
             results.append(reply)
             continue
-        results.append(reply if command.transform is None else cmd.apply(command, reply, address))
+        results.append(cmd.apply(command, reply, address))
     if raise_on_error and first_error is not None:
         raise first_error
     return results

@@ -14,6 +14,7 @@ from ._errors import ProtocolError, SessionCommandError, reply_error
 
 __all__ = [
     "BLOCKING_INITIALS",
+    "BLOCKING_NAMES",
     "NOT_ENOUGH",
     "UNPAIRED",
     "Arg",
@@ -112,6 +113,8 @@ _BLOCKING: Final[dict[str, tuple[int, float]]] = {
     "WAIT": (2, 0.001),
     "WAITAOF": (3, 0.001),
 }
+# Every command that may block, by name.
+BLOCKING_NAMES: Final = frozenset((*_BLOCKING, "XREAD", "XREADGROUP"))
 # The first letters of the blocking commands (BLPOP, WAIT, XREAD, ...), as str and
 # bytes: a command name starting otherwise never blocks (the cheap common case).
 BLOCKING_INITIALS: Final = frozenset(

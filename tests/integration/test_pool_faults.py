@@ -14,6 +14,7 @@ import logging
 import re
 import time
 import traceback
+from typing import Any
 
 import pytest
 from pool_support import (
@@ -38,7 +39,7 @@ from aiopool import (
     PoolClosed,
     RedisError,
 )
-from aiopool.testing import RedisServer
+from aiopool.testing import FaultProxy, RedisServer
 
 # -- killed connections --------------------------------------------------------------
 
@@ -579,3 +580,43 @@ async def test_connection_refused_for_maxclients_is_not_put_back_in_the_pool() -
         finally:
             for hog in hogs:
                 hog.close()
+
+
+@pytest.mark.parametrize(
+    "queue_blocking",
+    [
+        pytest.param(lambda p: p.blpop("nothing-here", timeout=0.6), id="blpop"),
+        pytest.param(lambda p: p.brpop("nothing-here", timeout=0.6), id="brpop"),
+        pytest.param(lambda p: p.bzpopmin("nothing-here", timeout=0.6), id="bzpopmin"),
+        pytest.param(lambda p: p.xread({"nothing-here": "$"}, block=600), id="xread"),
+        pytest.param(lambda p: p.wait(1, 600), id="wait"),
+        pytest.param(lambda p: p.command("BLPOP", "nothing-here", 0.6), id="raw-blpop"),
+    ],
+)
+async def test_typed_blocking_command_in_a_pipeline_gets_its_blocking_time(
+    redis_url: str, queue_blocking: Any
+) -> None:
+    # execute() looks for blocking times only when a blocking command was
+    # queued (a flag the typed methods set): this proves each one sets it.
+    async with Client.from_url(redis_url, command_timeout=0.2) as client:
+        p = client.pipeline().set("before", 1)
+        queue_blocking(p)
+        started = time.monotonic()
+        results = await p.execute()
+        assert time.monotonic() - started >= 0.55
+        assert results[0] is True
+        assert results[1] in (None, 0, {})  # nothing arrived: the blocking time ran out
+        assert assert_balanced(client.pool).closed == 0
+
+
+async def test_pipeline_without_a_blocking_command_times_out_at_command_timeout(
+    fault_proxy: FaultProxy,
+) -> None:
+    # The other side of the flag: plain commands keep the short bound.
+    async with Client.from_url(fault_proxy.url, command_timeout=0.2) as client:
+        await client.ping()
+        fault_proxy.latency(0.8)
+        started = time.monotonic()
+        with pytest.raises(CommandTimeout):
+            await client.pipeline().set("k", 1).get("k").execute()
+        assert time.monotonic() - started < 0.6

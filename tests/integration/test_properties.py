@@ -592,6 +592,24 @@ async def test_wrong_shaped_reply_leaves_the_connection_in_step(
     assert stats.closed == 0
 
 
+async def test_pipeline_given_a_wrong_shaped_reply_names_the_command_and_stays_in_step(
+    proxied: Client, fault_proxy: FaultProxy
+) -> None:
+    # Pipelines transform all replies in one pass and fall back to a careful
+    # loop only when a transform fails: that loop must still name the command.
+    await proxied.set("k", "v")
+    fault_proxy.replace_next_reply(b"+OK\r\n:5\r\n$1\r\nv\r\n")  # HGETALL answered 5
+    with pytest.raises(ProtocolError, match=r"answered HGETALL with 5"):
+        await proxied.pipeline().set("k", "v").hgetall("h").get("k").execute()
+    assert await proxied.pipeline().set("k", "w").hgetall("h").get("k").execute() == [
+        True,
+        {},
+        b"w",
+    ]
+    stats = assert_balanced(proxied.pool)
+    assert stats.closed == 0
+
+
 # -- replies the parser chokes on --------------------------------------------------
 
 CHOKING: Final = [
