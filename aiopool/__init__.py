@@ -7,15 +7,22 @@
 from __future__ import annotations
 
 from ._client import Client
-from ._config import ConnectionOptions, PoolOptions
+from ._cluster import ClusterClient
+from ._cluster_pipeline import ClusterPipeline
+from ._config import ClusterOptions, ConnectionOptions, PoolOptions
 from ._connection import Connection
 from ._errors import (
+    AskError,
     AuthenticationError,
     BusyLoadingError,
+    ClusterDownError,
+    ClusterError,
     CommandTimeout,
     ConnectError,
     ConnectionFailure,
     ConnectionLost,
+    CrossSlotError,
+    MovedError,
     NoScriptError,
     OutcomeUnknown,
     PermissionDenied,
@@ -23,11 +30,14 @@ from ._errors import (
     PoolTimeout,
     ProtocolError,
     ReadOnlyError,
+    RedirectError,
     RedisError,
     ReplyError,
     SessionCommandError,
+    TryAgainError,
     WatchError,
 )
+from ._keys import key_slot
 from ._pipeline import Pipeline
 from ._pool import Pool, PoolStats
 from ._pubsub import Message, PubSub
@@ -36,16 +46,24 @@ from ._script import Script
 __version__ = "0.1.0"
 
 __all__ = [
+    "AskError",
     "AuthenticationError",
     "BusyLoadingError",
     "Client",
+    "ClusterClient",
+    "ClusterDownError",
+    "ClusterError",
+    "ClusterOptions",
+    "ClusterPipeline",
     "CommandTimeout",
     "ConnectError",
     "Connection",
     "ConnectionFailure",
     "ConnectionLost",
     "ConnectionOptions",
+    "CrossSlotError",
     "Message",
+    "MovedError",
     "NoScriptError",
     "OutcomeUnknown",
     "PermissionDenied",
@@ -58,10 +76,13 @@ __all__ = [
     "ProtocolError",
     "PubSub",
     "ReadOnlyError",
+    "RedirectError",
     "RedisError",
     "ReplyError",
     "Script",
     "SessionCommandError",
+    "TryAgainError",
     "WatchError",
     "__version__",
+    "key_slot",
 ]

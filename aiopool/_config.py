@@ -15,7 +15,14 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-__all__ = ["ConnectionOptions", "PoolOptions", "mask_url", "options_from_url", "split_options"]
+__all__ = [
+    "ClusterOptions",
+    "ConnectionOptions",
+    "PoolOptions",
+    "mask_url",
+    "options_from_url",
+    "split_options",
+]
 
 
 def _check_timeout(name: str, value: object, *, allow_none: bool = True) -> None:
@@ -48,6 +55,9 @@ class ConnectionOptions:
     top). ``tcp_keepalive`` is the idle time in seconds before the kernel
     starts probing a silent peer (``None`` turns keepalive off). With
     ``decode_responses`` bulk replies are ``str`` decoded with ``encoding``.
+    ``readonly`` sends ``READONLY`` in the handshake, so a cluster replica
+    serves reads (the cluster client sets it for ``read_from`` other than
+    ``"primary"``; elsewhere it has no effect).
     """
 
     host: str = "127.0.0.1"
@@ -63,6 +73,7 @@ class ConnectionOptions:
     tcp_keepalive: float | None = 60.0
     decode_responses: bool = False
     encoding: str = "utf-8"
+    readonly: bool = False
 
     def __post_init__(self) -> None:
         if self.path is None:
@@ -93,10 +104,9 @@ class ConnectionOptions:
         _check_timeout("connect_timeout", self.connect_timeout)
         _check_timeout("command_timeout", self.command_timeout)
         _check_timeout("tcp_keepalive", self.tcp_keepalive)
-        if not isinstance(self.decode_responses, bool):
-            raise TypeError(
-                f"option decode_responses must be a bool, got {self.decode_responses!r}"
-            )
+        for flag in ("decode_responses", "readonly"):
+            if not isinstance(getattr(self, flag), bool):
+                raise TypeError(f"option {flag} must be a bool, got {getattr(self, flag)!r}")
         try:
             "".encode(self.encoding)
         except (LookupError, TypeError):
@@ -162,6 +172,41 @@ class PoolOptions:
         _check_timeout("keepalive_interval", self.keepalive_interval)
 
 
+READ_FROM = ("primary", "replicas", "nearest")
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterOptions:
+    """How the cluster client routes commands and follows the cluster's changes.
+
+    ``read_from``: ``"primary"`` (every command to the slot's primary, the
+    default), ``"replicas"`` (read-only commands round-robin over the slot's
+    replicas, the primary when it has none) or ``"nearest"`` (read-only
+    commands to the node of the slot with the lowest measured PING time).
+    ``max_redirects`` bounds the MOVED/ASK redirects one command follows.
+    ``retry_timeout`` bounds how long one command keeps retrying while the
+    cluster cannot serve its slot (TRYAGAIN, CLUSTERDOWN, a primary that is
+    down until its replica is promoted), with backoff and a topology refresh
+    in between. ``refresh_interval`` refreshes the topology periodically
+    (``None``: only when a redirect or a failure calls for it).
+    """
+
+    read_from: str = "primary"
+    max_redirects: int = 16
+    retry_timeout: float = 5.0
+    refresh_interval: float | None = 30.0
+
+    def __post_init__(self) -> None:
+        if self.read_from not in READ_FROM:
+            raise ValueError(
+                f"option read_from must be one of {', '.join(READ_FROM)}, got {self.read_from!r}"
+            )
+        _check_int("max_redirects", self.max_redirects, minimum=1)
+        _check_timeout("retry_timeout", self.retry_timeout, allow_none=False)
+        _check_timeout("refresh_interval", self.refresh_interval)
+
+
+CLUSTER_FIELDS = frozenset(f.name for f in fields(ClusterOptions))
 _CONNECTION_FIELDS = frozenset(f.name for f in fields(ConnectionOptions))
 _TIMEOUT_FIELDS = frozenset(
     f.name
@@ -198,7 +243,8 @@ _BOOL_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False,
 def _unknown_option(name: str, where: str) -> TypeError:
     hint = _FAMILIAR.get(name)
     if hint is None:
-        close = difflib.get_close_matches(name, sorted(_CONNECTION_FIELDS | _POOL_FIELDS), n=1)
+        known = sorted(_CONNECTION_FIELDS | _POOL_FIELDS | CLUSTER_FIELDS)
+        close = difflib.get_close_matches(name, known, n=1)
         hint = close[0] if close else None
     suggestion = f"; did you mean {hint!r}?" if hint else ""
     return TypeError(f"unknown option {name!r} for {where}{suggestion}")
@@ -225,7 +271,7 @@ def mask_url(url: str) -> str:
 
 def _convert(name: str, raw: str, shown_url: str) -> object:
     try:
-        if name in ("decode_responses", "ssl"):
+        if name in ("decode_responses", "ssl", "readonly"):
             return _BOOL_WORDS[raw.lower()]
         if name in ("db", "port", "min_size", "max_size", "retry_safe_commands"):
             return int(raw)

@@ -209,6 +209,8 @@ class Connection:
             steps.append(("SELECT", opts.db))
         if opts.client_name:
             steps.append(("CLIENT", "SETNAME", opts.client_name))
+        if opts.readonly:
+            steps.append(("READONLY",))
         # Always a PING, in the same write: a socket accepted by a proxy, a
         # backlog or a frozen server is not a Redis connection until something
         # answers, and AUTH, SELECT and CLIENT SETNAME are allowed while the
@@ -255,6 +257,12 @@ class Connection:
             return AuthenticationError(
                 f"{self.address} {action}: {reply.message} "
                 "(check the username and password options or the URL's credentials)",
+                reply.code,
+            )
+        if name == "READONLY":
+            return type(reply)(
+                f"{self.address} refused READONLY: {reply.message} (the readonly option is "
+                "for cluster replicas; turn it off for this server)",
                 reply.code,
             )
         option = "db" if name == "SELECT" else "client_name"

@@ -15,12 +15,17 @@ The type of an exception tells whether the connection it came from survived:
 from __future__ import annotations
 
 __all__ = [
+    "AskError",
     "AuthenticationError",
     "BusyLoadingError",
+    "ClusterDownError",
+    "ClusterError",
     "CommandTimeout",
     "ConnectError",
     "ConnectionFailure",
     "ConnectionLost",
+    "CrossSlotError",
+    "MovedError",
     "NoScriptError",
     "OutcomeUnknown",
     "PermissionDenied",
@@ -28,9 +33,11 @@ __all__ = [
     "PoolTimeout",
     "ProtocolError",
     "ReadOnlyError",
+    "RedirectError",
     "RedisError",
     "ReplyError",
     "SessionCommandError",
+    "TryAgainError",
     "WatchError",
     "reply_error",
 ]
@@ -84,6 +91,64 @@ class ReadOnlyError(ReplyError):
 
 class NoScriptError(ReplyError):
     """``EVALSHA`` named a script the server does not have (``NOSCRIPT``)."""
+
+
+class RedirectError(ReplyError):
+    """A cluster node answered ``MOVED`` or ``ASK``: the slot is served elsewhere.
+
+    ``slot`` is the hash slot and ``host``/``port`` the node to ask. The
+    cluster client follows redirects itself; you see one only from a
+    single-node ``Client`` talking to a cluster node, or after
+    ``max_redirects``.
+    """
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message, code)
+        parts = message.split()
+        try:
+            self.slot = int(parts[1])
+            host, _, port = parts[2].rpartition(":")
+            self.host, self.port = host, int(port)
+        except (IndexError, ValueError):
+            self.slot, self.host, self.port = -1, "", 0
+
+    @property
+    def address(self) -> str:
+        """``host:port`` of the node the server redirects to."""
+        return f"{self.host}:{self.port}"
+
+
+class MovedError(RedirectError):
+    """``MOVED slot host:port``: the slot now lives on another node, for good."""
+
+
+class AskError(RedirectError):
+    """``ASK slot host:port``: this key is being migrated; ask that node once."""
+
+
+class TryAgainError(ReplyError):
+    """``TRYAGAIN``: a multi-key command hit a slot in the middle of a migration."""
+
+
+class ClusterDownError(ReplyError):
+    """``CLUSTERDOWN``: the cluster cannot serve the slot now (a failover in progress)."""
+
+
+class CrossSlotError(ReplyError, ValueError):
+    """The keys of one command (or one cluster transaction) map to different slots.
+
+    Raised by the cluster client before anything is sent, and for the
+    server's own ``CROSSSLOT`` reply. Give the keys a common ``{hash tag}``.
+    """
+
+
+class ClusterError(RedisError):
+    """The cluster client could not find a node to serve a command.
+
+    Raised after ``max_redirects`` redirects, or when no node answered a
+    topology query; the message names the nodes tried. The last underlying
+    error is chained as ``__cause__``.
+    """
 
 
 class WatchError(RedisError):
@@ -196,6 +261,11 @@ _BY_CODE: dict[str, type[ReplyError]] = {
     "LOADING": BusyLoadingError,
     "READONLY": ReadOnlyError,
     "NOSCRIPT": NoScriptError,
+    "MOVED": MovedError,
+    "ASK": AskError,
+    "TRYAGAIN": TryAgainError,
+    "CLUSTERDOWN": ClusterDownError,
+    "CROSSSLOT": CrossSlotError,
 }
 
 

@@ -25,6 +25,8 @@ END = "# -- end of generated commands"
 SURFACES = {
     ROOT / "aiopool" / "_client.py": "_command",
     ROOT / "aiopool" / "_pipeline.py": "_queued",
+    ROOT / "aiopool" / "_cluster.py": "_command",
+    ROOT / "aiopool" / "_cluster_pipeline.py": "_queued",
 }
 
 

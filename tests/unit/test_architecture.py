@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     "_command_table": 0,
     "_protocol": 1,
     "_safety": 1,
+    "_keys": 1,
     "_config": 2,
     "_connection": 3,
     "_pool": 4,
@@ -36,7 +37,9 @@ LAYERS: dict[str, int] = {
     "_pipeline": 7,
     "_pubsub": 7,
     "_client": 8,
-    "_cluster": 9,
+    "_topology": 2,
+    "_cluster_pipeline": 9,
+    "_cluster": 10,
 }
 # Commands are data shared by Client, Pipeline and the cluster client: they may
 # know how arguments are encoded (and the errors below that), nothing about
@@ -62,8 +65,9 @@ def _sibling(module: str) -> str:
 
 
 # Imports under ``if TYPE_CHECKING:`` exist for annotations only; the one
-# allowed upward: a pipeline's watch() returns a Client (built by the client).
-TYPE_ONLY_UPWARD = {("_pipeline", "_client")}
+# allowed upward: a pipeline's watch() returns a Client (built by the client),
+# and a cluster pipeline is built by, and routes through, its cluster client.
+TYPE_ONLY_UPWARD = {("_pipeline", "_client"), ("_cluster_pipeline", "_cluster")}
 
 
 def _type_checking_blocks(tree: ast.AST) -> list[ast.If]:

@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pytest
 
-from aiopool import Client, Pipeline
+from aiopool import Client, ClusterClient, ClusterPipeline, Pipeline
 from aiopool import _commands as cmd
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +73,7 @@ def test_client_and_pipeline_expose_the_same_commands() -> None:
 
 def test_every_command_definition_is_a_method_of_both_surfaces() -> None:
     definitions = _definitions()
-    for surface in (Client, Pipeline):
+    for surface in (Client, Pipeline, ClusterClient, ClusterPipeline):
         bound = {n: c for n, c in _bound(surface).items() if c is not None}
         assert bound == definitions, surface.__name__
 

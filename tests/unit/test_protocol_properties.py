@@ -43,13 +43,18 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from aiopool import (
+    AskError,
     AuthenticationError,
     BusyLoadingError,
+    ClusterDownError,
+    CrossSlotError,
+    MovedError,
     NoScriptError,
     PermissionDenied,
     ProtocolError,
     ReadOnlyError,
     ReplyError,
+    TryAgainError,
 )
 from aiopool._protocol import NOT_ENOUGH, encode_command, make_reader
 
@@ -193,6 +198,11 @@ ERROR_CODES: Final = [
     b"READONLY",
     b"NOSCRIPT",
     b"MOVED",
+    b"MOVED 3999 127.0.0.1:6381",
+    b"ASK 12 127.0.0.1:7002",
+    b"TRYAGAIN",
+    b"CLUSTERDOWN",
+    b"CROSSSLOT",
     b"lowercase",
     b"",
 ]
@@ -240,6 +250,11 @@ TYPED_ERRORS: Final[dict[str, type[ReplyError]]] = {
     "LOADING": BusyLoadingError,
     "READONLY": ReadOnlyError,
     "NOSCRIPT": NoScriptError,
+    "MOVED": MovedError,
+    "ASK": AskError,
+    "TRYAGAIN": TryAgainError,
+    "CLUSTERDOWN": ClusterDownError,
+    "CROSSSLOT": CrossSlotError,
 }
 
 

@@ -1,0 +1,468 @@
+"""``ClusterPipeline``: a pipeline split per node, sent concurrently, answered in order."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+
+from . import _commands as cmd
+from ._command_table import READ_ONLY
+from ._commands import Command
+from ._errors import (
+    AskError,
+    ClusterDownError,
+    ClusterError,
+    ConnectionFailure,
+    CrossSlotError,
+    MovedError,
+    OutcomeUnknown,
+    RedirectError,
+    ReplyError,
+    TryAgainError,
+)
+from ._keys import command_name_key, command_slot
+from ._pipeline import Pipeline, _results
+from ._protocol import encode_command, refuse_session_command
+
+if TYPE_CHECKING:  # for annotations only: _cluster imports this module
+    from ._cluster import ClusterClient
+
+__all__ = ["ClusterPipeline"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_MULTI = encode_command(("MULTI",))
+_EXEC = encode_command(("EXEC",))
+
+
+def _queued(
+    build: Callable[P, Command[T]],
+) -> Callable[Concatenate[ClusterPipeline, P], ClusterPipeline]:
+    """Make ``build`` (a command definition) a chainable ``ClusterPipeline`` method."""
+
+    def method(self: ClusterPipeline, /, *args: P.args, **kwargs: P.kwargs) -> ClusterPipeline:
+        return self._add(build(*args, **kwargs))
+
+    cmd.describe(method, build, "ClusterPipeline")
+    return method
+
+
+class _Queued:
+    __slots__ = ("command", "data", "read_only", "slot")
+
+    def __init__(self, command: Command[Any], data: bytes, slot: int | None) -> None:
+        self.command = command
+        self.data = data
+        self.slot = slot
+        self.read_only = command_name_key(command.args) in READ_ONLY
+
+    def __repr__(self) -> str:
+        return f"<queued {command_name_key(self.command.args)} slot={self.slot}>"
+
+
+class ClusterPipeline:
+    """Commands queued locally, grouped by node, sent concurrently, results in order.
+
+    Build one with ``cluster.pipeline()``; command methods queue and chain as
+    on ``Pipeline``, and ``await p.execute()`` returns the results in the
+    order the commands were queued. Each node's group is one write and one
+    read pass on one of that node's connections; the groups run
+    concurrently. A command answered with ``MOVED``/``ASK``/``TRYAGAIN``/
+    ``CLUSTERDOWN`` is run again on its own through the client's routing
+    (so its position in the results is kept, but it runs after the rest of
+    its group). A group whose connection could not be used (nothing was
+    sent) is routed command by command.
+
+    With ``transaction=True`` every key of every command must map to one
+    slot, checked as commands are queued (``CrossSlotError``); the commands
+    run in MULTI/EXEC on that slot's primary, and a ``MOVED`` (the
+    transaction was refused, nothing ran) sends it again to the new owner.
+    WATCH is not offered here: use ``cluster.node(address).pipeline()``.
+
+    Timeouts and cancellation: as ``Pipeline``, per node: a group
+    interrupted after its write closes its connection and any of its
+    commands may have run (``OutcomeUnknown``).
+    """
+
+    __slots__ = ("_client", "_queue", "_slot", "transaction")
+
+    def __init__(self, client: ClusterClient, *, transaction: bool = False) -> None:
+        self._client = client
+        self.transaction = transaction
+        self._queue: list[_Queued] = []
+        self._slot: int | None = None  # a transaction's one slot
+
+    def __repr__(self) -> str:
+        mode = "transaction" if self.transaction else "pipeline"
+        return f"<ClusterPipeline {mode} queued={len(self._queue)}>"
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    async def __aenter__(self) -> ClusterPipeline:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Drop the queued commands."""
+        self._queue.clear()
+        self._slot = None
+
+    def _add(self, command: Command[Any]) -> ClusterPipeline:
+        data = encode_command(command.args)  # a bad argument raises at the queuing line
+        slot = command_slot(command.args)
+        if self.transaction and slot is not None:
+            if self._slot is None:
+                self._slot = slot
+            elif slot != self._slot:
+                raise CrossSlotError(
+                    f"CROSSSLOT a cluster transaction runs on one slot: this command's keys are "
+                    f"in slot {slot}, earlier ones in slot {self._slot} (use a common "
+                    "{hash tag})"
+                )
+        self._queue.append(_Queued(command, data, slot))
+        return self
+
+    def command(self, *args: Any) -> ClusterPipeline:
+        """Queue one raw command; its raw reply. Session commands are refused."""
+        refuse_session_command(
+            args,
+            "cannot be queued in a pipeline: its effect would outlive the pipeline on a "
+            "pooled connection",
+        )
+        return self._add(Command(args))
+
+    async def execute(self, raise_on_error: bool = True) -> list[Any]:
+        """Send everything, read everything; the results in queuing order.
+
+        Error replies are raised (the first, after all were read) or, with
+        ``raise_on_error=False``, returned in place. The pipeline is empty
+        afterwards.
+        """
+        queue, slot = self._queue, self._slot
+        self._queue, self._slot = [], None
+        if not queue:
+            return []
+        client = self._client
+        client._check_open()
+        if not client._map.shards:
+            await client.open()
+        commands = [q.command for q in queue]
+        if self.transaction:
+            replies = await self._transaction(queue, slot)
+            tx = True
+        else:
+            replies = await self._pipeline(queue)
+            tx = False
+        return _results(commands, replies, raise_on_error, tx, "the cluster")
+
+    async def _pipeline(self, queue: list[_Queued]) -> list[Any]:
+        client = self._client
+        groups: dict[str, list[int]] = {}
+        unrouted: list[int] = []
+        for index, item in enumerate(queue):
+            address = client._address(item.slot, item.read_only)
+            if address is None:
+                unrouted.append(index)
+            else:
+                groups.setdefault(address, []).append(index)
+        replies: list[Any] = [None] * len(queue)
+        outcomes = await asyncio.gather(
+            *(
+                self._send_group(address, [queue[i] for i in indexes])
+                for address, indexes in groups.items()
+            ),
+            return_exceptions=True,
+        )
+        unknown: BaseException | None = None
+        for indexes, outcome in zip(groups.values(), outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                if isinstance(outcome, ConnectionFailure) and not isinstance(
+                    outcome, OutcomeUnknown
+                ):
+                    unrouted.extend(indexes)  # nothing of this group was sent
+                    continue
+                unknown = unknown or outcome
+                continue
+            for index, reply in zip(indexes, outcome, strict=True):
+                if isinstance(reply, RedirectError | TryAgainError | ClusterDownError):
+                    if isinstance(reply, MovedError):
+                        client._map.moved(reply.slot, reply.address)
+                        client._refresh_soon()
+                    unrouted.append(index)
+                else:
+                    replies[index] = reply
+        if unknown is not None:
+            raise unknown
+        for index in sorted(unrouted):
+            item = queue[index]
+            try:
+                replies[index] = await client._route(item.command.args, item.slot, item.read_only)
+            except ConnectionFailure:
+                raise
+            except Exception as exc:  # an error reply stays in place, as in one pipeline
+                if not isinstance(exc, ReplyError):
+                    raise
+                replies[index] = exc
+        return replies
+
+    async def _send_group(self, address: str, items: list[_Queued]) -> list[Any]:
+        pool = self._client.node(address).pool
+        what = f"a cluster pipeline's {len(items)} commands for {address}"
+        conn = await pool._acquire()
+        try:
+            return await conn._request_many(
+                b"".join(item.data for item in items),
+                len(items),
+                what,
+                pool.connection_options.command_timeout,
+            )
+        finally:
+            pool._release(conn)
+
+    async def _transaction(self, queue: list[_Queued], slot: int | None) -> list[Any]:
+        client = self._client
+        data = b"".join([_MULTI, *(item.data for item in queue), _EXEC])
+        commands = [item.command for item in queue]
+        for _ in range(client.cluster_options.max_redirects + 1):
+            address = client._address(slot, False)
+            if address is None:
+                await client._refresh()
+                continue
+            pool = client.node(address).pool
+            conn = await pool._acquire()
+            try:
+                replies = await conn._request_many(
+                    data,
+                    len(queue) + 2,
+                    f"a cluster transaction of {len(queue)} commands",
+                    pool.connection_options.command_timeout,
+                )
+            finally:
+                pool._release(conn)
+            moved = next((r for r in replies[1:-1] if isinstance(r, MovedError)), None)
+            if moved is not None:  # refused while queuing: EXECABORT, nothing ran
+                client._map.moved(moved.slot, moved.address)
+                await client._refresh()
+                continue
+            if any(isinstance(r, AskError | TryAgainError) for r in replies[1:-1]):
+                await asyncio.sleep(0.05)  # a migration of this slot is under way
+                continue
+            return Pipeline._exec_results(commands, replies)
+        raise ClusterError(
+            f"a cluster transaction on slot {slot} was redirected more than "
+            f"max_redirects={client.cluster_options.max_redirects} times"
+        )
+
+    # -- commands: generated by tools/bind_commands.py from aiopool/_commands; do not edit
+
+    # strings
+    append = _queued(cmd.strings.append)
+    decr = _queued(cmd.strings.decr)
+    decrby = _queued(cmd.strings.decrby)
+    get = _queued(cmd.strings.get)
+    getdel = _queued(cmd.strings.getdel)
+    getex = _queued(cmd.strings.getex)
+    getrange = _queued(cmd.strings.getrange)
+    incr = _queued(cmd.strings.incr)
+    incrby = _queued(cmd.strings.incrby)
+    incrbyfloat = _queued(cmd.strings.incrbyfloat)
+    mget = _queued(cmd.strings.mget)
+    mset = _queued(cmd.strings.mset)
+    msetnx = _queued(cmd.strings.msetnx)
+    set = _queued(cmd.strings.set_)
+    setrange = _queued(cmd.strings.setrange)
+    strlen = _queued(cmd.strings.strlen)
+
+    # keys
+    copy = _queued(cmd.keys.copy)
+    delete = _queued(cmd.keys.delete)
+    dump = _queued(cmd.keys.dump)
+    exists = _queued(cmd.keys.exists)
+    expire = _queued(cmd.keys.expire)
+    expireat = _queued(cmd.keys.expireat)
+    expiretime = _queued(cmd.keys.expiretime)
+    keys = _queued(cmd.keys.keys)
+    object_encoding = _queued(cmd.keys.object_encoding)
+    object_freq = _queued(cmd.keys.object_freq)
+    object_idletime = _queued(cmd.keys.object_idletime)
+    object_refcount = _queued(cmd.keys.object_refcount)
+    persist = _queued(cmd.keys.persist)
+    pexpire = _queued(cmd.keys.pexpire)
+    pexpireat = _queued(cmd.keys.pexpireat)
+    pexpiretime = _queued(cmd.keys.pexpiretime)
+    pttl = _queued(cmd.keys.pttl)
+    randomkey = _queued(cmd.keys.randomkey)
+    rename = _queued(cmd.keys.rename)
+    renamenx = _queued(cmd.keys.renamenx)
+    restore = _queued(cmd.keys.restore)
+    scan = _queued(cmd.keys.scan)
+    touch = _queued(cmd.keys.touch)
+    ttl = _queued(cmd.keys.ttl)
+    type = _queued(cmd.keys.type_)
+    unlink = _queued(cmd.keys.unlink)
+
+    # hashes
+    hdel = _queued(cmd.hashes.hdel)
+    hexists = _queued(cmd.hashes.hexists)
+    hget = _queued(cmd.hashes.hget)
+    hgetall = _queued(cmd.hashes.hgetall)
+    hincrby = _queued(cmd.hashes.hincrby)
+    hincrbyfloat = _queued(cmd.hashes.hincrbyfloat)
+    hkeys = _queued(cmd.hashes.hkeys)
+    hlen = _queued(cmd.hashes.hlen)
+    hmget = _queued(cmd.hashes.hmget)
+    hrandfield = _queued(cmd.hashes.hrandfield)
+    hscan = _queued(cmd.hashes.hscan)
+    hset = _queued(cmd.hashes.hset)
+    hsetnx = _queued(cmd.hashes.hsetnx)
+    hstrlen = _queued(cmd.hashes.hstrlen)
+    hvals = _queued(cmd.hashes.hvals)
+
+    # lists
+    blmove = _queued(cmd.lists.blmove)
+    blpop = _queued(cmd.lists.blpop)
+    brpop = _queued(cmd.lists.brpop)
+    lindex = _queued(cmd.lists.lindex)
+    linsert = _queued(cmd.lists.linsert)
+    llen = _queued(cmd.lists.llen)
+    lmove = _queued(cmd.lists.lmove)
+    lpop = _queued(cmd.lists.lpop)
+    lpos = _queued(cmd.lists.lpos)
+    lpush = _queued(cmd.lists.lpush)
+    lpushx = _queued(cmd.lists.lpushx)
+    lrange = _queued(cmd.lists.lrange)
+    lrem = _queued(cmd.lists.lrem)
+    lset = _queued(cmd.lists.lset)
+    ltrim = _queued(cmd.lists.ltrim)
+    rpop = _queued(cmd.lists.rpop)
+    rpush = _queued(cmd.lists.rpush)
+    rpushx = _queued(cmd.lists.rpushx)
+
+    # sets
+    sadd = _queued(cmd.sets.sadd)
+    scard = _queued(cmd.sets.scard)
+    sdiff = _queued(cmd.sets.sdiff)
+    sdiffstore = _queued(cmd.sets.sdiffstore)
+    sinter = _queued(cmd.sets.sinter)
+    sinterstore = _queued(cmd.sets.sinterstore)
+    sismember = _queued(cmd.sets.sismember)
+    smembers = _queued(cmd.sets.smembers)
+    smismember = _queued(cmd.sets.smismember)
+    smove = _queued(cmd.sets.smove)
+    spop = _queued(cmd.sets.spop)
+    srandmember = _queued(cmd.sets.srandmember)
+    srem = _queued(cmd.sets.srem)
+    sscan = _queued(cmd.sets.sscan)
+    sunion = _queued(cmd.sets.sunion)
+    sunionstore = _queued(cmd.sets.sunionstore)
+
+    # zsets
+    bzpopmax = _queued(cmd.zsets.bzpopmax)
+    bzpopmin = _queued(cmd.zsets.bzpopmin)
+    zadd = _queued(cmd.zsets.zadd)
+    zcard = _queued(cmd.zsets.zcard)
+    zcount = _queued(cmd.zsets.zcount)
+    zincrby = _queued(cmd.zsets.zincrby)
+    zinterstore = _queued(cmd.zsets.zinterstore)
+    zlexcount = _queued(cmd.zsets.zlexcount)
+    zmscore = _queued(cmd.zsets.zmscore)
+    zpopmax = _queued(cmd.zsets.zpopmax)
+    zpopmin = _queued(cmd.zsets.zpopmin)
+    zrandmember = _queued(cmd.zsets.zrandmember)
+    zrange = _queued(cmd.zsets.zrange)
+    zrangestore = _queued(cmd.zsets.zrangestore)
+    zrank = _queued(cmd.zsets.zrank)
+    zrem = _queued(cmd.zsets.zrem)
+    zremrangebylex = _queued(cmd.zsets.zremrangebylex)
+    zremrangebyrank = _queued(cmd.zsets.zremrangebyrank)
+    zremrangebyscore = _queued(cmd.zsets.zremrangebyscore)
+    zrevrank = _queued(cmd.zsets.zrevrank)
+    zscan = _queued(cmd.zsets.zscan)
+    zscore = _queued(cmd.zsets.zscore)
+    zunionstore = _queued(cmd.zsets.zunionstore)
+
+    # streams
+    xack = _queued(cmd.streams.xack)
+    xadd = _queued(cmd.streams.xadd)
+    xautoclaim = _queued(cmd.streams.xautoclaim)
+    xclaim = _queued(cmd.streams.xclaim)
+    xdel = _queued(cmd.streams.xdel)
+    xgroup_create = _queued(cmd.streams.xgroup_create)
+    xgroup_createconsumer = _queued(cmd.streams.xgroup_createconsumer)
+    xgroup_delconsumer = _queued(cmd.streams.xgroup_delconsumer)
+    xgroup_destroy = _queued(cmd.streams.xgroup_destroy)
+    xinfo_groups = _queued(cmd.streams.xinfo_groups)
+    xinfo_stream = _queued(cmd.streams.xinfo_stream)
+    xlen = _queued(cmd.streams.xlen)
+    xpending = _queued(cmd.streams.xpending)
+    xpending_range = _queued(cmd.streams.xpending_range)
+    xrange = _queued(cmd.streams.xrange)
+    xread = _queued(cmd.streams.xread)
+    xreadgroup = _queued(cmd.streams.xreadgroup)
+    xrevrange = _queued(cmd.streams.xrevrange)
+    xtrim = _queued(cmd.streams.xtrim)
+
+    # bits
+    bitcount = _queued(cmd.bits.bitcount)
+    bitop = _queued(cmd.bits.bitop)
+    bitpos = _queued(cmd.bits.bitpos)
+    getbit = _queued(cmd.bits.getbit)
+    pfadd = _queued(cmd.bits.pfadd)
+    pfcount = _queued(cmd.bits.pfcount)
+    pfmerge = _queued(cmd.bits.pfmerge)
+    setbit = _queued(cmd.bits.setbit)
+
+    # scripting
+    eval = _queued(cmd.scripting.eval_)
+    eval_ro = _queued(cmd.scripting.eval_ro)
+    evalsha = _queued(cmd.scripting.evalsha)
+    evalsha_ro = _queued(cmd.scripting.evalsha_ro)
+    fcall = _queued(cmd.scripting.fcall)
+    fcall_ro = _queued(cmd.scripting.fcall_ro)
+    function_delete = _queued(cmd.scripting.function_delete)
+    function_flush = _queued(cmd.scripting.function_flush)
+    function_list = _queued(cmd.scripting.function_list)
+    function_load = _queued(cmd.scripting.function_load)
+    script_exists = _queued(cmd.scripting.script_exists)
+    script_flush = _queued(cmd.scripting.script_flush)
+    script_load = _queued(cmd.scripting.script_load)
+
+    # pubsub
+    publish = _queued(cmd.pubsub.publish)
+    pubsub_channels = _queued(cmd.pubsub.pubsub_channels)
+    pubsub_numpat = _queued(cmd.pubsub.pubsub_numpat)
+    pubsub_numsub = _queued(cmd.pubsub.pubsub_numsub)
+    pubsub_shardchannels = _queued(cmd.pubsub.pubsub_shardchannels)
+    pubsub_shardnumsub = _queued(cmd.pubsub.pubsub_shardnumsub)
+    spublish = _queued(cmd.pubsub.spublish)
+
+    # server
+    client_getname = _queued(cmd.server.client_getname)
+    client_id = _queued(cmd.server.client_id)
+    client_list = _queued(cmd.server.client_list)
+    client_setname = _queued(cmd.server.client_setname)
+    config_get = _queued(cmd.server.config_get)
+    config_set = _queued(cmd.server.config_set)
+    dbsize = _queued(cmd.server.dbsize)
+    echo = _queued(cmd.server.echo)
+    flushall = _queued(cmd.server.flushall)
+    flushdb = _queued(cmd.server.flushdb)
+    info = _queued(cmd.server.info)
+    lastsave = _queued(cmd.server.lastsave)
+    memory_usage = _queued(cmd.server.memory_usage)
+    ping = _queued(cmd.server.ping)
+    time = _queued(cmd.server.time)
+    wait = _queued(cmd.server.wait)
+
+    # -- end of generated commands
