@@ -345,7 +345,7 @@ class ClusterClient:
         for address in candidates:
             try:
                 shards = await self._query(address)
-            except (RedisError, OSError, TimeoutError) as exc:
+            except Exception as exc:  # any node may fail or answer nonsense: try the next
                 last = exc
                 continue
             if not shards:

@@ -11,7 +11,15 @@ installed) provides the ``redis_server``, ``redis_url``,
 
 from __future__ import annotations
 
+from ._cluster import ClusterReplyError, RedisCluster
 from ._proxy import FaultProxy
 from ._server import RedisServer, RedisServerUnavailable, find_redis_server
 
-__all__ = ["FaultProxy", "RedisServer", "RedisServerUnavailable", "find_redis_server"]
+__all__ = [
+    "ClusterReplyError",
+    "FaultProxy",
+    "RedisCluster",
+    "RedisServer",
+    "RedisServerUnavailable",
+    "find_redis_server",
+]

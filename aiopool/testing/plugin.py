@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from ._cluster import RedisCluster
 from ._proxy import FaultProxy
 from ._server import INSTALL_HINT, RedisServer, RedisServerUnavailable, find_redis_server
 
@@ -23,10 +24,14 @@ except ImportError:  # pragma: no cover - pytest then says the async fixture has
 
 __all__ = [
     "fault_proxy",
+    "private_redis_cluster",
     "private_redis_server",
+    "redis_cluster",
+    "redis_cluster_url",
     "redis_server",
     "redis_url",
     "require_redis_server",
+    "shared_redis_cluster",
 ]
 
 
@@ -78,3 +83,53 @@ async def fault_proxy(redis_server: RedisServer) -> AsyncIterator[FaultProxy]:
     """
     async with FaultProxy(redis_server.host, redis_server.port) as proxy:
         yield proxy
+
+
+@pytest.fixture(scope="session")
+def shared_redis_cluster() -> Iterator[RedisCluster]:
+    """One ``RedisCluster`` (3 masters, 1 replica each) for the session, as the last test left it.
+
+    Prefer ``redis_cluster``, which checks and flushes it first. Never kill,
+    restart or pause its nodes (take ``private_redis_cluster`` for that);
+    failovers and slot moves are fine, since tests read roles and slots from
+    the live cluster.
+    """
+    require_redis_server()
+    cluster = RedisCluster()
+    try:
+        cluster.start()
+    except RedisServerUnavailable as exc:
+        pytest.fail(str(exc))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def redis_cluster(shared_redis_cluster: RedisCluster) -> RedisCluster:
+    """The shared cluster, stable, every master flushed (replicas too), no migration open.
+
+    A migration a previous test left open is finished (the slot goes to its
+    target). Do not kill, restart or pause its nodes.
+    """
+    cluster = shared_redis_cluster
+    cluster.wait_stable(10.0)
+    cluster.flushall()
+    for slot in cluster.migrations:
+        cluster.finish_migration(slot)
+    return cluster
+
+
+@pytest.fixture
+def redis_cluster_url(redis_cluster: RedisCluster) -> str:
+    """``redis://127.0.0.1:<port>`` of a master of the flushed shared cluster."""
+    return redis_cluster.startup_url
+
+
+@pytest.fixture
+def private_redis_cluster() -> Iterator[RedisCluster]:
+    """A ``RedisCluster`` (3 masters, 1 replica each) of the test's own, free to kill and restart."""
+    require_redis_server()
+    with RedisCluster() as cluster:
+        yield cluster
