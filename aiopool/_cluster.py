@@ -34,6 +34,7 @@ from ._errors import (
     ConnectError,
     ConnectionFailure,
     MovedError,
+    PoolClosed,
     RedirectError,
     RedisError,
     ReplyError,
@@ -57,8 +58,9 @@ _BACKOFF_FIRST = 0.02  # seconds; doubled per retry of an unservable slot
 _BACKOFF_MAX = 0.5
 _REFRESH_GAP = 0.1  # a refresh asked for sooner than this after the last reuses it
 # Errors after which the slot may be served elsewhere soon: nothing ran, so the
-# command is retried (after a backoff and a refresh) within retry_timeout.
-_RETRIABLE = (TryAgainError, ClusterDownError, BusyLoadingError, ConnectError)
+# command is retried (after a backoff and a refresh) within retry_timeout. A
+# PoolClosed here is the pool of a node a refresh found gone.
+_RETRIABLE = (TryAgainError, ClusterDownError, BusyLoadingError, ConnectError, PoolClosed)
 # Keyless commands that every primary must run, and how their replies combine.
 _ON_ALL_PRIMARIES: dict[str, Callable[[list[Any]], Any]] = {
     "flushall": lambda replies: replies[0],
@@ -269,7 +271,9 @@ class ClusterClient:
                 port=int(port),
                 readonly=self.cluster_options.read_from != "primary",
             )
-            client = self._clients[address] = Client(Pool(options, self.pool_options))
+            pool = Pool(options, self.pool_options)
+            pool._retry_connect = False  # a refused connect goes back to _route at once
+            client = self._clients[address] = Client(pool)
         return client
 
     def primaries(self) -> list[str]:
@@ -328,6 +332,8 @@ class ClusterClient:
 
     def _arm_periodic(self) -> None:
         interval = self.cluster_options.refresh_interval
+        if self._periodic is not None:
+            self._periodic.cancel()  # open() may run more than once: one timer only
         if interval is None or self._closed:
             return
         loop = asyncio.get_running_loop()
@@ -422,13 +428,15 @@ class ClusterClient:
         slot = command_slot(args)
         name = command_name_key(args)
         if slot is None and name in _ON_ALL_PRIMARIES:
-            return _ON_ALL_PRIMARIES[name](await self._on_all_primaries(args))
+            return _ON_ALL_PRIMARIES[name](await self._on_all(args, name))
         return await self._route(args, slot, name in READ_ONLY)
 
-    async def _on_all_primaries(self, args: tuple[Any, ...]) -> list[Any]:
-        return list(
-            await asyncio.gather(*(self.node(a)._send(args) for a in self._map.primaries()))
-        )
+    async def _on_all(self, args: tuple[Any, ...], name: str) -> list[Any]:
+        nodes = self._map.primaries()
+        if name.startswith("script|") and self.cluster_options.read_from != "primary":
+            # Scripts are not replicated: replicas serving EVALSHA_RO need them too.
+            nodes = sorted(self._map.addresses())
+        return list(await asyncio.gather(*(self.node(a)._send(args) for a in nodes)))
 
     async def _route(self, args: tuple[Any, ...], slot: int | None, read_only: bool) -> Any:
         options = self.cluster_options
@@ -455,6 +463,7 @@ class ClusterClient:
             except AskError as exc:
                 target, asking, last = exc.address, True, exc
             except _RETRIABLE as exc:
+                self._check_open()
                 now = time.monotonic()
                 deadline = deadline if deadline is not None else now + options.retry_timeout
                 if now + backoff > deadline:

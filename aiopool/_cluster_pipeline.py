@@ -18,6 +18,7 @@ from ._errors import (
     CrossSlotError,
     MovedError,
     OutcomeUnknown,
+    PoolClosed,
     RedirectError,
     ReplyError,
     TryAgainError,
@@ -187,8 +188,9 @@ class ClusterPipeline:
         unknown: BaseException | None = None
         for indexes, outcome in zip(groups.values(), outcomes, strict=True):
             if isinstance(outcome, BaseException):
-                if isinstance(outcome, ConnectionFailure) and not isinstance(
-                    outcome, OutcomeUnknown
+                if isinstance(outcome, PoolClosed) or (
+                    isinstance(outcome, ConnectionFailure)
+                    and not isinstance(outcome, OutcomeUnknown)
                 ):
                     unrouted.extend(indexes)  # nothing of this group was sent
                     continue

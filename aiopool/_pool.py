@@ -283,6 +283,9 @@ class Pool:
                 return await Connection.open(target, timeout=timeout)
 
         self._connect: Connector = connector
+        # The cluster client turns this off: a node that refuses may have been
+        # failed over, and the cluster retries after a topology refresh instead.
+        self._retry_connect = True
         self._slots = _Slots(opts.max_size)
         self._refill_above = opts.max_size - opts.min_size  # free slots beyond: below min_size
         self._waiting = 0
@@ -659,7 +662,11 @@ class Pool:
                 delay = random.uniform(
                     0, min(opts.reconnect_backoff_max, opts.reconnect_backoff * 2**attempt)
                 )
-                if deadline is None or time.monotonic() + delay >= deadline:
+                if (
+                    deadline is None
+                    or not self._retry_connect
+                    or time.monotonic() + delay >= deadline
+                ):
                     if attempt == 1 and isinstance(exc, ConnectError):
                         raise
                     raise self._gave_up(attempt, started, cause) from exc
