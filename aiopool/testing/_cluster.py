@@ -91,11 +91,7 @@ class _Link:
 
 
 def _encode(command: Sequence[Arg]) -> bytes:
-    out = [b"*%d\r\n" % len(command)]
-    for arg in command:
-        data = arg if isinstance(arg, bytes) else str(arg).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
+    return hiredis.pack_command(tuple(command))  # type: ignore[no-any-return, arg-type]
 
 
 def _call(port: int, *args: Arg, timeout: float = _COMMAND_TIMEOUT) -> Any:
@@ -657,6 +653,17 @@ class RedisCluster:
             since = self._killed_at.get(dead_master.port, started)
         self._poll(started + timeout, self._problems_slots, "the failover", TimeoutError)
         return time.monotonic() - since
+
+    def heal(self, timeout: float = 30.0) -> None:
+        """Restart every node that is down, then ``wait_stable``: a clean start for the next test.
+
+        For a cluster shared by tests that kill nodes: a failed test may have
+        left one down. Raises ``TimeoutError`` as ``wait_stable`` does.
+        """
+        for node in self.nodes:
+            if not node.is_running():
+                self.restart(node, wait=False)
+        self.wait_stable(timeout)
 
     def wait_stable(self, timeout: float = 20.0) -> float:
         """Wait until the running nodes form a healthy cluster; return the seconds it took.

@@ -69,11 +69,7 @@ def unique_tag(prefix: str) -> str:
 
 
 def _encode(command: Sequence[Arg]) -> bytes:
-    out = [b"*%d\r\n" % len(command)]
-    for arg in command:
-        data = arg if isinstance(arg, bytes) else str(arg).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
+    return hiredis.pack_command(tuple(command))  # type: ignore[no-any-return, arg-type]
 
 
 def raw_pipeline(node: RedisServer, commands: Sequence[Sequence[Arg]]) -> list[Any]:

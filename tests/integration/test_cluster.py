@@ -905,10 +905,7 @@ def private_cluster() -> Iterator[RedisCluster]:
 @pytest.fixture
 def failing(private_cluster: RedisCluster) -> RedisCluster:
     """The module's private cluster, every node running and the cluster stable."""
-    for node in private_cluster.nodes:
-        if not node.is_running():  # a failed test left it down
-            private_cluster.restart(node, wait=False)
-    private_cluster.wait_stable(30.0)
+    private_cluster.heal()  # a failed test may have left a node down
     private_cluster.flushall()
     return private_cluster
 

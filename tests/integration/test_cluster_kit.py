@@ -76,10 +76,7 @@ def faulty_cluster() -> Iterator[RedisCluster]:
 @pytest.fixture
 def faulty(faulty_cluster: RedisCluster) -> RedisCluster:
     """The module's private cluster, every node running and the cluster stable."""
-    for node in faulty_cluster.nodes:
-        if not node.is_running():  # a failed test left it down
-            faulty_cluster.restart(node, wait=False)
-    faulty_cluster.wait_stable(30.0)
+    faulty_cluster.heal()  # a failed test may have left a node down
     return faulty_cluster
 
 
