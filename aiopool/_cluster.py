@@ -264,17 +264,24 @@ class ClusterClient:
         self._check_open()
         client = self._clients.get(address)
         if client is None:
-            host, _, port = address.rpartition(":")
-            options = dataclasses.replace(
-                self.connection_options,
-                host=host,
-                port=int(port),
-                readonly=self.cluster_options.read_from != "primary",
-            )
-            pool = Pool(options, self.pool_options)
+            readonly = self.cluster_options.read_from != "primary"
+            pool = Pool(self._options_for(address, readonly=readonly), self.pool_options)
             pool._retry_connect = False  # a refused connect goes back to _route at once
             client = self._clients[address] = Client(pool)
         return client
+
+    def _options_for(self, address: str, *, readonly: bool) -> ConnectionOptions:
+        host, _, port = address.rpartition(":")
+        return dataclasses.replace(
+            self.connection_options, host=host, port=int(port), readonly=readonly
+        )
+
+    def _spawn(self, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """Run ``work`` in the background; ``aclose()`` cancels and awaits it."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     def primaries(self) -> list[str]:
         """The ``host:port`` of every primary, as of the last topology refresh."""
@@ -317,18 +324,14 @@ class ClusterClient:
         if task is None or task.done():
             if not force and time.monotonic() - self._refreshed_at < _REFRESH_GAP:
                 return True
-            task = self._refreshing = asyncio.get_running_loop().create_task(self._reload())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            task = self._refreshing = self._spawn(self._reload())
         return await asyncio.shield(task)
 
     def _refresh_soon(self) -> None:
-        """Schedule a refresh without waiting for it (after a MOVED)."""
+        """Schedule a refresh without waiting for it (MOVED, a lost node, the timer)."""
         if self._closed or (self._refreshing is not None and not self._refreshing.done()):
             return
-        task = asyncio.get_running_loop().create_task(self._refresh())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._refresh())
 
     def _arm_periodic(self) -> None:
         interval = self.cluster_options.refresh_interval
@@ -364,10 +367,7 @@ class ClusterClient:
         return False
 
     async def _query(self, address: str) -> list[Any]:
-        host, _, port = address.rpartition(":")
-        options = dataclasses.replace(
-            self.connection_options, host=host, port=int(port), readonly=False
-        )
+        options = self._options_for(address, readonly=False)
         limit = options.connect_timeout
         conn = await Connection.open(options, timeout=limit)
         try:
@@ -384,12 +384,11 @@ class ClusterClient:
         self._refreshed_at = time.monotonic()
         gone = old - new.addresses() - set(self._startup)
         for address in gone:
+            self._latency.pop(address, None)
             client = self._clients.pop(address, None)
             if client is not None:
                 logger.info("node %s left the cluster; closing its pool", address)
-                task = asyncio.get_running_loop().create_task(client.aclose())
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._spawn(client.aclose())
 
     async def _measure(self) -> None:
         async def ping(address: str) -> None:
@@ -422,11 +421,10 @@ class ClusterClient:
         return await self._send(args)
 
     async def _send(self, args: tuple[Any, ...]) -> Any:
-        self._check_open()
-        if not self._map.shards:
-            await self.open()
-        slot = command_slot(args)
+        if self._closed or not self._map.shards:
+            await self.open()  # raises ClusterError once closed
         name = command_name_key(args)
+        slot = command_slot(args, name)
         if slot is None and name in _ON_ALL_PRIMARIES:
             return _ON_ALL_PRIMARIES[name](await self._on_all(args, name))
         return await self._route(args, slot, name in READ_ONLY)
@@ -519,9 +517,8 @@ class ClusterClient:
         and keys that move between primaries during the scan may be missed
         or repeated (as with SCAN on one server during a resharding).
         """
-        self._check_open()
-        if not self._map.shards:
-            await self.open()
+        if self._closed or not self._map.shards:
+            await self.open()  # raises ClusterError once closed
         for address in self._map.primaries():
             async for key in self.node(address).scan_iter(match, count, type_):
                 yield key

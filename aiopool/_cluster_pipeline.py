@@ -54,11 +54,12 @@ def _queued(
 class _Queued:
     __slots__ = ("command", "data", "read_only", "slot")
 
-    def __init__(self, command: Command[Any], data: bytes, slot: int | None) -> None:
+    def __init__(self, command: Command[Any], data: bytes) -> None:
+        name = command_name_key(command.args)
         self.command = command
         self.data = data
-        self.slot = slot
-        self.read_only = command_name_key(command.args) in READ_ONLY
+        self.slot = command_slot(command.args, name)  # CrossSlotError: nothing queued
+        self.read_only = name in READ_ONLY
 
     def __repr__(self) -> str:
         return f"<queued {command_name_key(self.command.args)} slot={self.slot}>"
@@ -120,8 +121,9 @@ class ClusterPipeline:
         self._slot = None
 
     def _add(self, command: Command[Any]) -> ClusterPipeline:
-        data = encode_command(command.args)  # a bad argument raises at the queuing line
-        slot = command_slot(command.args)
+        # A bad argument, or keys in two slots, raise here, at the queuing line.
+        item = _Queued(command, encode_command(command.args))
+        slot = item.slot
         if self.transaction and slot is not None:
             if self._slot is None:
                 self._slot = slot
@@ -131,7 +133,7 @@ class ClusterPipeline:
                     f"in slot {slot}, earlier ones in slot {self._slot} (use a common "
                     "{hash tag})"
                 )
-        self._queue.append(_Queued(command, data, slot))
+        self._queue.append(item)
         return self
 
     def command(self, *args: Any) -> ClusterPipeline:
@@ -155,9 +157,8 @@ class ClusterPipeline:
         if not queue:
             return []
         client = self._client
-        client._check_open()
-        if not client._map.shards:
-            await client.open()
+        if client._closed or not client._map.shards:
+            await client.open()  # raises ClusterError once closed
         commands = [q.command for q in queue]
         if self.transaction:
             replies = await self._transaction(queue, slot)
@@ -185,7 +186,7 @@ class ClusterPipeline:
             ),
             return_exceptions=True,
         )
-        unknown: BaseException | None = None
+        failure: BaseException | None = None  # sent, or failing for another reason
         for indexes, outcome in zip(groups.values(), outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 if isinstance(outcome, PoolClosed) or (
@@ -194,7 +195,7 @@ class ClusterPipeline:
                 ):
                     unrouted.extend(indexes)  # nothing of this group was sent
                     continue
-                unknown = unknown or outcome
+                failure = failure or outcome
                 continue
             for index, reply in zip(indexes, outcome, strict=True):
                 if isinstance(reply, RedirectError | TryAgainError | ClusterDownError):
@@ -204,17 +205,13 @@ class ClusterPipeline:
                     unrouted.append(index)
                 else:
                     replies[index] = reply
-        if unknown is not None:
-            raise unknown
+        if failure is not None:
+            raise failure
         for index in sorted(unrouted):
             item = queue[index]
             try:
                 replies[index] = await client._route(item.command.args, item.slot, item.read_only)
-            except ConnectionFailure:
-                raise
-            except Exception as exc:  # an error reply stays in place, as in one pipeline
-                if not isinstance(exc, ReplyError):
-                    raise
+            except ReplyError as exc:  # an error reply stays in place, as in one pipeline
                 replies[index] = exc
         return replies
 

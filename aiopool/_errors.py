@@ -108,7 +108,7 @@ class RedirectError(ReplyError):
         try:
             self.slot = int(parts[1])
             host, _, port = parts[2].rpartition(":")
-            self.host, self.port = host, int(port)
+            self.host, self.port = host.strip("[]"), int(port)  # an IPv6 host may be bracketed
         except (IndexError, ValueError):
             self.slot, self.host, self.port = -1, "", 0
 

@@ -146,14 +146,16 @@ _MOVABLE: Final[dict[str, Callable[[tuple[Any, ...]], list[Any]]]] = {
 }
 
 
-def command_keys(args: tuple[Any, ...]) -> list[Any]:
+def command_keys(args: tuple[Any, ...], name: str | None = None) -> list[Any]:
     """The key arguments of the command ``args`` (empty for a keyless command).
 
-    An unknown command is taken to have no keys; the server routes or refuses
+    ``name`` is ``command_name_key(args)`` when the caller has it already. An
+    unknown command is taken to have no keys; the server routes or refuses
     it. Raises ``ValueError`` for a movable-keys command aiopool has no rule
     for (none in Redis 7.0; a newer server's table could add one).
     """
-    name = command_name_key(args)
+    if name is None:
+        name = command_name_key(args)
     movable = _MOVABLE.get(name)
     if movable is not None:
         return movable(args)
@@ -170,13 +172,16 @@ def command_keys(args: tuple[Any, ...]) -> list[Any]:
     return list(args[first:stop:step])
 
 
-def command_slot(args: tuple[Any, ...]) -> int | None:
+def command_slot(args: tuple[Any, ...], name: str | None = None) -> int | None:
     """The one slot every key of ``args`` maps to; ``None`` when it has no keys.
 
-    Raises ``CrossSlotError`` (nothing is sent) when the keys span slots,
-    naming two keys that differ; use a ``{hash tag}`` to keep them together.
+    ``name`` is as for ``command_keys``. Raises ``CrossSlotError`` (nothing
+    is sent) when the keys span slots, naming two keys that differ; use a
+    ``{hash tag}`` to keep them together.
     """
-    keys = command_keys(args)
+    if name is None:
+        name = command_name_key(args)
+    keys = command_keys(args, name)
     if not keys:
         return None
     slot = key_slot(keys[0])
@@ -184,7 +189,7 @@ def command_slot(args: tuple[Any, ...]) -> int | None:
         other = key_slot(key)
         if other != slot:
             raise CrossSlotError(
-                f"CROSSSLOT {command_name_key(args).upper()}: key {keys[0]!r} is in slot {slot} "
+                f"CROSSSLOT {name.upper()}: key {keys[0]!r} is in slot {slot} "
                 f"and key {key!r} in slot {other}; a multi-key command must keep its keys "
                 "in one slot (give them a common {hash tag}, e.g. '{user1}.a', '{user1}.b')"
             )

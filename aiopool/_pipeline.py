@@ -6,8 +6,6 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from hiredis import pack_command
-
 from . import _commands as cmd
 from ._commands import Command, Key, Value
 from ._connection import Connection
@@ -38,30 +36,19 @@ _EXEC = encode_command(("EXEC",))
 
 def _queued(build: Callable[P, Command[T]]) -> Callable[Concatenate[Pipeline, P], Pipeline]:
     """Make ``build`` (a command definition) a chainable ``Pipeline`` method."""
-    if build.__name__.rstrip("_").upper() in BLOCKING_NAMES:
+    # Blocking commands flag the pipeline, so execute() looks for blocking times
+    # only when one was queued.
+    may_block = build.__name__.rstrip("_").upper() in BLOCKING_NAMES
 
-        def method(self: Pipeline, /, *args: P.args, **kwargs: P.kwargs) -> Pipeline:
-            self._may_block = True  # execute() then looks for the longest blocking time
-            return self._add(build(*args, **kwargs))
-
-    else:
-
-        def method(self: Pipeline, /, *args: P.args, **kwargs: P.kwargs) -> Pipeline:
-            # The hot path of a pipeline: _add with encode_command's common case inlined.
-            command = build(*args, **kwargs)
-            words = command[0]
-            for word in words:
-                if word.__class__ is memoryview:
-                    data = encode_command(words)  # it copies a strided view
-                    break
-            else:
-                try:
-                    data = pack_command(words)  # type: ignore[arg-type]  # stub: one-tuple
-                except TypeError:
-                    data = encode_command(words)  # raises, naming the argument
-            self._encoded.append(data)
-            self._commands.append(command)
-            return self
+    def method(self: Pipeline, /, *args: P.args, **kwargs: P.kwargs) -> Pipeline:
+        command = build(*args, **kwargs)
+        if may_block:
+            self._may_block = True
+        # _add inlined (every queued command comes this way): encoded now, so
+        # a bad argument raises here, at the line that queued it.
+        self._encoded.append(encode_command(command.args))
+        self._commands.append(command)
+        return self
 
     cmd.describe(method, build, "Pipeline")
     return method

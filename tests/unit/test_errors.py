@@ -149,3 +149,23 @@ def test_connection_failure_carries_address() -> None:
     error = ConnectError("could not connect", "127.0.0.1:6379")
     assert error.address == "127.0.0.1:6379"
     assert str(error) == "could not connect"
+
+
+def test_redirect_replies_carry_slot_and_node_and_survive_a_malformed_text() -> None:
+    from aiopool import AskError, MovedError, RedirectError
+    from aiopool._errors import reply_error
+
+    moved = reply_error("MOVED 3999 127.0.0.1:6381")
+    assert type(moved) is MovedError
+    assert (moved.slot, moved.host, moved.port, moved.address) == (
+        3999,
+        "127.0.0.1",
+        6381,
+        "127.0.0.1:6381",
+    )
+    ask = reply_error("ASK 12 [::1]:7002")
+    assert type(ask) is AskError
+    assert (ask.slot, ask.host, ask.port) == (12, "::1", 7002)
+    broken = reply_error("MOVED nonsense")
+    assert isinstance(broken, RedirectError)
+    assert (broken.slot, broken.host, broken.port) == (-1, "", 0)
