@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
+from ._autopipeline import AutoPipelineStats
 from ._client import Client
 from ._cluster import ClusterClient
 from ._cluster_pipeline import ClusterPipeline
-from ._config import ClusterOptions, ConnectionOptions, PoolOptions
+from ._config import AutoPipelineOptions, ClusterOptions, ConnectionOptions, PoolOptions
 from ._connection import Connection
 from ._errors import (
     AskError,
@@ -48,6 +49,8 @@ __version__ = "0.1.0"
 __all__ = [
     "AskError",
     "AuthenticationError",
+    "AutoPipelineOptions",
+    "AutoPipelineStats",
     "BusyLoadingError",
     "Client",
     "ClusterClient",

@@ -8,13 +8,14 @@ from types import TracebackType
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from . import _commands as cmd
+from ._autopipeline import AutoPipeliner, AutoPipelineStats
 from ._commands import Command, Key, Value
-from ._config import options_from_url
+from ._config import AUTO_PIPELINE_FIELDS, AutoPipelineOptions, options_from_url
 from ._connection import Connection
 from ._errors import ConnectionFailure, NoScriptError, OutcomeUnknown, WatchError
 from ._pipeline import Pipeline
 from ._pool import Pool
-from ._protocol import command_name, encode_command, refuse_session_command
+from ._protocol import command_name, encode_command, may_block, refuse_session_command
 from ._pubsub import PubSub
 from ._safety import is_safe_to_repeat
 from ._script import Script
@@ -55,17 +56,36 @@ class Client:
     within ``acquire_timeout``. Cancelling a call is always safe: a command
     interrupted after it was written closes its connection, so no later
     caller can ever read its reply.
+
+    With ``auto_pipeline`` on (``AutoPipelineOptions``), commands issued
+    concurrently by many tasks share a few of the pool's connections and are
+    written together once per event-loop turn; the errors, timeouts and
+    retries are the same. A cancelled caller's command is either never
+    written (cancelled before the end of the turn) or its reply is read and
+    dropped; the shared connection stays in use. Blocking commands (BLPOP,
+    XREAD, WAIT, ...), pipelines, transactions and pub/sub still get a
+    connection of their own.
     """
 
-    __slots__ = ("_pinned", "_pubsubs", "pool")
+    __slots__ = ("_auto", "_pinned", "_pubsubs", "pool")
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, auto_pipeline: AutoPipelineOptions | None = None) -> None:
         if not isinstance(pool, Pool):
             raise TypeError(
                 f"Client() takes a Pool, got {type(pool).__name__}; "
                 "use Client.from_url(url) to build one from a URL"
             )
+        if auto_pipeline is not None and not isinstance(auto_pipeline, AutoPipelineOptions):
+            raise TypeError(
+                "Client(auto_pipeline=) takes AutoPipelineOptions or None, got "
+                f"{type(auto_pipeline).__name__}"
+            )
         self.pool = pool
+        self._auto = (
+            AutoPipeliner(pool, auto_pipeline)
+            if auto_pipeline is not None and auto_pipeline.auto_pipeline
+            else None
+        )
         self._pubsubs: weakref.WeakSet[PubSub] = weakref.WeakSet()
         # Set by _pinned_to(): the one connection to use; False once released.
         self._pinned: Connection | Literal[False] | None = None
@@ -77,17 +97,29 @@ class Client:
         ``url`` is ``redis://[user:password@]host[:port][/db]``, ``rediss://``
         (TLS) or ``unix:///path``; ``options`` are any of the pool and
         connection options (``max_size=20``, ``command_timeout=2.0``, ...) and
-        override the URL's. Nothing is connected until first use (or
-        ``async with``). A bad URL raises ``ValueError``; an unknown option
-        ``TypeError``.
+        override the URL's, and ``auto_pipeline=True`` (with
+        ``auto_pipeline_connections`` and ``auto_pipeline_max_pending``, see
+        ``AutoPipelineOptions``) shares connections between concurrent
+        commands. Nothing is connected until first use (or ``async with``). A
+        bad URL raises ``ValueError``; an unknown option ``TypeError``.
         """
+        auto = {k: options.pop(k) for k in list(options) if k in AUTO_PIPELINE_FIELDS}
         connection, pool = options_from_url(url, dict(options), where="Client.from_url()")
-        return cls(Pool(connection, pool))
+        return cls(Pool(connection, pool), AutoPipelineOptions(**auto))  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         if self._pinned is not None:
             return f"<Client pinned to {self._pinned or 'a released connection'!r}>"
-        return f"<Client {self.pool!r}>"
+        auto = " auto_pipeline" if self._auto is not None else ""
+        return f"<Client{auto} {self.pool!r}>"
+
+    def auto_pipeline_stats(self) -> AutoPipelineStats | None:
+        """A snapshot of auto-pipelining (``AutoPipelineStats``), or None when it is off.
+
+        Never awaits, never raises. ``client.pool.stats().shared`` counts the
+        pool's connections lent to it.
+        """
+        return None if self._auto is None else self._auto.stats()
 
     async def __aenter__(self) -> Client:
         await self.pool.open()
@@ -104,7 +136,9 @@ class Client:
     async def aclose(self) -> None:
         """Close the ``PubSub`` objects this client made, then its pool (see ``Pool.aclose``).
 
-        A pipeline's ``immediate`` client refuses (``RuntimeError``): it does
+        With auto-pipelining, commands waiting for room fail with
+        ``PoolClosed`` and those already written get their replies (within
+        ``close_timeout``) before the shared connections go back. A pipeline's ``immediate`` client refuses (``RuntimeError``): it does
         not own the pool.
         """
         if self._pinned is not None:
@@ -113,6 +147,8 @@ class Client:
             )
         for pubsub in list(self._pubsubs):
             await pubsub.aclose()
+        if self._auto is not None:
+            await self._auto.aclose()
         await self.pool.aclose()
 
     async def execute(self, *args: Any) -> Any:
@@ -148,6 +184,9 @@ class Client:
         self._pinned = False
 
     async def _send(self, args: tuple[Any, ...]) -> Any:
+        auto = self._auto
+        if auto is not None and not may_block(args):
+            return await auto.send(args)
         data = encode_command(args)
         pinned = self._pinned
         if pinned is not None:

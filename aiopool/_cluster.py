@@ -13,15 +13,19 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from . import _commands as cmd
+from ._autopipeline import AutoPipelineStats
 from ._client import Client
 from ._cluster_pipeline import ClusterPipeline
 from ._command_table import READ_ONLY
 from ._commands import Command
 from ._config import (
+    AUTO_PIPELINE_FIELDS,
     CLUSTER_FIELDS,
+    AutoPipelineOptions,
     ClusterOptions,
     ConnectionOptions,
     PoolOptions,
+    check_auto_pipeline,
     mask_url,
     options_from_url,
 )
@@ -154,6 +158,7 @@ class ClusterClient:
         "_refreshing",
         "_startup",
         "_tasks",
+        "auto_pipeline_options",
         "cluster_options",
         "connection_options",
         "pool_options",
@@ -165,6 +170,7 @@ class ClusterClient:
         connection: ConnectionOptions | None = None,
         pool: PoolOptions | None = None,
         cluster: ClusterOptions | None = None,
+        auto_pipeline: AutoPipelineOptions | None = None,
     ) -> None:
         if not startup_nodes:
             raise ValueError("ClusterClient needs at least one startup node (host, port)")
@@ -173,6 +179,10 @@ class ClusterClient:
             raise ValueError("Redis Cluster runs over TCP with database 0: drop path and db")
         self.pool_options = pool if pool is not None else PoolOptions()
         self.cluster_options = cluster if cluster is not None else ClusterOptions()
+        self.auto_pipeline_options = (
+            auto_pipeline if auto_pipeline is not None else AutoPipelineOptions()
+        )
+        check_auto_pipeline(self.auto_pipeline_options, self.pool_options)
         self._startup = [address_of(host, port) for host, port in startup_nodes]
         self._map = SlotMap()
         self._clients: dict[str, Client] = {}
@@ -190,17 +200,28 @@ class ClusterClient:
         ``options`` are the pool and connection options of ``Client.from_url``
         (applied to every node's pool) and the cluster options ``read_from``,
         ``max_redirects``, ``retry_timeout`` and ``refresh_interval``
-        (``ClusterOptions``). Nothing is connected until ``async with`` (or
-        the first command). A bad URL raises ``ValueError``; an unknown option
+        (``ClusterOptions``), and ``auto_pipeline=True`` (``AutoPipelineOptions``),
+        which shares each node's connections between concurrent commands as
+        ``Client`` does. Nothing is connected until ``async with`` (or the
+        first command). A bad URL raises ``ValueError``; an unknown option
         ``TypeError``.
         """
         first, nodes = _startup_nodes(url)
         cluster = {k: options.pop(k) for k in list(options) if k in CLUSTER_FIELDS}
+        auto = {k: options.pop(k) for k in list(options) if k in AUTO_PIPELINE_FIELDS}
         connection, pool = options_from_url(first, dict(options), where="ClusterClient.from_url()")
-        return cls(nodes, connection, pool, ClusterOptions(**cluster))  # type: ignore[arg-type]
+        return cls(
+            nodes,
+            connection,
+            pool,
+            ClusterOptions(**cluster),  # type: ignore[arg-type]
+            AutoPipelineOptions(**auto),  # type: ignore[arg-type]
+        )
 
     def __repr__(self) -> str:
         state = " closed" if self._closed else ""
+        if self.auto_pipeline_options.auto_pipeline:
+            state += " auto_pipeline"
         return (
             f"<ClusterClient{state} shards={len(self._map.shards)} nodes={len(self._clients)} "
             f"read_from={self.cluster_options.read_from}>"
@@ -267,7 +288,7 @@ class ClusterClient:
             readonly = self.cluster_options.read_from != "primary"
             pool = Pool(self._options_for(address, readonly=readonly), self.pool_options)
             pool._retry_connect = False  # a refused connect goes back to _route at once
-            client = self._clients[address] = Client(pool)
+            client = self._clients[address] = Client(pool, self.auto_pipeline_options)
         return client
 
     def _options_for(self, address: str, *, readonly: bool) -> ConnectionOptions:
@@ -295,6 +316,11 @@ class ClusterClient:
     def stats(self) -> dict[str, PoolStats]:
         """Each node's ``PoolStats``, by ``host:port``."""
         return {address: client.pool.stats() for address, client in self._clients.items()}
+
+    def auto_pipeline_stats(self) -> dict[str, AutoPipelineStats]:
+        """Each node's ``AutoPipelineStats``, by ``host:port`` (empty when it is off)."""
+        stats = {address: client.auto_pipeline_stats() for address, client in self._clients.items()}
+        return {address: s for address, s in stats.items() if s is not None}
 
     def _address(self, slot: int | None, read_only: bool) -> str | None:
         if slot is None:

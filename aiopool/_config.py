@@ -16,9 +16,12 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 __all__ = [
+    "AUTO_PIPELINE_FIELDS",
+    "AutoPipelineOptions",
     "ClusterOptions",
     "ConnectionOptions",
     "PoolOptions",
+    "check_auto_pipeline",
     "mask_url",
     "options_from_url",
     "split_options",
@@ -172,6 +175,46 @@ class PoolOptions:
         _check_timeout("keepalive_interval", self.keepalive_interval)
 
 
+@dataclass(frozen=True, slots=True)
+class AutoPipelineOptions:
+    """Whether and how a client shares connections between concurrent commands.
+
+    With ``auto_pipeline=True``, commands issued by many tasks at once are
+    written together, one buffer per event-loop turn, on at most
+    ``auto_pipeline_connections`` connections borrowed from the pool, and each
+    reply goes back to its own caller. ``auto_pipeline_max_pending`` caps the
+    commands queued or awaiting a reply on one such connection; callers
+    beyond the cap wait (in order, for at most ``acquire_timeout``) instead of
+    growing memory without bound. The other options of the pool still hold:
+    ``command_timeout`` per command, ``acquire_timeout`` for getting on a
+    connection. The client checks that the pool keeps at least one connection
+    for what cannot be shared (blocking commands, transactions, retries).
+    """
+
+    auto_pipeline: bool = False
+    auto_pipeline_connections: int = 2
+    auto_pipeline_max_pending: int = 1024
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.auto_pipeline, bool):
+            raise TypeError(f"option auto_pipeline must be a bool, got {self.auto_pipeline!r}")
+        _check_int("auto_pipeline_connections", self.auto_pipeline_connections, minimum=1)
+        _check_int("auto_pipeline_max_pending", self.auto_pipeline_max_pending, minimum=1)
+
+
+AUTO_PIPELINE_FIELDS = frozenset(f.name for f in fields(AutoPipelineOptions))
+
+
+def check_auto_pipeline(auto: AutoPipelineOptions, pool: PoolOptions) -> None:
+    """Raise ``ValueError`` when shared connections would leave none for exclusive use."""
+    if auto.auto_pipeline and auto.auto_pipeline_connections >= pool.max_size:
+        raise ValueError(
+            f"option auto_pipeline_connections ({auto.auto_pipeline_connections}) must be "
+            f"less than max_size ({pool.max_size}): blocking commands, transactions and "
+            "retries need a connection of their own"
+        )
+
+
 READ_FROM = ("primary", "replicas", "nearest")
 
 
@@ -241,9 +284,14 @@ _BOOL_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False,
 
 
 def _unknown_option(name: str, where: str) -> TypeError:
+    if name in AUTO_PIPELINE_FIELDS:
+        return TypeError(
+            f"option {name!r} is not one of {where}: it belongs to a client "
+            "(Client.from_url() or ClusterClient.from_url())"
+        )
     hint = _FAMILIAR.get(name)
     if hint is None:
-        known = sorted(_CONNECTION_FIELDS | _POOL_FIELDS | CLUSTER_FIELDS)
+        known = sorted(_CONNECTION_FIELDS | _POOL_FIELDS | CLUSTER_FIELDS | AUTO_PIPELINE_FIELDS)
         close = difflib.get_close_matches(name, known, n=1)
         hint = close[0] if close else None
     suggestion = f"; did you mean {hint!r}?" if hint else ""

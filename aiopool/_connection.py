@@ -337,18 +337,22 @@ class Connection:
         self._deadline = None
         self.state = READY
         if isinstance(reply, ReplyError):
-            if _is_maxclients(reply):
-                # Sent instead of any reply, before the server closes the
-                # socket: our command was never run.
-                self.abort()
-                raise self._maxclients_error(reply)
-            if isinstance(reply, AuthenticationError):
-                raise AuthenticationError(
-                    f"{self.address}: {reply.message} (give the password option, "
-                    "or credentials in the URL: redis://user:password@host)",
-                    reply.code,
-                ) from None
-            raise reply
+            raise self._error_reply(reply)
+        return reply
+
+    def _error_reply(self, reply: ReplyError) -> RedisError:
+        """The exception a caller gets for an error reply to its command."""
+        if _is_maxclients(reply):
+            # Sent instead of any reply, before the server closes the
+            # socket: our command was never run.
+            self.abort()
+            return self._maxclients_error(reply)
+        if isinstance(reply, AuthenticationError):
+            return AuthenticationError(
+                f"{self.address}: {reply.message} (give the password option, "
+                "or credentials in the URL: redis://user:password@host)",
+                reply.code,
+            )
         return reply
 
     async def _request_many(
@@ -463,6 +467,58 @@ class Connection:
         except _PARSER_CRASHES as exc:
             raise _unparsable(exc) from exc
 
+    # -- shared use (auto-pipelining) --------------------------------------------------
+
+    def _write_nowait(self, data: bytes) -> bool:
+        """Write ``data`` without waiting; False when the socket was found closed.
+
+        False means none of ``data`` left this host (see ``_write``).
+        """
+        try:
+            self._write(data)
+        except _NotSent:
+            return False
+        return True
+
+    def _write_backlog(self) -> int:
+        """Bytes written but still waiting for the kernel to take them."""
+        return self._transport.get_write_buffer_size()
+
+    async def _drain(self) -> None:
+        await self._writer.drain()
+
+    async def _read_some(self, replies: list[Any]) -> None:
+        """Wait for bytes from the server, then append every reply they complete.
+
+        The bytes may complete no reply at all (a large reply arrives in
+        pieces). End of stream raises ``ConnectionResetError``; bytes that are
+        not RESP raise ``ProtocolError`` (the connection can no longer be used).
+        """
+        data = await self._reader.read(_READ_SIZE)
+        if not data:
+            raise ConnectionResetError(self._closed_reason())
+        parser = self._parser
+        parser.feed(data)
+        try:
+            reply = parser.gets()
+            while reply is not NOT_ENOUGH:
+                replies.append(reply)
+                reply = parser.gets()
+        except (ProtocolError, UnicodeDecodeError):
+            raise
+        except _PARSER_CRASHES as exc:
+            raise _unparsable(exc) from exc
+
+    def _has_partial_reply(self) -> bool:
+        return self._parser.has_data()
+
+    def _not_sent(self, name: str) -> ConnectionFailure:
+        return ConnectionFailure(
+            f"connection to {self.address} was found closed as {name} was written; "
+            "the command was not sent",
+            self.address,
+        )
+
     def _closed_reason(self) -> str:
         return self._abort_reason or "the server closed the connection"
 
@@ -494,11 +550,7 @@ class Connection:
         if self._timed_out:
             exc = TimeoutError()
         if isinstance(exc, _NotSent):
-            return ConnectionFailure(
-                f"connection to {self.address} was found closed as {name} was written; "
-                "the command was not sent",
-                self.address,
-            )
+            return self._not_sent(name)
         if isinstance(exc, TimeoutError) and not (isinstance(exc, OSError) and exc.errno):
             return CommandTimeout(
                 f"no reply from {self.address} to {name} within {timeout}s (command_timeout); "

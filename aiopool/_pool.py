@@ -159,7 +159,9 @@ class PoolStats:
     queued for a slot. The totals (``created``, ``closed``, ``acquired``,
     ``timeouts``, ``connect_errors``) count since the pool was made.
     ``oldest_held`` is how long the longest-held connection has been
-    borrowed, in seconds (0.0 when none is).
+    borrowed, in seconds (0.0 when none is). ``shared`` of the ``in_use``
+    connections are lent to auto-pipelining, which keeps each while commands
+    keep coming (they do not count towards ``oldest_held``).
     """
 
     max_size: int
@@ -175,6 +177,7 @@ class PoolStats:
     timeouts: int
     connect_errors: int
     oldest_held: float
+    shared: int = 0
 
 
 class _Borrow:
@@ -225,7 +228,7 @@ class _Hold:
     that its slot can be recovered.
     """
 
-    __slots__ = ("since", "site", "task", "task_name", "timer")
+    __slots__ = ("shared", "since", "site", "task", "task_name", "timer")
 
     def __init__(self, task: asyncio.Task[object] | None, since: float) -> None:
         # Every borrow makes one: keep it small. The name is kept because it
@@ -235,12 +238,15 @@ class _Hold:
         self.task_name = None if task is None else task.get_name()
         self.site: str | None = None
         self.timer: asyncio.TimerHandle | None = None
+        self.shared = False
 
     def __repr__(self) -> str:
         return f"<_Hold {self.who()} for {time.monotonic() - self.since:.3f}s>"
 
     def who(self) -> str:
         """``task 'name'``, or ``no task`` for a borrow made outside any task."""
+        if self.shared:
+            return "auto-pipelining (shared by many tasks)"
         return "no task" if self.task_name is None else f"task {self.task_name!r}"
 
     def describe(self) -> str:
@@ -512,6 +518,20 @@ class Pool:
             # A task collected while it borrows never released: recover the slot.
             pool = weakref.ref(self)
             hold.task = weakref.ref(task, lambda _: _abandoned(pool, conn, hold))
+
+    def _lend(self, conn: Connection) -> None:
+        """Mark a borrowed connection as shared by auto-pipelining.
+
+        It is held by no task (many tasks' commands run on it), so it gets no
+        leak detection: its owner returns it once it has been idle a moment.
+        """
+        hold = self._in_use[conn]
+        if hold.timer is not None:
+            hold.timer.cancel()
+            hold.timer = None
+        hold.task = None  # drops the abandoned-task callback with the weak reference
+        hold.task_name = None
+        hold.shared = True
 
     def _held_too_long(self, conn: Connection) -> None:
         hold = self._in_use.get(conn)
@@ -860,8 +880,12 @@ class Pool:
         in_use = len(self._in_use)
         idle = len(self._slots.idle)
         oldest = 0.0
-        if self._in_use:
-            oldest = time.monotonic() - next(iter(self._in_use.values())).since
+        shared = 0
+        for hold in self._in_use.values():  # oldest first
+            if hold.shared:
+                shared += 1
+            elif not oldest:
+                oldest = time.monotonic() - hold.since
         return PoolStats(
             max_size=opts.max_size,
             min_size=opts.min_size,
@@ -876,6 +900,7 @@ class Pool:
             timeouts=self._timeouts,
             connect_errors=self._connect_errors,
             oldest_held=oldest,
+            shared=shared,
         )
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "command_name",
     "encode_command",
     "make_reader",
+    "may_block",
     "refuse_session_command",
     "session_command",
 ]
@@ -120,6 +121,14 @@ BLOCKING_NAMES: Final = frozenset((*_BLOCKING, "XREAD", "XREADGROUP"))
 BLOCKING_INITIALS: Final = frozenset(
     ("b", "B", "w", "W", "x", "X", b"b", b"B", b"w", b"W", b"x", b"X")
 )
+
+
+def may_block(args: tuple[Any, ...]) -> bool:
+    """True when ``args`` is a command that may block its connection (BLPOP, WAIT, XREAD, ...)."""
+    name = args[0] if args else None
+    if not isinstance(name, str | bytes) or name[:1] not in BLOCKING_INITIALS:
+        return False
+    return command_name(args) in BLOCKING_NAMES
 
 
 def blocking_timeout(args: tuple[Any, ...], command_timeout: float | None) -> float | None:

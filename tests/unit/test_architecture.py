@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "_connection": 3,
     "_pool": 4,
     "_commands": 5,
+    "_autopipeline": 5,
     "_script": 6,
     "_pipeline": 7,
     "_pubsub": 7,

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Methods one surface has and the other must not: how each is used differs.
 CLIENT_ONLY = {
     "aclose",
+    "auto_pipeline_stats",
     "execute",  # a raw command now; Pipeline.execute() sends the queue
     "from_url",
     "hscan_iter",
