@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import copy
 import itertools
 from dataclasses import dataclass
@@ -219,6 +220,9 @@ class _Shared:
                 self._broken(ConnectionResetError("the auto-pipelining reader was cancelled"))
                 raise
         except BaseException as exc:
+            if replies:  # complete replies parsed before the bad bytes are still theirs
+                with contextlib.suppress(ProtocolError):
+                    self._deliver(replies)
             self._broken(exc)
             if not isinstance(exc, Exception):
                 raise
@@ -271,7 +275,12 @@ class _Shared:
                 )
             )
             self._retire()
-        if self._retired and not waited and self._in_flight and self._conn is not None:
+        if not self._retired:
+            return
+        # Commands queued behind a stuck reply go out on another connection.
+        queued, self._queue = self._queue, []
+        owner._redispatch(queued)
+        if not waited and self._in_flight and self._conn is not None:
             # Replies are owed that no caller waits for: nothing is worth the wait.
             self._conn.abort("every command in flight on it timed out")
 
@@ -318,10 +327,11 @@ class _Shared:
         conn.abort()
         self._retire(check=False)  # the reader is ending already
         timeout = self._owner._timeout
-        head = True
+        head = True  # the command whose reply was being read
         while self._in_flight:
             future, args, _ = self._in_flight.popleft()
             if future.done():
+                head = False
                 continue
             name = command_name(args)
             if head or not isinstance(exc, ProtocolError | UnicodeDecodeError):
