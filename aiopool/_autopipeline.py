@@ -30,6 +30,8 @@ import collections
 import contextlib
 import copy
 import itertools
+import math
+import time
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -100,6 +102,7 @@ class _Shared:
     __slots__ = (
         "_conn",
         "_draining",
+        "_expires_at",
         "_idle_since",
         "_idle_timer",
         "_in_flight",
@@ -130,6 +133,7 @@ class _Shared:
         self._timer: asyncio.TimerHandle | None = None
         self._idle_timer: asyncio.TimerHandle | None = None
         self._idle_since = 0.0
+        self._expires_at = math.inf  # loop time when max_lifetime runs out
         self._task = loop.create_task(self._run(), name=f"aiopool-auto-pipeline-{self.id}")
 
     def __repr__(self) -> str:
@@ -171,12 +175,16 @@ class _Shared:
             self._owner._redispatch(live)
             return
         timeout = self._owner._timeout
-        deadline = self._loop.time() + timeout if timeout is not None else 0.0
+        now = self._loop.time()
+        deadline = now + timeout if timeout is not None else 0.0
         self._in_flight.extend([(entry[0], entry[2], deadline) for entry in live])
         self._owner._writes += 1
         self._owner._commands += len(live)
         if timeout is not None and self._timer is None:
             self._timer = self._loop.call_at(deadline, self._expire)
+        if now >= self._expires_at:
+            # max_lifetime: a connection in steady use never goes back by itself.
+            self._retire(check=False)
         if conn._write_backlog() > _DRAIN_ABOVE:
             self._draining = True
             self._loop.create_task(self._drain(conn))
@@ -206,6 +214,10 @@ class _Shared:
         pool._lend(conn)
         conn.state = BUSY  # a stray direct use raises instead of interleaving
         self._conn = conn
+        lifetime = pool.options.max_lifetime
+        if lifetime is not None:
+            age = time.monotonic() - conn.created_at
+            self._expires_at = self._loop.time() + lifetime - age
         replies: list[Any] = []
         try:
             self._flush()

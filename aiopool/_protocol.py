@@ -126,6 +126,8 @@ BLOCKING_INITIALS: Final = frozenset(
 def may_block(args: tuple[Any, ...]) -> bool:
     """True when ``args`` is a command that may block its connection (BLPOP, WAIT, XREAD, ...)."""
     name = args[0] if args else None
+    if name.__class__ is memoryview:
+        name = bytes(name)
     if not isinstance(name, str | bytes) or name[:1] not in BLOCKING_INITIALS:
         return False
     return command_name(args) in BLOCKING_NAMES
@@ -139,6 +141,8 @@ def blocking_timeout(args: tuple[Any, ...], command_timeout: float | None) -> fl
     blocking time of 0 (block for ever) means no timeout at all.
     """
     name = args[0]
+    if name.__class__ is memoryview:
+        name = bytes(name)
     if (
         command_timeout is None
         or not isinstance(name, str | bytes)

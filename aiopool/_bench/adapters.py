@@ -5,7 +5,9 @@ workload needs (a pool of ``workload.pool_size``, or one bare connection per
 task), the task loops call ``commands(task)``, ``pipeline``,
 ``connect_ping_close`` or ``checkout_get``, and ``teardown()`` closes it all,
 so no client's background work runs while another is measured. Third-party
-clients live in ``others.py`` and are imported only when they run.
+clients live in ``others.py`` and are imported only when they run. A
+``Contender`` that is not driven by the task loops (a reference program that
+measures itself, ``reference.py``) shares only the naming and probing part.
 """
 
 from __future__ import annotations
@@ -17,12 +19,23 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar, NamedTuple
 
-from .. import Client, Pool, PoolOptions
+from .. import AutoPipelineOptions, Client, Pool, PoolOptions
 from .bare import BareConnection, FifoPool
 from .target import Target
 from .workloads import Recorder, Window, Workload
 
-__all__ = ["Adapter", "AiopoolAdapter", "BareAdapter", "Commands", "probe"]
+__all__ = [
+    "DEFAULT_AUTO_CONNECTIONS",
+    "Adapter",
+    "AiopoolAdapter",
+    "AutoPipelineAdapter",
+    "BareAdapter",
+    "Commands",
+    "Contender",
+    "probe",
+]
+
+DEFAULT_AUTO_CONNECTIONS = AutoPipelineOptions().auto_pipeline_connections
 
 
 class Commands(NamedTuple):
@@ -32,8 +45,8 @@ class Commands(NamedTuple):
     set: Callable[[str, bytes], Awaitable[Any]]
 
 
-class Adapter(ABC):
-    """The interface every benchmarked client offers.
+class Contender(ABC):
+    """Anything with a row in the table: a name, a version, and which workloads it runs.
 
     ``name`` is what ``--clients`` calls it, ``module`` what must import for
     it to run, ``distribution`` the package whose version is reported, and
@@ -51,6 +64,18 @@ class Adapter(ABC):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.target.shown}>"
 
+    @classmethod
+    def probe(cls) -> tuple[str | None, str | None]:
+        """``(version, None)`` when this client can run here, else ``(None, why not)``."""
+        try:
+            module = importlib.import_module(cls.module)
+        except ImportError as exc:
+            return None, f"not installed ({exc.name or cls.module}; {cls.install})"
+        try:
+            return importlib.metadata.version(cls.distribution), None
+        except importlib.metadata.PackageNotFoundError:
+            return str(getattr(module, "__version__", "?")), None
+
     def unsupported(self, workload: Workload) -> str | None:
         """Why this client does not run ``workload`` (shown in its row), or None."""
         return None
@@ -59,7 +84,21 @@ class Adapter(ABC):
         """A remark for the row (how the client was configured), or ``""``."""
         return ""
 
-    def attach(self, window: Window, out: Recorder) -> None:  # noqa: B027 (optional hook)
+
+class Adapter(Contender):
+    """The interface every client driven by the task loops offers.
+
+    ``checks_out`` is False for a client without a per-command checkout: its
+    W6 ``checkout()`` returns the command's end as the "acquired" time, so the
+    wait recorded is the whole command's latency and no hold time is kept.
+    """
+
+    checks_out: ClassVar[bool] = True
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.target.shown}>"
+
+    def attach(self, window: Window, out: Recorder) -> None:
         """Called before the tasks start, for an adapter that records figures of its own."""
 
     @abstractmethod
@@ -95,16 +134,9 @@ class Adapter(ABC):
         return self.checkout_get
 
 
-def probe(adapter: type[Adapter]) -> tuple[str | None, str | None]:
-    """``(version, None)`` when ``adapter``'s client imports, else ``(None, why not)``."""
-    try:
-        module = importlib.import_module(adapter.module)
-    except ImportError as exc:
-        return None, f"not installed ({exc.name or adapter.module}; {adapter.install})"
-    try:
-        return importlib.metadata.version(adapter.distribution), None
-    except importlib.metadata.PackageNotFoundError:
-        return str(getattr(module, "__version__", "?")), None
+def probe(contender: type[Contender]) -> tuple[str | None, str | None]:
+    """``(version, None)`` when ``contender`` can run here, else ``(None, why not)``."""
+    return contender.probe()
 
 
 class AiopoolAdapter(Adapter):
@@ -126,6 +158,8 @@ class AiopoolAdapter(Adapter):
             return "pool.acquire() + conn.execute('GET')"
         if workload.kind == "connect":
             return "Client + ping() + aclose()"
+        if workload.tasks > workload.pool_size:
+            return f"{workload.tasks} tasks on max_size={workload.pool_size}"
         return ""
 
     async def setup(self, workload: Workload) -> None:
@@ -167,6 +201,68 @@ class AiopoolAdapter(Adapter):
         return acquired, time.perf_counter_ns()
 
 
+class AutoPipelineAdapter(AiopoolAdapter):
+    """aiopool with ``auto_pipeline=True``: the same pool, commands of all tasks share a few.
+
+    ``connections`` is ``auto_pipeline_connections``. It must stay below
+    ``max_size``, so a workload whose pool is not larger (W3's pool of 1) gets
+    ``connections + 1`` and says so in its note. There is no checkout to wait
+    for: W6 runs ``await client.get(key)`` per task and reports its latency as
+    the wait. Pipelines (W2) and new clients (W5) do not auto-pipeline; they
+    are the plain ``aiopool`` rows.
+    """
+
+    name = "aiopool-auto"
+    checks_out = False
+
+    def __init__(self, target: Target, connections: int = DEFAULT_AUTO_CONNECTIONS) -> None:
+        super().__init__(target)
+        self.connections = connections
+
+    def __repr__(self) -> str:
+        return (
+            f"<AutoPipelineAdapter {self.target.shown} connections={self.connections} "
+            f"client={self._client!r}>"
+        )
+
+    def unsupported(self, workload: Workload) -> str | None:
+        if workload.kind == "pipeline":
+            return "skipped: a pipeline takes a connection of its own (the aiopool row)"
+        if workload.kind == "connect":
+            return "skipped: nothing to share in connect + PING + close (the aiopool row)"
+        return None
+
+    def _max_size(self, workload: Workload) -> int:
+        return max(workload.pool_size, self.connections + 1)
+
+    def note(self, workload: Workload) -> str:
+        parts = [f"auto_pipeline_connections={self.connections}"]
+        if self._max_size(workload) != workload.pool_size:
+            parts.append(f"max_size={self._max_size(workload)} (must exceed it)")
+        if workload.kind == "checkout":
+            parts.append("no checkout: client.get(), wait = its latency")
+        elif workload.tasks > workload.pool_size:
+            parts.append(f"{workload.tasks} tasks on max_size={workload.pool_size}")
+        return ", ".join(parts)
+
+    async def setup(self, workload: Workload) -> None:
+        pool = Pool(self.target.options, PoolOptions(max_size=self._max_size(workload)))
+        auto = AutoPipelineOptions(auto_pipeline=True, auto_pipeline_connections=self.connections)
+        self._client = Client(pool, auto)
+        await pool.open()
+
+    def checkout(self) -> Callable[[str], Awaitable[tuple[int, int]]]:
+        get = self._open().get
+        clock = time.perf_counter_ns
+
+        async def timed_get(key: str) -> tuple[int, int]:
+            await get(key)
+            done = clock()
+            return done, done
+
+        return timed_get
+
+
 class BareAdapter(Adapter):
     """The baseline of ``bare.py``: a connection per task, no pool (a FIFO one for W6)."""
 
@@ -182,20 +278,28 @@ class BareAdapter(Adapter):
     def __repr__(self) -> str:
         return f"<BareAdapter {self.target.shown} connections={len(self._conns)}>"
 
+    @staticmethod
+    def _pooled(workload: Workload) -> bool:
+        # W6, and more tasks than the pool size (W7): the connection limit is
+        # the other clients' one, shared through a FIFO hand-over.
+        return workload.kind == "checkout" or workload.tasks > workload.pool_size
+
     def note(self, workload: Workload) -> str:
         if workload.kind == "checkout":
             return f"a FIFO hand-over of {workload.pool_size} bare connections"
         if workload.kind == "connect":
             return "open_connection + PING + close"
+        if self._pooled(workload):
+            return f"{workload.pool_size} connections (max_size, not one per task), FIFO hand-over"
         return f"{workload.tasks} connection(s), one per task"
 
     async def setup(self, workload: Workload) -> None:
         if workload.kind == "connect":
             return
-        count = workload.pool_size if workload.kind == "checkout" else workload.tasks
+        count = workload.pool_size if self._pooled(workload) else workload.tasks
         for _ in range(count):
             self._conns.append(await BareConnection.open(self.target.options))
-        if workload.kind == "checkout":
+        if self._pooled(workload):
             self._pool = FifoPool(self._conns)
 
     async def teardown(self) -> None:
@@ -204,6 +308,8 @@ class BareAdapter(Adapter):
             await conn.aclose()
 
     def commands(self, task: int) -> Commands:
+        if self._pool is not None:
+            return Commands(self._pool.get, self._pool.set)
         conn = self._conns[task]
         return Commands(conn.get, conn.set)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..testing import RedisServerUnavailable
+from .adapters import DEFAULT_AUTO_CONNECTIONS
 from .progress import Progress
 from .report import bench_json, format_bench, machine_info, machine_line
 from .runner import ADAPTERS, Settings, cleanup_server, prepare_server, run_bench
@@ -116,8 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="{bench,tune}", required=True)
     bench = sub.add_parser(
         "bench",
-        help="run workloads W1-W6 and print a table",
-        description="Run workloads W1-W6 against --url or a throwaway redis-server. "
+        help="run workloads W1-W7 and print a table",
+        description="Run workloads W1-W7 against --url or a throwaway redis-server. "
         + " ".join(f"{w.name}: {w.title}." for w in WORKLOADS.values()),
     )
     _common(bench)
@@ -128,6 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--clients", type=_clients, help=f"from {','.join(ADAPTERS)} (default: aiopool)"
     )
     group.add_argument("--compare", action="store_true", help="all clients: same as --clients all")
+    bench.add_argument(
+        "--auto-pipeline-connections",
+        type=_positive_int,
+        default=DEFAULT_AUTO_CONNECTIONS,
+        metavar="N",
+        help=f"auto_pipeline_connections of the aiopool-auto client "
+        f"(default: {DEFAULT_AUTO_CONNECTIONS})",
+    )
     tune = sub.add_parser(
         "tune",
         help="sweep pool sizes and recommend one",
@@ -175,6 +184,8 @@ def _command(args: argparse.Namespace, settings: Settings, target: Target) -> st
         words += ["--url", target.shown]
     if args.command == "bench":
         words += ["--workloads", ",".join(args.workloads), "--clients", ",".join(args.clients)]
+        if args.auto_pipeline_connections != DEFAULT_AUTO_CONNECTIONS:
+            words += ["--auto-pipeline-connections", str(args.auto_pipeline_connections)]
     else:
         sizes = ",".join(map(str, args.sizes))
         words += [
@@ -217,7 +228,17 @@ def _bench(args: argparse.Namespace, target: Target, loop: tuple[Any, str]) -> i
     workloads = [WORKLOADS[name] for name in args.workloads]
     progress = Progress(enabled=args.progress)
     try:
-        result = _run(loop[0], run_bench(target, workloads, args.clients, settings, progress))
+        result = _run(
+            loop[0],
+            run_bench(
+                target,
+                workloads,
+                args.clients,
+                settings,
+                progress,
+                auto_connections=args.auto_pipeline_connections,
+            ),
+        )
     except OSError as exc:
         return _unreachable(target, exc)
     machine = machine_info(target, result.server_version, loop[1])

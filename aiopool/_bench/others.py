@@ -21,7 +21,7 @@ __all__ = ["CoredisAdapter", "GlideAdapter", "RedisPyAdapter"]
 
 
 class RedisPyAdapter(Adapter):
-    """``redis.asyncio`` (redis-py): ``Redis`` with ``max_connections``; W6 on its blocking pool."""
+    """``redis.asyncio`` (redis-py): ``Redis`` with ``max_connections``; W6, W7 on its blocking pool."""
 
     name = "redis-py"
     module = "redis.asyncio"
@@ -37,8 +37,9 @@ class RedisPyAdapter(Adapter):
         return f"<RedisPyAdapter {self.target.shown}>"
 
     def note(self, workload: Workload) -> str:
-        if workload.kind == "checkout":
-            return "BlockingConnectionPool(max_connections=10)"
+        if workload.kind == "checkout" or workload.tasks > workload.pool_size:
+            # Its default pool raises "Too many connections" instead of waiting.
+            return f"BlockingConnectionPool(max_connections={workload.pool_size})"
         return ""
 
     async def setup(self, workload: Workload) -> None:
@@ -47,7 +48,14 @@ class RedisPyAdapter(Adapter):
             self._pool = redis.BlockingConnectionPool.from_url(
                 self.target.url, max_connections=workload.pool_size, timeout=None
             )
-        elif workload.kind != "connect":
+        elif workload.kind == "connect":
+            return
+        elif workload.tasks > workload.pool_size:
+            pool = redis.BlockingConnectionPool.from_url(
+                self.target.url, max_connections=workload.pool_size, timeout=None
+            )
+            self._redis = redis.Redis(connection_pool=pool)
+        else:
             self._redis = redis.Redis.from_url(self.target.url, max_connections=workload.pool_size)
 
     async def teardown(self) -> None:

@@ -14,7 +14,9 @@ from .target import Target
 
 __all__ = ["bench_json", "format_bench", "machine_info", "ratios", "render_table"]
 
-BASELINE, REFERENCE = "bare", "redis-py"
+BASELINE, REFERENCE, PLAIN = "bare", "redis-py", "aiopool"
+# A program that measures itself, shown only on the workloads it runs.
+PROGRAMS = frozenset({"redis-benchmark"})
 
 
 def cpu_model() -> str:
@@ -65,12 +67,14 @@ def _ratio(mine: float | None, theirs: float | None) -> float | None:
 
 
 def ratios(row: Row, rows: Sequence[Row]) -> dict[str, float | None]:
-    """This row's figures against bare's and redis-py's on the same workload.
+    """This row's figures against bare's, redis-py's and aiopool's on the same workload.
 
-    ``ops_vs_*`` > 1 is faster; ``cpu_vs_bare`` and ``p50_vs_bare`` < 1 is
-    cheaper/quicker. For W6, ``ideal_wait_us`` is tasks / pool size x the mean
-    time a connection was held, and ``wait_p99_vs_ideal`` the acquire-wait
-    p99 against it.
+    ``ops_vs_*`` > 1 is faster; ``cpu_vs_bare``, ``p50_vs_bare`` and
+    ``p99_vs_aiopool`` < 1 is cheaper/quicker. For W6, ``ideal_wait_us`` is
+    tasks / pool size x the mean time a connection was held, and
+    ``wait_p99_vs_ideal`` the acquire-wait p99 against it. A client without a
+    checkout (no hold time: its "wait" is the whole command) gets the same
+    ideal by Little's law, tasks / ops per second.
     """
     mine = row.summary
     out: dict[str, float | None] = {}
@@ -78,13 +82,19 @@ def ratios(row: Row, rows: Sequence[Row]) -> dict[str, float | None]:
         return out
     bare = _summary_of(rows, row.workload.name, BASELINE)
     ref = _summary_of(rows, row.workload.name, REFERENCE)
+    plain = _summary_of(rows, row.workload.name, PLAIN)
     out["ops_vs_bare"] = _ratio(mine.ops_per_s, bare.ops_per_s if bare else None)
     out["ops_vs_redis_py"] = _ratio(mine.ops_per_s, ref.ops_per_s if ref else None)
+    out["ops_vs_aiopool"] = _ratio(mine.ops_per_s, plain.ops_per_s if plain else None)
     out["cpu_vs_bare"] = _ratio(mine.cpu_per_100k, bare.cpu_per_100k if bare else None)
     out["p50_vs_bare"] = _ratio(mine.p50_us, bare.p50_us if bare else None)
-    if mine.hold_mean_us is not None and mine.wait_p99_us is not None:
+    out["p99_vs_aiopool"] = _ratio(mine.p99_us, plain.p99_us if plain else None)
+    if mine.wait_p99_us is not None:
         w = row.workload
-        ideal = w.tasks / w.pool_size * mine.hold_mean_us
+        if mine.hold_mean_us is not None:
+            ideal: float | None = w.tasks / w.pool_size * mine.hold_mean_us
+        else:
+            ideal = w.tasks / mine.ops_per_s * 1e6 if mine.ops_per_s > 0 else None
         out["ideal_wait_us"] = ideal
         out["wait_p99_vs_ideal"] = _ratio(mine.wait_p99_us, ideal)
     return out
@@ -122,7 +132,7 @@ def render_table(header: Sequence[str], body: Sequence[Sequence[str]], left: int
 
 MAIN_HEADER = (
     "work", "client", "ops/s", "sprd%", "p50 us", "p99 us", "CPU s/100k", "MB/s",
-    "ops/bare", "ops/redis-py", "cpu/bare", "p50/bare", "note",
+    "ops/bare", "ops/redis-py", "ops/aiopool", "cpu/bare", "p50/bare", "note",
 )  # fmt: skip
 
 
@@ -131,7 +141,7 @@ def _main_rows(rows: Sequence[Row]) -> list[list[str]]:
     for row in rows:
         s = row.summary
         if s is None:
-            body.append([row.workload.name, row.client, *["-"] * 10, row.reason])
+            body.append([row.workload.name, row.client, *["-"] * 11, row.reason])
             continue
         r = ratios(row, rows)
         body.append(
@@ -146,6 +156,7 @@ def _main_rows(rows: Sequence[Row]) -> list[list[str]]:
                 num(s.mb_per_s, 0),
                 num(r.get("ops_vs_bare"), 2),
                 num(r.get("ops_vs_redis_py"), 2),
+                num(r.get("ops_vs_aiopool"), 2),
                 num(r.get("cpu_vs_bare"), 2),
                 num(r.get("p50_vs_bare"), 2),
                 row.note,
@@ -184,18 +195,26 @@ def format_bench(result: BenchResult, machine: dict[str, Any], command: str) -> 
     """The whole text report: what ran, where, the table, the W6 waits, how to rerun.
 
     A client that is not installed gets one line saying so instead of a
-    skipped row per workload (the JSON keeps the rows).
+    skipped row per workload, and a reference program has rows only for the
+    workloads it runs (the JSON keeps every row).
     """
     st = result.settings
     absent = [c for c in result.clients if c.skipped is not None]
     names = ", ".join(
         f"bare (asyncio streams + hiredis {c.version})"
         if c.name == BASELINE
+        else f"{c.name} {c.version} (reference program)"
+        if c.name in PROGRAMS
         else f"{c.name} {c.version}"
         for c in result.clients
         if c.skipped is None
     )
-    rows = [row for row in result.rows if row.client not in {c.name for c in absent}]
+    rows = [
+        row
+        for row in result.rows
+        if row.client not in {c.name for c in absent}
+        and not (row.client in PROGRAMS and row.status == "skipped")
+    ]
     workloads = dict.fromkeys(row.workload for row in result.rows)
     lines = [
         f"aiopool bench: {len(workloads)} workload(s) x {len(result.clients)} client(s); "
@@ -215,7 +234,8 @@ def format_bench(result: BenchResult, machine: dict[str, Any], command: str) -> 
             "",
             "W6 acquire wait: ideal = tasks / pool size x mean time a connection is held; "
             "served: tasks that completed a checkout in the window (a starved task's wait "
-            "so far counts as a sample)",
+            "so far counts as a sample). A client without a checkout (aiopool-auto) shows "
+            "its GET's latency as the wait, and tasks / ops/s as the ideal",
             render_table(
                 ("work", "client", "served", "wait p50 us", "wait p99 us", "hold us",
                  "ideal us", "p99/ideal", "note"),
@@ -226,9 +246,11 @@ def format_bench(result: BenchResult, machine: dict[str, Any], command: str) -> 
         "",
         "ops: commands (W2: 100 per pipeline, latency per pipeline; W5: connections; "
         "W6: checkouts). sprd%: (max - min) / median of ops/s over the rounds.",
-        "CPU s/100k: this process's user+sys CPU seconds (all threads) per 100,000 ops.",
-        "x/bare, x/redis-py: this row's figure / theirs on the same workload "
-        "(ops: higher is better; cpu, p50: lower is better).",
+        "CPU s/100k: this process's user+sys CPU seconds (all threads) per 100,000 ops "
+        "(redis-benchmark: its own process's).",
+        "x/bare, x/redis-py, x/aiopool: this row's figure / theirs on the same workload "
+        "(ops: higher is better; cpu, p50: lower is better); aiopool is the plain pool mode, "
+        "aiopool-auto the same client with auto_pipeline=True.",
         f"took {result.seconds:.1f}s. Rerun: {command}",
     ]
     return "\n".join(lines)

@@ -5,21 +5,32 @@ through a warm-up, then records for ``duration`` seconds (wall clock and
 process CPU read at both edges of that window only), then stops the tasks and
 tears the client down. Within each round the clients take turns in a fixed
 order (A B C, A B C, ...), so slow drifts of the machine touch them all alike;
-the report uses the median of the rounds.
+the report uses the median of the rounds. A reference program
+(``redis-benchmark``) takes its turn like a client but measures itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from .adapters import Adapter, AiopoolAdapter, BareAdapter, probe
+from .adapters import (
+    DEFAULT_AUTO_CONNECTIONS,
+    Adapter,
+    AiopoolAdapter,
+    AutoPipelineAdapter,
+    BareAdapter,
+    Contender,
+    probe,
+)
 from .bare import BareConnection
 from .others import CoredisAdapter, GlideAdapter, RedisPyAdapter
 from .progress import Progress
+from .reference import RedisBenchmarkReference
 from .stats import Sample, Summary, cpu_seconds, percentile_us, summarize
 from .target import Target
 from .workloads import Recorder, Window, Workload, preload, task_loops
@@ -30,14 +41,24 @@ __all__ = [
     "ClientInfo",
     "Row",
     "Settings",
+    "factory",
     "measure",
     "run_bench",
+    "take_sample",
 ]
 
 # The order here is the order of turns within a round, and of rows in the table.
-ADAPTERS: dict[str, type[Adapter]] = {
+ADAPTERS: dict[str, type[Contender]] = {
     cls.name: cls
-    for cls in (AiopoolAdapter, BareAdapter, RedisPyAdapter, CoredisAdapter, GlideAdapter)
+    for cls in (
+        AiopoolAdapter,
+        AutoPipelineAdapter,
+        BareAdapter,
+        RedisPyAdapter,
+        CoredisAdapter,
+        GlideAdapter,
+        RedisBenchmarkReference,
+    )
 }
 
 # How long stopped tasks may take to finish their last operation.
@@ -154,9 +175,34 @@ async def measure(
         payload=workload.value_size if workload.reports_mb else 0,
         wait_p50_us=percentile_us(waits, 0.5) if waits else None,
         wait_p99_us=percentile_us(waits, 0.99) if waits else None,
-        hold_mean_us=sum(out.holds) / len(out.holds) / 1000 if out.holds else None,
+        hold_mean_us=(
+            sum(out.holds) / len(out.holds) / 1000 if out.holds and adapter.checks_out else None
+        ),
         served=out.served if workload.kind == "checkout" else None,
     )
+
+
+async def take_sample(
+    make: Callable[[Target], Contender], target: Target, workload: Workload, settings: Settings
+) -> Sample:
+    """One measurement of ``make``'s contender: the task loops' for an adapter, else its own."""
+    contender = make(target)
+    if isinstance(contender, RedisBenchmarkReference):
+        return await contender.sample(workload, settings.duration, settings.warmup)
+    if not isinstance(contender, Adapter):
+        raise TypeError(f"{contender!r} is neither an adapter nor a reference program")
+    adapter: Adapter = contender
+    return await measure(lambda _: adapter, target, workload, settings)
+
+
+def factory(
+    name: str, auto_connections: int = DEFAULT_AUTO_CONNECTIONS
+) -> Callable[[Target], Contender]:
+    """What makes the contender ``name``: its class, with the options given on the command line."""
+    cls = ADAPTERS[name]
+    if cls is AutoPipelineAdapter:
+        return functools.partial(AutoPipelineAdapter, connections=auto_connections)
+    return cls
 
 
 async def prepare_server(target: Target, workloads: Sequence[Workload]) -> str:
@@ -206,36 +252,40 @@ async def run_bench(
     client_names: Sequence[str],
     settings: Settings,
     progress: Progress,
+    auto_connections: int = DEFAULT_AUTO_CONNECTIONS,
 ) -> BenchResult:
-    """Measure every workload with every client, ``settings.rounds`` times each, in turns."""
+    """Measure every workload with every client, ``settings.rounds`` times each, in turns.
+
+    ``auto_connections`` is the ``auto_pipeline_connections`` of ``aiopool-auto``.
+    """
     started = time.perf_counter()
     clients = client_infos(client_names)
     server_version = await prepare_server(target, workloads)
     rows: list[Row] = []
-    plan: list[tuple[Workload, list[tuple[type[Adapter], Row]]]] = []
+    plan: list[tuple[Workload, list[tuple[Callable[[Target], Contender], Row]]]] = []
     for workload in workloads:
-        turns: list[tuple[type[Adapter], Row]] = []
+        turns: list[tuple[Callable[[Target], Contender], Row]] = []
         for info in clients:
-            cls = ADAPTERS[info.name]
+            make = factory(info.name, auto_connections)
             row = Row(workload, info.name)
             rows.append(row)
-            why_not = info.skipped or cls(target).unsupported(workload)
+            why_not = info.skipped or make(target).unsupported(workload)
             if why_not:
                 row.status, row.reason = "skipped", why_not
             else:
-                row.note = cls(target).note(workload)
-                turns.append((cls, row))
+                row.note = make(target).note(workload)
+                turns.append((make, row))
         plan.append((workload, turns))
         progress.add(len(turns) * settings.rounds)
     try:
         for workload, turns in plan:
             for round_ in range(1, settings.rounds + 1):
-                for cls, row in turns:
+                for make, row in turns:
                     progress.step(f"{workload.name} round {round_}/{settings.rounds} {row.client}")
                     if row.status != "ok":
                         continue
                     try:
-                        row.samples.append(await measure(cls, target, workload, settings))
+                        row.samples.append(await take_sample(make, target, workload, settings))
                     except Exception as exc:
                         row.status, row.reason = "error", f"error: {type(exc).__name__}: {exc}"
     finally:

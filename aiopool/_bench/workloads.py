@@ -1,4 +1,4 @@
-"""The six workloads (W1-W6): what each one runs, on which keys, and the task loops.
+"""The seven workloads (W1-W7): what each one runs, on which keys, and the task loops.
 
 Every task loop is written out per workload rather than built from a generic
 "one operation" callback: the client's own bound method is awaited directly
@@ -37,7 +37,8 @@ class Workload:
     """One workload: ``tasks`` concurrent tasks doing ``kind`` operations.
 
     ``pool_size`` is the connection limit given to every pooled client (equal
-    to ``tasks`` unless the workload is about waiting for a connection);
+    to ``tasks`` unless the workload is about tasks waiting for a connection:
+    W6, W7);
     ``value_size`` is the size of the values written and read; ``batch`` is
     the number of commands in one operation (a pipeline's length);
     ``reports_mb`` adds MB/s of values read to the row.
@@ -60,6 +61,11 @@ class Workload:
             return [f"{KEY_PREFIX}{self.name}:{task}"]
         return [f"{KEY_PREFIX}{self.name}"]
 
+    @property
+    def reference_key(self) -> str:
+        """The one key the ``redis-benchmark`` reference row writes and reads."""
+        return f"{KEY_PREFIX}{self.name}:redis-benchmark"
+
     def all_keys(self) -> list[str]:
         """Every key the workload touches, to preload and to delete afterwards."""
         if self.kind == "connect":
@@ -67,6 +73,8 @@ class Workload:
         found: dict[str, None] = {}
         for task in range(self.tasks):
             found.update(dict.fromkeys(self.keys(task)))
+        if self.kind == "mixed":
+            found[self.reference_key] = None
         return list(found)
 
     @property
@@ -100,6 +108,13 @@ WORKLOADS: dict[str, Workload] = {
         Workload("W5", "1 task, new client + connect + PING + close", "connect", 1, 1),
         Workload(
             "W6", "1000 tasks on a pool of 10, GET 100 B", "checkout", tasks=1000, pool_size=10
+        ),
+        Workload(
+            "W7",
+            "500 tasks on a pool of 50 (W1's), mixed SET/GET, 100 B values",
+            "mixed",
+            tasks=500,
+            pool_size=50,
         ),
     )
 }

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aiopool import AuthenticationError, ProtocolError, ReplyError
-from aiopool._protocol import NOT_ENOUGH, encode_command, make_reader
+from aiopool._protocol import NOT_ENOUGH, blocking_timeout, encode_command, make_reader, may_block
 
 
 def resp(*items: bytes) -> bytes:
@@ -190,3 +190,19 @@ def test_reader_with_encoding_is_strict_about_invalid_bytes() -> None:
     reader.feed(b"$2\r\n\xff\xfe\r\n")
     with pytest.raises(UnicodeDecodeError):
         reader.gets()
+
+
+@pytest.mark.parametrize(
+    "name", ["BLPOP", "blpop", b"BLPOP", memoryview(b"BLPOP"), memoryview(b"blpop")]
+)
+def test_a_blocking_command_is_known_by_any_type_of_name(name: object) -> None:
+    args = (name, "queue", 2)
+    assert may_block(args)
+    assert blocking_timeout(args, 10.0) == 12.0
+
+
+@pytest.mark.parametrize("args", [("GET", "k"), (b"BITCOUNT", "k"), (memoryview(b"XADD"), "s"), ()])
+def test_other_commands_do_not_block(args: tuple[object, ...]) -> None:
+    assert not may_block(args)
+    if args:
+        assert blocking_timeout(args, 10.0) == 10.0
