@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -22,14 +23,21 @@ import pytest
 
 from aiopool._bench import main
 from aiopool._bench.progress import Progress
+from aiopool._bench.reference import parse_csv
 from aiopool._bench.runner import ADAPTERS
 from aiopool._bench.stats import Summary, percentile_us
 from aiopool._bench.tune import TunePoint, recommend
 from aiopool.testing import RedisServer
 
 TINY = ["--duration", "0.05", "--warmup", "0.01", "--rounds", "1", "--no-progress"]
-# Skipped by design (there is no pool to wait on), not for being absent.
-NO_POOL = {("W6", "coredis"), ("W6", "valkey-glide")}
+# Skipped by design, not for being absent: what the reason says.
+BY_DESIGN = {
+    ("W6", "coredis"): "no per-command checkout",
+    ("W6", "valkey-glide"): "no pool to wait on",
+    ("W3", "redis-benchmark"): "(W1, W7) only",
+    ("W6", "redis-benchmark"): "(W1, W7) only",
+}
+HAS_REDIS_BENCHMARK = shutil.which("redis-benchmark") is not None
 
 
 def command(server: RedisServer, *args: Any) -> Any:
@@ -118,12 +126,150 @@ def test_compare_runs_installed_clients_and_reports_missing_ones_as_skipped(
             assert "not installed" in row["reason"]
         elif clients[row["client"]]["skipped"] is not None:  # absent here (CI): skipped too
             assert row["status"] == "skipped"
-        elif key in NO_POOL:
+        elif key in BY_DESIGN:
             assert row["status"] == "skipped"
-            assert "no" in row["reason"]
+            assert BY_DESIGN[key] in row["reason"]
         else:
             assert row["status"] == "ok", (key, row["reason"])
             assert row["median"]["ops_per_s"] > 0
+
+
+def test_auto_pipeline_client_and_w7_report_positive_figures_and_ratios_to_aiopool(
+    redis_server: RedisServer, redis_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, data = run_json(
+        [
+            *("bench", "--url", redis_url, "--workloads", "W1,W2,W3,W6,W7"),
+            *("--clients", "aiopool,aiopool-auto,bare", *TINY),
+        ],
+        tmp_path / "auto.json",
+    )
+    assert status == 0
+    rows = {(r["workload"], r["client"]): r for r in data["results"]}
+    skipped = rows["W2", "aiopool-auto"]
+    assert skipped["status"] == "skipped"
+    assert "pipeline" in skipped["reason"]
+    for workload in ("W1", "W3", "W6", "W7"):
+        for client in ("aiopool", "aiopool-auto", "bare"):
+            row = rows[workload, client]
+            assert row["status"] == "ok", (workload, client, row["reason"])
+            median = row["median"]
+            assert median["ops_per_s"] > 0, (workload, client)
+            assert 0 < median["p50_us"] <= median["p99_us"], (workload, client)
+            assert row["ratios"]["ops_vs_aiopool"] > 0, (workload, client)
+            assert row["ratios"]["p99_vs_aiopool"] > 0, (workload, client)
+        assert rows[workload, "aiopool"]["ratios"]["ops_vs_aiopool"] == 1.0
+        assert "auto_pipeline_connections=2" in rows[workload, "aiopool-auto"]["note"]
+    # W3's pool of 1 cannot hold a shared connection and keep one for exclusive use.
+    assert "max_size=3" in rows["W3", "aiopool-auto"]["note"]
+    # W6 without a checkout: the GET's latency is the wait, the ideal is tasks / ops/s.
+    w6 = rows["W6", "aiopool-auto"]
+    assert "no checkout" in w6["note"]
+    assert w6["median"]["served"] > 0
+    assert w6["median"]["hold_mean_us"] is None
+    assert 0 < w6["median"]["wait_p50_us"] <= w6["median"]["wait_p99_us"]
+    assert w6["ratios"]["ideal_wait_us"] == pytest.approx(1000 / w6["median"]["ops_per_s"] * 1e6)
+    assert w6["ratios"]["wait_p99_vs_ideal"] > 0
+    # W7: 500 tasks on W1's 50 connections, bare included (a FIFO hand-over of 50).
+    assert data["workloads"]["W7"]["tasks"] == 500
+    assert data["workloads"]["W7"]["pool_size"] == 50
+    assert "50 connections" in rows["W7", "bare"]["note"]
+    out = capsys.readouterr().out
+    assert "ops/aiopool" in out
+    for workload in ("W1", "W3", "W6", "W7"):
+        assert f"{workload}    aiopool-auto" in out
+    waits = out.split("W6 acquire wait", 1)[1].splitlines()
+    assert any(line.startswith("W6    aiopool-auto") for line in waits)
+    assert command(redis_server, "KEYS", "aiopool-bench:*") == []
+
+
+def test_auto_pipeline_connections_flag_reaches_the_client_and_the_rerun_line(
+    redis_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, data = run_json(
+        [
+            *("bench", "--url", redis_url, "--workloads", "W1"),
+            *("--clients", "aiopool-auto", "--auto-pipeline-connections", "4", *TINY),
+        ],
+        tmp_path / "auto4.json",
+    )
+    assert status == 0
+    (row,) = data["results"]
+    assert row["status"] == "ok", row["reason"]
+    assert "auto_pipeline_connections=4" in row["note"]
+    assert "--auto-pipeline-connections 4" in data["command"]
+    assert "--auto-pipeline-connections 4" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not HAS_REDIS_BENCHMARK, reason="redis-benchmark is not on PATH")
+def test_redis_benchmark_reference_row_runs_on_w1_and_w7_only(
+    redis_server: RedisServer, redis_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    command(redis_server, "SET", "app:key", "kept")
+    status, data = run_json(
+        [
+            *("bench", "--url", redis_url, "--workloads", "W1,W3,W7"),
+            *("--clients", "aiopool,redis-benchmark", *TINY),
+        ],
+        tmp_path / "reference.json",
+    )
+    assert status == 0
+    clients = {c["name"]: c for c in data["clients"]}
+    assert clients["redis-benchmark"]["version"]
+    rows = {(r["workload"], r["client"]): r for r in data["results"]}
+    for workload, connections in (("W1", 50), ("W7", 500)):
+        row = rows[workload, "redis-benchmark"]
+        assert row["status"] == "ok", (workload, row["reason"])
+        assert f"-c {connections} connections" in row["note"]
+        median = row["median"]
+        assert median["ops_per_s"] > 0
+        assert 0 < median["p50_us"] <= median["p99_us"]
+        assert median["cpu_per_100k"] > 0  # its own process's CPU, from RUSAGE_CHILDREN
+        assert row["ratios"]["ops_vs_aiopool"] > 0
+    w3 = rows["W3", "redis-benchmark"]
+    assert w3["status"] == "skipped"
+    assert "(W1, W7) only" in w3["reason"]
+    out = capsys.readouterr().out
+    assert "W1    redis-benchmark" in out
+    assert "W7    redis-benchmark" in out
+    assert "W3    redis-benchmark" not in out  # the JSON keeps the row, the table does not
+    assert f"redis-benchmark {clients['redis-benchmark']['version']} (reference program)" in out
+    # Its key is deleted with the others; nobody else's is touched.
+    assert command(redis_server, "KEYS", "aiopool-bench:*") == []
+    assert command(redis_server, "KEYS", "key:*") == []
+    assert command(redis_server, "GET", "app:key") == b"kept"
+
+
+def test_redis_benchmark_not_on_path_is_reported_as_skipped(
+    redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    status, data = run_json(
+        [
+            *("bench", "--url", redis_url, "--workloads", "W1"),
+            *("--clients", "aiopool,redis-benchmark", *TINY),
+        ],
+        tmp_path / "no-reference.json",
+    )
+    assert status == 0
+    clients = {c["name"]: c for c in data["clients"]}
+    assert clients["redis-benchmark"]["version"] is None
+    assert "not on PATH" in clients["redis-benchmark"]["skipped"]
+    rows = {r["client"]: r for r in data["results"]}
+    assert rows["redis-benchmark"]["status"] == "skipped"
+    assert rows["aiopool"]["status"] == "ok"
+
+
+def test_redis_benchmark_csv_is_parsed_into_rate_and_latencies() -> None:
+    text = (
+        '"test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",'
+        '"p95_latency_ms","p99_latency_ms","max_latency_ms"\n'
+        '"SET aiopool-bench:W1:redis-benchmark vvv","43196.54","0.738","0.176","0.623",'
+        '"1.511","3.111","13.463"\n'
+    )
+    assert parse_csv(text) == (43196.54, 0.738, 0.623, 3.111)
+    with pytest.raises(ValueError, match="no --csv result"):
+        parse_csv("Could not connect to Redis at 127.0.0.1:1: Connection refused\n")
 
 
 def test_tune_recommends_one_of_the_sizes_and_writes_a_text_chart_without_matplotlib(
@@ -178,6 +324,10 @@ def test_tune_writes_a_png_with_matplotlib(redis_url: str, tmp_path: Path) -> No
         (["bench", "--compare", "--clients", "aiopool"], "not allowed with argument --compare"),
         (["bench", "--duration", "0"], "argument --duration: '0' must be a finite number"),
         (["bench", "--rounds", "two"], "argument --rounds: 'two' is not a whole number"),
+        (
+            ["bench", "--auto-pipeline-connections", "0"],
+            "argument --auto-pipeline-connections: '0' must be 1 or more",
+        ),
         (["bench", "--url", "http://example"], "argument --url: invalid Redis URL"),
         (["tune", "--sizes", "0,4"], "pool sizes must be integers >= 1"),
         (["tune", "--sizes", "1,x"], "is not a comma-separated list of pool sizes"),
