@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import copy
 import itertools
 import math
@@ -232,9 +231,10 @@ class _Shared:
                 self._broken(ConnectionResetError("the auto-pipelining reader was cancelled"))
                 raise
         except BaseException as exc:
-            if replies:  # complete replies parsed before the bad bytes are still theirs
-                with contextlib.suppress(ProtocolError):
-                    self._deliver(replies)
+            # Replies parsed from the same bytes as an invalid one are not
+            # handed out: hiredis does not check the CRLF after a bulk string,
+            # so the last of them may be cut short (the plain mode refuses
+            # them too, as bytes after the reply). They fail with the rest.
             self._broken(exc)
             if not isinstance(exc, Exception):
                 raise

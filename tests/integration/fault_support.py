@@ -28,12 +28,14 @@ from pool_support import admin, assert_balanced
 from pool_support import assert_own_replies as assert_own_byte_replies
 
 from aiopool import (
+    AutoPipelineOptions,
     Client,
     CommandTimeout,
     ConnectError,
     ConnectionFailure,
     ConnectionLost,
     OutcomeUnknown,
+    PoolOptions,
     PoolStats,
     PoolTimeout,
 )
@@ -44,15 +46,19 @@ __all__ = [
     "ClientFactory",
     "Ledger",
     "Outcome",
+    "assert_at_rest",
     "assert_no_leak",
     "assert_recovered",
     "build_client",
     "fails_within",
     "full_backlog_port",
+    "is_auto",
     "no_time_left",
     "outcome_of",
     "proxy_address",
     "server_is_loading",
+    "settle",
+    "warm_exclusive",
 ]
 
 T = TypeVar("T")
@@ -61,6 +67,7 @@ E = TypeVar("E", bound=BaseException)
 # mode -> options every client of that mode gets on top of the test's own.
 CLIENT_MODES: Final[dict[str, dict[str, object]]] = {
     "pool": {},
+    "auto": {"auto_pipeline": True},
 }
 
 
@@ -71,8 +78,20 @@ class ClientFactory(Protocol):
 
 
 def build_client(mode: str, url: str, **options: object) -> Client:
-    """A client for ``url`` in ``mode``; the test's ``options`` win over the mode's."""
-    return Client.from_url(url, **{**CLIENT_MODES[mode], **options})
+    """A client for ``url`` in ``mode``; the test's ``options`` win over the mode's.
+
+    In a mode with auto-pipelining, unless the test chose
+    ``auto_pipeline_connections``, the shared connections are as many as the
+    default allows while leaving one of ``max_size`` for exclusive use (a pool
+    of 2 shares 1); a pool of 1 has nothing to share and raises ``ValueError``.
+    """
+    merged = {**CLIENT_MODES[mode], **options}
+    if merged.get("auto_pipeline") and "auto_pipeline_connections" not in merged:
+        max_size = merged.get("max_size", PoolOptions().max_size)
+        assert isinstance(max_size, int), max_size
+        default = AutoPipelineOptions().auto_pipeline_connections
+        merged["auto_pipeline_connections"] = max(1, min(default, max_size - 1))
+    return Client.from_url(url, **merged)
 
 
 def proxy_address(proxy: FaultProxy) -> str:
@@ -138,13 +157,84 @@ def no_time_left(error: BaseException) -> bool:
 # -- the pool after a fault ---------------------------------------------------------
 
 
+def is_auto(client: Client) -> bool:
+    """True when ``client`` auto-pipelines (a mode of ``CLIENT_MODES`` turned it on)."""
+    return client.auto_pipeline_stats() is not None
+
+
+def _unrest(client: Client, *, released: bool) -> str | None:
+    """Why ``client`` is not at rest (``None`` when it is); see ``assert_at_rest``."""
+    stats = client.pool.stats()
+    auto = client.auto_pipeline_stats()
+    if auto is None or released:
+        if auto is not None and (auto.connections or stats.shared):
+            return f"shared connections not back in the pool: {stats}, {auto}"
+        try:
+            assert_balanced(client.pool)
+        except AssertionError as exc:
+            return str(exc)
+        return None
+    if auto.queued or auto.in_flight or auto.waiting:
+        return f"commands queued, in flight or waiting on shared connections: {auto}"
+    if stats.shared != auto.connections:
+        return f"{auto.connections} shared connection(s) but the pool lent {stats.shared}: {stats}"
+    if stats.in_use != stats.shared:
+        return f"a connection borrowed besides the shared ones: {stats}"
+    if stats.waiting or stats.opening:
+        return f"a task waiting or a connection opening: {stats}"
+    if stats.size != stats.idle + stats.shared or stats.size > stats.max_size:
+        return f"size != idle + shared: {stats}"
+    return None
+
+
+def assert_at_rest(client: Client) -> PoolStats:
+    """``assert_balanced`` for the mode of ``client``; return the pool's stats.
+
+    With auto-pipelining, a shared connection stays lent (``in_use``, counted
+    in ``stats().shared``) until idle for a moment; it is at rest when nothing
+    is queued on it, in flight on it (every reply read, a cancelled caller's
+    included) or waiting for room, and nothing else is borrowed.
+    """
+    problem = _unrest(client, released=False)
+    assert problem is None, problem
+    return client.pool.stats()
+
+
 def assert_no_leak(client: Client) -> PoolStats:
-    """``assert_balanced``, and every connection ever opened is open in the pool or closed."""
-    stats = assert_balanced(client.pool)
+    """``assert_at_rest``, and every connection ever opened is open in the pool or closed."""
+    stats = assert_at_rest(client)
     assert stats.created - stats.closed == stats.size, (
         f"created - closed != size: a connection neither in the pool nor closed: {stats}"
     )
     return stats
+
+
+async def settle(client: Client, *, release: bool = False, timeout: float = 3.0) -> PoolStats:
+    """Wait (bounded) until ``client`` is at rest, then ``assert_no_leak``.
+
+    With ``release``, auto-pipelining's shared connections must also have gone
+    back to the pool (they do once idle for a second), in step with the
+    server: the plain pool's ``assert_balanced`` then holds, with nothing lent.
+    A no-op wait in the plain pool mode.
+    """
+    deadline = time.monotonic() + timeout
+    while (problem := _unrest(client, released=release)) is not None:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not at rest after {timeout}s: {problem}")
+        await asyncio.sleep(0.01)
+    return assert_no_leak(client)
+
+
+async def warm_exclusive(client: Client) -> None:
+    """With auto-pipelining, open a connection of the pool's own for what is not shared.
+
+    A pipeline (or a retry) then takes that idle connection instead of opening
+    one, so a fault armed for "the next reply" hits its command rather than a
+    handshake, as in the plain pool mode, where the connection that ran the
+    test's first command is the idle one. A no-op in the plain pool mode.
+    """
+    if is_auto(client):
+        assert await client.pipeline().echo("warm").execute() in ([b"warm"], ["warm"])
 
 
 async def _own_decoded_replies(client: Client, tasks: int) -> None:
@@ -163,19 +253,24 @@ async def _own_decoded_replies(client: Client, tasks: int) -> None:
 
 
 async def assert_recovered(
-    client: Client, *, sockets: Callable[[], int] | None = None, tasks: int = 20
+    client: Client,
+    *,
+    sockets: Callable[[], int] | None = None,
+    tasks: int = 20,
+    release: bool = False,
 ) -> PoolStats:
     """The same pool serves every caller its own replies, and its counts balance.
 
     ``sockets`` (when given) counts the connections the server side sees,
     such as ``lambda: proxy.connections``; once the pool is at rest it must
     equal the pool's size: no aborted socket lingers, none was leaked.
+    ``release``: see ``settle`` (waits about a second with auto-pipelining).
     """
     if client.pool.connection_options.decode_responses:
         await _own_decoded_replies(client, tasks)
     else:
         await assert_own_byte_replies(client, tasks)
-    stats = assert_no_leak(client)
+    stats = await settle(client, release=release)
     if sockets is not None:
         deadline = time.monotonic() + 3.0
         while sockets() != client.pool.stats().size:

@@ -9,18 +9,37 @@ socket the pool does not own). A hanging test is a failing one: every
 operation runs under a finite bound, and the module has a per-test timeout.
 
 Every client is built by ``make_client`` in the mode of ``client_mode``
-(``fault_support.CLIENT_MODES``), so another way of driving the pool
-(auto-pipelining) runs this whole suite by adding one mode.
+(``fault_support.CLIENT_MODES``): the plain pool (``pool``) and
+auto-pipelining (``auto``), where commands share one or two of the pool's
+connections. The table gives the plain pool's outcomes. With auto-pipelining
+they are the same, except:
+
+* a shared connection stays lent (``in_use``, ``stats().shared``) until idle
+  for a second: "at rest" means nothing queued, in flight or waiting on it
+  (``fault_support.settle``; ``release=True`` waits for it to go back);
+* a caller cancelled after its command was written on a shared connection
+  leaves the connection in place (``closed`` unchanged): its reply is read and
+  dropped, and the next callers get their own (a pipeline still has a
+  connection of its own, aborted as in the plain pool);
+* a reply followed by bytes nobody asked for may reach its caller (the bytes
+  are the protocol error, on the connection they came on);
+* a test whose fault must hit a pipeline's commands first opens the
+  pipeline's own connection (``warm_exclusive``), or the fault would hit its
+  handshake; a pool of one is a pool of two (one shared, one exclusive), and
+  the maxclients case leaves room for one connection (the second shared one
+  is refused) since 2 shared connections serve every worker.
 
 ================================================  ===============================================
 fault                                             expected outcome
 ================================================  ===============================================
 cancelled after the send (GET, INCR, pipeline),   ``CancelledError`` / ``TimeoutError`` at once;
-by ``task.cancel()`` or ``asyncio.timeout``       the connection aborted (``closed`` +1); the
-                                                  INCR ran exactly once
+by ``task.cancel()`` or ``asyncio.timeout``       the connection aborted (``closed`` +1; auto:
+                                                  the reply dropped, ``closed`` +0); the INCR
+                                                  ran exactly once
 cancelled after the send, 60 times at 20 delays   every caller gets its own reply or
-around the reply's arrival, under load            ``CancelledError``; ``closed`` == cancellations;
-                                                  the counter == INCRs that reached the server
+around the reply's arrival, under load            ``CancelledError``; ``closed`` == cancellations
+                                                  (auto: cancelled pipelines); the counter ==
+                                                  INCRs that reached the server
 reply late, or stops mid-reply (single command    ``CommandTimeout`` (``OutcomeUnknown``) within
 and pipeline)                                     ``command_timeout``, naming it and the command
 garbled reply (bad type byte, bad integer, bad    ``ProtocolError`` naming the server and the
@@ -104,16 +123,18 @@ from fault_support import (
     build_client,
     fails_within,
     full_backlog_port,
+    is_auto,
     no_time_left,
     outcome_of,
     proxy_address,
     server_is_loading,
+    settle,
+    warm_exclusive,
 )
 from pool_support import (
     RawConnection,
     address,
     admin,
-    assert_balanced,
     assert_own_replies,
     cancel_and_settle,
     connected_clients,
@@ -181,12 +202,14 @@ async def _run(client: Client, kind: str, counter: str, name: str) -> Any:
 
 @pytest.mark.parametrize("kind", ["GET", "INCR", "pipeline"])
 @pytest.mark.parametrize("how", ["cancel", "asyncio.timeout"])
-async def test_cancelled_after_the_send_aborts_the_connection_and_the_command_ran(
+async def test_cancelled_after_the_send_never_leaks_the_reply_and_the_command_ran(
     how: str, kind: str, make_client: ClientFactory, fault_proxy: FaultProxy, redis_url: str
 ) -> None:
     counter, name = key("counter"), key()
     async with make_client(fault_proxy.url, max_size=2) as client:
         await client.set(name, "mine")
+        await warm_exclusive(client)  # the pipeline's connection is open before the latency
+        created = client.pool.stats().created
         fault_proxy.latency(0.3)  # the reply is still on its way when the caller gives up
         sent = "GET" if kind == "GET" else "INCR"
         started = time.monotonic()
@@ -204,13 +227,25 @@ async def test_cancelled_after_the_send_aborts_the_connection_and_the_command_ra
             assert type(caught.value) is TimeoutError  # asyncio's, not a CommandTimeout
             assert fault_proxy.command_count(sent) == 1
         assert time.monotonic() - started < 0.3, "the caller waited for the late reply"
-        stats = assert_balanced(client.pool)
-        assert stats.closed == 1, stats
+        shared = is_auto(client) and kind != "pipeline"
+        if shared:
+            # Auto-pipelining: the reply is still owed on the shared connection, which
+            # stays; it is read and dropped when it comes.
+            auto = client.auto_pipeline_stats()
+            assert auto is not None
+            assert auto.in_flight == 1, auto
+            stats = await settle(client)
+            assert stats.closed == 0, f"the shared connection was aborted: {stats}"
+            assert stats.created == created, stats
+        else:
+            # The plain pool (and a pipeline, which never shares): the connection is aborted.
+            stats = await settle(client)
+            assert stats.closed == 1, stats
         fault_proxy.latency(0)
         if kind != "GET":
             assert await client.get(counter) == b"1", "the INCR ran once, as it reached the server"
         assert await client.get(name) == b"mine"
-        await assert_recovered(client, sockets=lambda: fault_proxy.connections)
+        await assert_recovered(client, sockets=lambda: fault_proxy.connections, release=shared)
 
 
 async def test_cancel_after_the_send_swept_over_reply_timings_never_misdelivers(
@@ -260,7 +295,10 @@ async def test_cancel_after_the_send_swept_over_reply_timings_never_misdelivers(
             await fault_proxy.wait_for_command("INCR" if n % 3 != 1 else "GETRANGE", timeout=2)
             # 0 .. 1.5x the reply latency after the send: before, around and after it.
             await asyncio.sleep((n % 20) * latency * 0.075)
-            outcomes[await cancel_and_settle(task, timeout=2)] += 1
+            outcome = await cancel_and_settle(task, timeout=2)
+            outcomes[outcome] += 1
+            if n % 3 == 2:
+                outcomes[f"pipeline {outcome}"] += 1
         stop.set()
         async with asyncio.timeout(5):
             await asyncio.gather(*workers)
@@ -269,12 +307,20 @@ async def test_cancel_after_the_send_swept_over_reply_timings_never_misdelivers(
         assert not wrong, f"replies handed to the wrong caller: {wrong[:3]}"
         assert outcomes["cancelled"] > 0, outcomes
         assert outcomes["completed"] > 0, outcomes
-        stats = assert_balanced(client.pool)
-        # Each cancelled command had been written: exactly one aborted connection each.
-        assert stats.closed == outcomes["cancelled"], (stats, outcomes)
+        stats = await settle(client)
+        if is_auto(client):
+            # A pipeline has a connection of its own, aborted when cancelled after the
+            # send; a shared connection drops a cancelled caller's reply and stays.
+            assert stats.closed == outcomes["pipeline cancelled"], (stats, outcomes)
+            assert outcomes["cancelled"] > outcomes["pipeline cancelled"], outcomes
+        else:
+            # Each cancelled command had been written: exactly one aborted connection each.
+            assert stats.closed == outcomes["cancelled"], (stats, outcomes)
         # Every INCR reached the server, cancelled or not, and ran exactly once.
         assert int(await client.get(counter) or 0) == fault_proxy.command_count("INCR") == 40
-        await assert_recovered(client, sockets=lambda: fault_proxy.connections)
+        await assert_recovered(
+            client, sockets=lambda: fault_proxy.connections, release=is_auto(client)
+        )
 
 
 # -- replies that are late, cut or not RESP -------------------------------------------
@@ -287,6 +333,7 @@ async def test_reply_not_complete_within_command_timeout_raises_command_timeout(
     name = key()
     async with make_client(fault_proxy.url, command_timeout=0.3, max_size=2) as client:
         await client.set(name, "x" * 100)
+        await warm_exclusive(client)  # a pipeline's fault hits its commands
         if shape == "late-reply":
             fault_proxy.latency(0.6)
         else:
@@ -306,7 +353,7 @@ async def test_reply_not_complete_within_command_timeout_raises_command_timeout(
         for part in (proxy_address(fault_proxy), command, "command_timeout", "0.3s"):
             assert part in message, message
         assert "may or may not have run" in message
-        stats = assert_balanced(client.pool)
+        stats = await settle(client)
         assert stats.closed == 1, stats
         fault_proxy.latency(0)
         assert await client.get(name) == b"x" * 100
@@ -336,6 +383,7 @@ async def test_garbled_reply_raises_protocol_error_naming_server_and_command(
     name = key()
     async with make_client(fault_proxy.url, max_size=2, decode_responses=decode) as client:
         await client.set(name, "value")
+        await warm_exclusive(client)  # a pipeline's fault hits its commands
         if data is None:
             fault_proxy.garble_next_reply()
         else:
@@ -353,7 +401,7 @@ async def test_garbled_reply_raises_protocol_error_naming_server_and_command(
         if decode:
             assert "utf-8" in message, message
             assert "decode_responses=False" in message, message
-        stats = assert_balanced(client.pool)
+        stats = await settle(client)
         assert stats.closed == 1, stats
         assert await client.get(name) in (b"value", "value")
         await assert_recovered(client, sockets=lambda: fault_proxy.connections)
@@ -369,23 +417,34 @@ async def test_garbled_reply_raises_protocol_error_naming_server_and_command(
 async def test_bytes_after_the_reply_are_a_protocol_error_never_the_next_callers_reply(
     command: str,
     data: bytes,
+    client_mode: str,
     make_client: ClientFactory,
     fault_proxy: FaultProxy,
     redis_url: str,
 ) -> None:
     name = key()
-    async with make_client(fault_proxy.url, max_size=1) as client:
+    # One connection for everything (auto-pipelining shares one, and keeps one of
+    # its own for what it cannot share).
+    async with make_client(fault_proxy.url, max_size=2 if client_mode == "auto" else 1) as client:
         await client.set(name, "value")
         fault_proxy.replace_next_reply(data)  # a reply, then bytes nobody asked for
         operation = client.set(name, "value") if command == "SET" else client.get(name)
         result = await outcome_of(operation, bound=2, what=command)
         following = await outcome_of(client.get(name), bound=2, what="the next GET")
         assert following.value == b"value", f"the next caller got {following!r}"
-        assert isinstance(result.error, ProtocolError), f"{command} returned {result!r}"
-        message = str(result.error)
-        assert proxy_address(fault_proxy) in message, message
-        assert f"reply to {command}" in message, message
-        assert "connection was closed" in message, message
+        if is_auto(client) and result.error is None:
+            # A shared connection hands each caller the reply parsed in its place, and
+            # bytes that follow it while nothing else is in flight are the protocol
+            # error (hiredis reads "$3\r\nabcdef\r\n" as b"abc", then fails on "f").
+            in_its_place = {"SET": True, "GET": b"abc"}[command]
+            assert result.value == in_its_place, f"{command} returned {result!r}"
+        else:
+            assert isinstance(result.error, ProtocolError), f"{command} returned {result!r}"
+            message = str(result.error)
+            assert proxy_address(fault_proxy) in message, message
+            assert f"reply to {command}" in message, message
+            assert "connection was closed" in message, message
+        # Either way the bytes nobody asked for closed the connection they came on.
         assert client.pool.stats().closed == 1
         await assert_recovered(client, sockets=lambda: fault_proxy.connections)
 
@@ -412,6 +471,7 @@ async def test_truncated_reply_raises_connection_lost_and_is_not_repeated(
     value = b"v" * (8 << 20 if after_bytes > 1000 else 100)
     async with make_client(fault_proxy.url, max_size=2) as client:
         await client.set(name, value)
+        await warm_exclusive(client)  # a pipeline's fault hits its commands
         if after_bytes > 1000:
             fault_proxy.close_after(after_bytes)  # a huge reply comes in many chunks
         else:
@@ -435,7 +495,7 @@ async def test_truncated_reply_raises_connection_lost_and_is_not_repeated(
         assert "may or may not have run" in message, message
         sent = 1 if command == "GET" else 2
         assert fault_proxy.command_count("GET") == gets + sent, "repeated with retries off"
-        stats = assert_balanced(client.pool)
+        stats = await settle(client)
         assert stats.closed == 1, stats
         assert await client.get(name) == value
         await assert_recovered(client, sockets=lambda: fault_proxy.connections)
@@ -562,6 +622,7 @@ async def test_reset_of_every_idle_connection_is_survived_by_the_next_commands(
     name, counter = key(), key("counter")
     async with make_client(fault_proxy.url, **options) as client:
         await client.set(name, "kept")
+        await settle(client, release=True)  # auto-pipelining gives its connection back
         async with contextlib.AsyncExitStack() as stack:
             idle = [await stack.enter_async_context(client.pool.acquire()) for _ in range(4)]
         assert fault_proxy.connections == 4
@@ -589,6 +650,13 @@ async def test_reset_of_every_idle_connection_is_survived_by_the_next_commands(
             assert sorted(count for count, _ in results.value) == list(range(1, 21))
             assert {value for _, value in results.value} == {b"kept"}
             assert await client.get(counter) == b"20", "an INCR ran twice or not at all"
+        if is_auto(client):
+            # The shared connections took only some of the reset ones; the pool finds
+            # the others when it next lends them (as with fewer callers than
+            # connections in the plain pool mode): borrow each.
+            async with contextlib.AsyncExitStack() as stack:
+                for _ in range(client.pool.stats().idle):
+                    await stack.enter_async_context(client.pool.acquire())
         stats = await assert_recovered(client, sockets=lambda: fault_proxy.connections)
         assert stats.closed >= 4, stats
 
@@ -676,10 +744,14 @@ async def test_connect_error_names_the_last_real_failure_when_the_deadline_cuts_
 
 
 async def test_maxclients_reached_under_load_raises_connect_error_naming_the_limit(
-    make_client: ClientFactory,
+    client_mode: str, make_client: ClientFactory
 ) -> None:
+    # The plain pool can have 4 connections at most, and 12 workers want more.
+    # Auto-pipelining serves them all on 2 shared connections: it can have 1, so
+    # opening the second is refused.
+    room = 1 if client_mode == "auto" else 4
     with RedisServer(args=["--maxclients", "6"]) as server:
-        hogs = [RawConnection(server) for _ in range(2)]  # the pool can have 4 at most
+        hogs = [RawConnection(server) for _ in range(6 - room)]
         try:
             async with make_client(
                 server.url,
@@ -712,7 +784,7 @@ async def test_maxclients_reached_under_load_raises_connect_error_naming_the_lim
                         assert no_time_left(exc), exc
                 assert not ledger.errors_of(OutcomeUnknown), "a refused command may have run"
                 assert ledger.slowest <= 0.5 + 0.5, ledger.slowest
-                assert client.pool.stats().size <= 4
+                assert client.pool.stats().size <= room
                 for hog in hogs:
                     hog.close()
                 await asyncio.to_thread(ledger.check_server, server)
@@ -837,7 +909,9 @@ async def test_loading_reply_on_a_pooled_connection_raises_busy_loading_error_at
         stats = assert_no_leak(client)
         assert (stats.created, stats.closed) == (1, 0), "a reply error keeps its connection"
         assert await client.get("key:1") == b"value:1"
-        await assert_recovered(client, sockets=lambda: connected_clients(server) - 1)
+        await assert_recovered(
+            client, sockets=lambda: connected_clients(server) - 1, release=is_auto(client)
+        )
 
 
 # -- big and many ----------------------------------------------------------------------
@@ -907,8 +981,16 @@ async def test_three_thousand_tasks_on_a_pool_of_two_each_get_their_own_replies(
         assert sorted(count for _, _, count in results.value) == list(range(1, tasks + 1))
         assert largest <= 2
         stats = await assert_recovered(client)
-        assert (stats.created, stats.closed) == (2, 0), stats
-        assert stats.acquired >= 3 * tasks
+        auto = client.auto_pipeline_stats()
+        if auto is None:
+            assert (stats.created, stats.closed) == (2, 0), stats
+            assert stats.acquired >= 3 * tasks
+        else:
+            # Every command went over the one shared connection (the other is kept
+            # for what cannot be shared), many to a write.
+            assert (stats.created, stats.closed) == (1, 0), stats
+            assert auto.commands >= 3 * tasks, auto
+            assert auto.writes < auto.commands, auto
 
 
 # -- what is repeated, and what is not ---------------------------------------------------
@@ -964,6 +1046,7 @@ async def test_outcome_unknown_is_repeated_only_when_safe_and_allowed(
         fault_proxy.url, max_size=2, command_timeout=0.2, retry_safe_commands=case.retries
     ) as client:
         await client.set(name, "old")
+        await warm_exclusive(client)  # a pipeline's fault hits its commands
         before = fault_proxy.command_count(case.command)
         if case.fault == "timeout":
             fault_proxy.latency(0.3)  # every reply later than command_timeout
@@ -1005,6 +1088,6 @@ async def test_outcome_unknown_is_repeated_only_when_safe_and_allowed(
         elif case_id == "SET-GET-retry-1":
             assert await client.get(name) == b"new"
         answered = 1 if case.repeated and case.fault == "cut" else 0
-        stats = assert_balanced(client.pool)
+        stats = await settle(client)
         assert stats.closed == seen - answered, stats  # one aborted connection per unanswered send
         await assert_recovered(client, sockets=lambda: fault_proxy.connections)
