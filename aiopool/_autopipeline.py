@@ -49,7 +49,6 @@ from ._errors import (
 )
 from ._pool import Pool
 from ._protocol import command_name, encode_command
-from ._safety import is_safe_to_repeat
 
 __all__ = ["AutoPipelineStats", "AutoPipeliner"]
 
@@ -126,7 +125,8 @@ class _Shared:
         self._queued_bytes = 0
         self._in_flight: collections.deque[_InFlight] = collections.deque()
         self._scheduled = False  # a flush is due at the end of this turn
-        self._draining = False  # writes wait for the kernel to take the last ones
+        # Set while writes wait for the kernel to take the last ones.
+        self._draining: asyncio.Task[None] | None = None
         self._retired = False  # takes no new commands
         self._release = False  # the reader was stopped to hand the connection back
         self._timer: asyncio.TimerHandle | None = None
@@ -160,7 +160,7 @@ class _Shared:
         self._scheduled = False
         conn = self._conn
         queue = self._queue
-        if not queue or conn is None or self._draining:
+        if not queue or conn is None or self._draining is not None:
             return
         self._queue = []
         self._queued_bytes = 0
@@ -185,8 +185,7 @@ class _Shared:
             # max_lifetime: a connection in steady use never goes back by itself.
             self._retire(check=False)
         if conn._write_backlog() > _DRAIN_ABOVE:
-            self._draining = True
-            self._loop.create_task(self._drain(conn))
+            self._draining = self._loop.create_task(self._drain(conn))
 
     async def _drain(self, conn: Connection) -> None:
         try:
@@ -194,7 +193,7 @@ class _Shared:
         except (OSError, RuntimeError):
             return  # the reader reports the broken connection
         finally:
-            self._draining = False
+            self._draining = None
         self._flush()
 
     # -- replies -----------------------------------------------------------------------
@@ -339,11 +338,11 @@ class _Shared:
         conn.abort()
         self._retire(check=False)  # the reader is ending already
         timeout = self._owner._timeout
-        head = True  # the command whose reply was being read
+        first = True
         while self._in_flight:
             future, args, _ = self._in_flight.popleft()
+            head, first = first, False  # the command whose reply was being read
             if future.done():
-                head = False
                 continue
             name = command_name(args)
             if head or not isinstance(exc, ProtocolError | UnicodeDecodeError):
@@ -357,7 +356,6 @@ class _Shared:
                 )
             error.__cause__ = exc
             future.set_exception(error)
-            head = False
         queued, self._queue = self._queue, []
         self._owner._redispatch(queued)
 
@@ -382,9 +380,7 @@ class _Shared:
             if timer is not None:
                 timer.cancel()
         self._timer = self._idle_timer = None
-        if not self._retired:
-            self._retired = True
-            self._owner._forget(self)
+        self._retire(check=False)
         if (
             self._release
             and not self._in_flight
@@ -467,12 +463,7 @@ class AutoPipeliner:
             raise  # opening the shared connection failed: as acquire() would raise it
         except (ConnectionFailure, OutcomeUnknown) as exc:
             failure = exc
-        return await pool._retry(
-            failure,
-            lambda conn: conn._request(data, args, True),
-            is_safe_to_repeat(args),
-            command_name(args),
-        )
+        return await pool._resend(failure, data, args)
 
     # -- placing commands ----------------------------------------------------------------
 

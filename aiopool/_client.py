@@ -15,9 +15,8 @@ from ._connection import Connection
 from ._errors import ConnectionFailure, NoScriptError, OutcomeUnknown, WatchError
 from ._pipeline import Pipeline
 from ._pool import Pool
-from ._protocol import command_name, encode_command, may_block, refuse_session_command
+from ._protocol import encode_command, may_block, refuse_session_command
 from ._pubsub import PubSub
-from ._safety import is_safe_to_repeat
 from ._script import Script
 
 __all__ = ["Client"]
@@ -138,8 +137,8 @@ class Client:
 
         With auto-pipelining, commands waiting for room fail with
         ``PoolClosed`` and those already written get their replies (within
-        ``close_timeout``) before the shared connections go back. A pipeline's ``immediate`` client refuses (``RuntimeError``): it does
-        not own the pool.
+        ``close_timeout``) before the shared connections go back. A pipeline's
+        ``immediate`` client refuses (``RuntimeError``): it does not own the pool.
         """
         if self._pinned is not None:
             raise RuntimeError(
@@ -204,12 +203,7 @@ class Client:
             failure = exc
         finally:
             pool._release(conn)
-        return await pool._retry(
-            failure,
-            lambda conn: conn._request(data, args, True),
-            is_safe_to_repeat(args),
-            command_name(args),
-        )
+        return await pool._resend(failure, data, args)
 
     async def _run(self, command: Command[T]) -> T:
         reply = await self._send(command.args)

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from ._config import ConnectionOptions, PoolOptions, options_from_url, split_options
 from ._connection import POOLED, READY, Connection
@@ -35,6 +35,8 @@ from ._errors import (
     RedisError,
     ReplyError,
 )
+from ._protocol import command_name
+from ._safety import is_safe_to_repeat
 
 __all__ = ["Pool", "PoolStats"]
 
@@ -591,6 +593,17 @@ class Pool:
                     unknown = exc
             finally:
                 self._release(conn)
+
+    async def _resend(
+        self, failure: ConnectionFailure | OutcomeUnknown, data: bytes, args: tuple[Any, ...]
+    ) -> Any:
+        """``_retry`` for one encoded command that failed with its connection."""
+        return await self._retry(
+            failure,
+            lambda conn: conn._request(data, args, True),
+            is_safe_to_repeat(args),
+            command_name(args),
+        )
 
     def _deadline(self) -> float | None:
         timeout = self.options.acquire_timeout
