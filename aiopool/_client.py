@@ -194,11 +194,11 @@ class Client:
                     "this client ran on a pipeline's watched connection, which the pipeline "
                     "has released; use pipeline.immediate only between watch() and execute()"
                 )
-            return await pinned._request(data, args, True)
+            return await pinned.request(data, args, True)
         pool = self.pool
         conn = await pool._acquire()
         try:
-            return await conn._request(data, args, True)
+            return await conn.request(data, args, True)
         except (ConnectionFailure, OutcomeUnknown) as exc:
             failure = exc
         finally:

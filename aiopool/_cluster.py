@@ -516,7 +516,7 @@ class ClusterClient:
         data = _ASKING + encode_command(args)
         conn = await pool._acquire()
         try:
-            _, reply = await conn._request_many(
+            _, reply = await conn.request_many(
                 data, 2, command_name(args), pool.connection_options.command_timeout
             )
         finally:

@@ -220,7 +220,7 @@ class ClusterPipeline:
         what = f"a cluster pipeline's {len(items)} commands for {address}"
         conn = await pool._acquire()
         try:
-            return await conn._request_many(
+            return await conn.request_many(
                 b"".join(item.data for item in items),
                 len(items),
                 what,
@@ -241,7 +241,7 @@ class ClusterPipeline:
             pool = client.node(address).pool
             conn = await pool._acquire()
             try:
-                replies = await conn._request_many(
+                replies = await conn.request_many(
                     data,
                     len(queue) + 2,
                     f"a cluster transaction of {len(queue)} commands",

@@ -309,12 +309,16 @@ class Connection:
                     f"command on this connection would read something else's reply; use {advice}"
                 )
             self._session = name
-        return await self._request(data, args, timeout)
+        return await self.request(data, args, timeout)
 
-    async def _request(
+    async def request(
         self, data: bytes, args: tuple[Any, ...], timeout: float | bool | None
     ) -> Any:
-        """Write one encoded command and read its reply (``args`` only name it in errors)."""
+        """Write one encoded command and read its reply (``args`` only name it in errors).
+
+        Package-level: ``execute()`` without the session checks, for callers
+        that encoded the command already. Failure handling is ``execute()``'s.
+        """
         if self.state != READY:
             self._not_ready()
         if timeout is True:
@@ -355,13 +359,13 @@ class Connection:
             )
         return reply
 
-    async def _request_many(
+    async def request_many(
         self, data: bytes, count: int, what: str, timeout: float | None
     ) -> list[Any]:
         """Write several encoded commands in one go and read ``count`` replies.
 
         Error replies stay values in the list (the connection is in sync);
-        ``what`` names the batch in errors. Failure handling is ``_request``'s.
+        ``what`` names the batch in errors. Failure handling is ``request``'s.
         """
         if self.state != READY:
             self._not_ready()
@@ -578,6 +582,16 @@ class Connection:
         return exc
 
     # -- state and teardown ----------------------------------------------------
+
+    def check_in(self) -> None:
+        """The pool took the connection back: idle, and refusing commands until checked out."""
+        if self.state == READY:
+            self.state = POOLED
+
+    def check_out(self) -> None:
+        """The pool hands the connection to a borrower (or to its own health-check PING)."""
+        if self.state == POOLED:
+            self.state = READY
 
     # Open means both: a lost connection closes the transport; a FIN from the
     # server only marks the reader at EOF (streams keep the write side open).

@@ -192,7 +192,7 @@ class Pipeline:
             self._immediate = self._client._pinned_to(self._conn)
         args = ("WATCH", *keys)
         try:
-            await self._conn._request(encode_command(args), args, True)
+            await self._conn.request(encode_command(args), args, True)
         except BaseException:
             if self._watched:
                 # Keys of an earlier watch() are still watched: never pool that.
@@ -242,7 +242,7 @@ class Pipeline:
         watched, self._watched = self._watched, 0
         try:
             if send_unwatch and watched and conn.is_reusable():
-                await conn._request(encode_command(("UNWATCH",)), ("UNWATCH",), True)
+                await conn.request(encode_command(("UNWATCH",)), ("UNWATCH",), True)
         except ReplyError:
             conn.abort()
         finally:
@@ -287,7 +287,7 @@ class Pipeline:
         conn, self._conn, self._watched = self._conn, None, 0
         if conn is not None:  # watched: WATCH lives on this connection only, never resent
             try:
-                replies = await conn._request_many(data, count, what, timeout)
+                replies = await conn.request_many(data, count, what, timeout)
             finally:
                 self._pool._release(conn)
         else:
@@ -320,7 +320,7 @@ class Pipeline:
         pool = self._pool
         conn = await pool._acquire()
         try:
-            return await conn._request_many(data, count, what, timeout)
+            return await conn.request_many(data, count, what, timeout)
         except (ConnectionFailure, OutcomeUnknown) as exc:
             failure = exc
         finally:
@@ -328,7 +328,7 @@ class Pipeline:
         # Repeated when the outcome is unknown only if every command is safe to repeat.
         safe = all(is_safe_to_repeat(command.args) for command in commands)
         return await pool._retry(
-            failure, lambda conn: conn._request_many(data, count, what, timeout), safe, what
+            failure, lambda conn: conn.request_many(data, count, what, timeout), safe, what
         )
 
     def _timeout(self, commands: list[Command[Any]]) -> float | None:

@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import Any, Final, TypeVar
 
 from ._config import ConnectionOptions, PoolOptions, options_from_url, split_options
-from ._connection import POOLED, READY, Connection
+from ._connection import Connection
 from ._errors import (
     BusyLoadingError,
     CommandTimeout,
@@ -492,7 +492,7 @@ class Pool:
                 and now - item.created_at < self._max_lifetime
                 and item.is_pooled_and_open()
             ):
-                item.state = READY
+                item.check_out()
                 self._hold(item, now)
                 return item
         # Slow path: a stale idle connection, or a free slot to open one in.
@@ -600,7 +600,7 @@ class Pool:
         """``_retry`` for one encoded command that failed with its connection."""
         return await self._retry(
             failure,
-            lambda conn: conn._request(data, args, True),
+            lambda conn: conn.request(data, args, True),
             is_safe_to_repeat(args),
             command_name(args),
         )
@@ -738,7 +738,7 @@ class Pool:
             return
         now = time.monotonic()
         if now - conn.created_at < self._max_lifetime and conn.is_reusable():
-            conn.state = POOLED
+            conn.check_in()
             conn.last_used_at = conn.checked_at = now
             self._slots.give(conn)
             if self._slots.free > self._refill_above:
@@ -823,7 +823,7 @@ class Pool:
         if self._closing:
             self._discard(conn)
             return
-        conn.state = POOLED
+        conn.check_in()
         self._slots.give(conn)
 
     async def _ping(self, conn: Connection) -> RedisError | None:
@@ -834,7 +834,7 @@ class Pool:
         failure, and the connection is already aborted. Cancellation aborts it
         and propagates.
         """
-        conn.state = READY
+        conn.check_out()
         try:
             await conn.execute("PING", timeout=self._health_timeout)
         except ReplyError:
@@ -870,7 +870,7 @@ class Pool:
                 if self._closing:
                     self._discard(conn)
                     return
-                conn.state = POOLED
+                conn.check_in()
                 self._slots.give(conn)
                 if self._reaper is None and self._reap_period is not None:
                     self._arm_reaper()
