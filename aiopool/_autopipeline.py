@@ -48,7 +48,7 @@ from ._errors import (
     ReplyError,
 )
 from ._pool import Pool
-from ._protocol import command_name, encode_command
+from ._protocol import display_name, encode_command
 
 __all__ = ["AutoPipelineStats", "AutoPipeliner"]
 
@@ -275,7 +275,7 @@ class _Shared:
                 self._timer = self._loop.call_at(deadline, self._expire)
                 waited = True
                 break
-            name = command_name(args)
+            name = display_name(args)
             owner._timeouts += 1
             future.set_exception(
                 CommandTimeout(
@@ -344,7 +344,7 @@ class _Shared:
             head, first = first, False  # the command whose reply was being read
             if future.done():
                 continue
-            name = command_name(args)
+            name = display_name(args)
             if head or not isinstance(exc, ProtocolError | UnicodeDecodeError):
                 error = conn._failure(exc, name, timeout)
             else:
@@ -519,7 +519,7 @@ class AutoPipeliner:
                 continue
             if self._closed:
                 future.set_exception(
-                    PoolClosed(f"{self!r} was closed before {command_name(args)} was written")
+                    PoolClosed(f"{self!r} was closed before {display_name(args)} was written")
                 )
             else:
                 self._place(future, data, args)
@@ -542,7 +542,7 @@ class AutoPipeliner:
             opts = self.options
             future.set_exception(
                 PoolTimeout(
-                    f"no room for {command_name(args)} on the auto-pipelining connections to "
+                    f"no room for {display_name(args)} on the auto-pipelining connections to "
                     f"{self._pool.connection_options.address} within acquire_timeout="
                     f"{self._pool.options.acquire_timeout}s: each of "
                     f"{opts.auto_pipeline_connections} has auto_pipeline_max_pending="
@@ -590,7 +590,7 @@ class AutoPipeliner:
             future, _, args, _ = self._waiting.popleft()
             if not future.done():
                 future.set_exception(
-                    PoolClosed(f"{self!r} was closed while {command_name(args)} waited for room")
+                    PoolClosed(f"{self!r} was closed while {display_name(args)} waited for room")
                 )
         if self._waiting_timer is not None:
             self._waiting_timer.cancel()

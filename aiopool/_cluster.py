@@ -44,9 +44,9 @@ from ._errors import (
     ReplyError,
     TryAgainError,
 )
-from ._keys import command_name_key, command_slot
+from ._keys import command_slot
 from ._pool import Pool, PoolStats
-from ._protocol import command_name, encode_command, refuse_session_command
+from ._protocol import canonical_name, display_name, encode_command, refuse_session_command
 from ._pubsub import PubSub
 from ._topology import SlotMap, address_of, parse_shards, parse_slots
 
@@ -449,7 +449,7 @@ class ClusterClient:
     async def _send(self, args: tuple[Any, ...]) -> Any:
         if self._closed or not self._map.shards:
             await self.open()  # raises ClusterError once closed
-        name = command_name_key(args)
+        name = canonical_name(args)
         slot = command_slot(args, name)
         if slot is None and name in _ON_ALL_PRIMARIES:
             return _ON_ALL_PRIMARIES[name](await self._on_all(args, name))
@@ -507,7 +507,7 @@ class ClusterClient:
             redirects += 1
             if redirects > options.max_redirects:
                 raise ClusterError(
-                    f"{command_name(args)} was redirected {redirects - 1} times "
+                    f"{display_name(args)} was redirected {redirects - 1} times "
                     f"(max_redirects={options.max_redirects}); last: {last}"
                 ) from last
 
@@ -517,7 +517,7 @@ class ClusterClient:
         conn = await pool._acquire()
         try:
             _, reply = await conn.request_many(
-                data, 2, command_name(args), pool.connection_options.command_timeout
+                data, 2, display_name(args), pool.connection_options.command_timeout
             )
         finally:
             pool._release(conn)

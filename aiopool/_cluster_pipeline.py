@@ -23,9 +23,9 @@ from ._errors import (
     ReplyError,
     TryAgainError,
 )
-from ._keys import command_name_key, command_slot
+from ._keys import command_slot
 from ._pipeline import Pipeline, _results
-from ._protocol import encode_command, refuse_session_command
+from ._protocol import canonical_name, encode_command, refuse_session_command
 
 if TYPE_CHECKING:  # for annotations only: _cluster imports this module
     from ._cluster import ClusterClient
@@ -55,14 +55,14 @@ class _Queued:
     __slots__ = ("command", "data", "read_only", "slot")
 
     def __init__(self, command: Command[Any], data: bytes) -> None:
-        name = command_name_key(command.args)
+        name = canonical_name(command.args)
         self.command = command
         self.data = data
         self.slot = command_slot(command.args, name)  # CrossSlotError: nothing queued
         self.read_only = name in READ_ONLY
 
     def __repr__(self) -> str:
-        return f"<queued {command_name_key(self.command.args)} slot={self.slot}>"
+        return f"<queued {canonical_name(self.command.args)} slot={self.slot}>"
 
 
 class ClusterPipeline:

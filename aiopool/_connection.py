@@ -33,7 +33,7 @@ from ._protocol import (
     NOT_ENOUGH,
     UNPAIRED,
     blocking_timeout,
-    command_name,
+    display_name,
     encode_command,
     make_reader,
     session_command,
@@ -337,7 +337,7 @@ class Connection:
                 self._check_drained()
         except BaseException as exc:
             self.abort()
-            raise self._failure(exc, command_name(args), timeout) from exc
+            raise self._failure(exc, display_name(args), timeout) from exc
         self._deadline = None
         self.state = READY
         if isinstance(reply, ReplyError):

@@ -14,10 +14,11 @@ from binascii import crc_hqx
 from collections.abc import Callable
 from typing import Any, Final
 
-from ._command_table import CONTAINERS, KEY_POSITIONS, MOVABLE_KEYS
+from ._command_table import KEY_POSITIONS, MOVABLE_KEYS
 from ._errors import CrossSlotError
+from ._protocol import canonical_name, display_form, lower_word
 
-__all__ = ["SLOTS", "command_keys", "command_name_key", "command_slot", "key_slot"]
+__all__ = ["SLOTS", "command_keys", "command_slot", "key_slot"]
 
 SLOTS: Final = 16384
 
@@ -51,17 +52,6 @@ def key_slot(key: Any) -> int:
     return crc_hqx(data, 0) % SLOTS
 
 
-def command_name_key(args: tuple[Any, ...]) -> str:
-    """``args``' command as ``_command_table`` names it: ``get``, ``object|encoding``."""
-    first = args[0]
-    name = (first.decode("latin-1") if isinstance(first, bytes) else str(first)).lower()
-    if name in CONTAINERS and len(args) > 1:
-        sub = args[1]
-        sub_name = sub.decode("latin-1") if isinstance(sub, bytes) else str(sub)
-        return f"{name}|{sub_name.lower()}"
-    return name
-
-
 def _count(args: tuple[Any, ...], index: int) -> int:
     try:
         return max(0, int(args[index]))
@@ -83,13 +73,12 @@ def _store_after(
     first: Callable[[tuple[Any, ...]], list[Any]], *words: str
 ) -> Callable[[tuple[Any, ...]], list[Any]]:
     """``first``'s keys plus the argument after any of ``words`` (SORT ... STORE dest)."""
-    wanted = {w for word in words for w in (word, word.encode())}
+    wanted = {word.lower() for word in words}
 
     def keys(args: tuple[Any, ...]) -> list[Any]:
         found = first(args)
         for index in range(2, len(args) - 1):
-            arg = args[index]
-            if isinstance(arg, str | bytes) and arg.upper() in wanted:
+            if lower_word(args[index]) in wanted:
                 found.append(args[index + 1])
         return found
 
@@ -99,7 +88,7 @@ def _store_after(
 def _streams(args: tuple[Any, ...]) -> list[Any]:
     # XREAD [COUNT n] [BLOCK ms] STREAMS k1 k2 id1 id2: keys are the first half.
     for index, arg in enumerate(args):
-        if isinstance(arg, str | bytes) and arg.upper() in ("STREAMS", b"STREAMS"):
+        if lower_word(arg) == "streams":
             rest = args[index + 1 :]
             return list(rest[: len(rest) // 2])
     return []
@@ -108,7 +97,7 @@ def _streams(args: tuple[Any, ...]) -> list[Any]:
 def _migrate(args: tuple[Any, ...]) -> list[Any]:
     # MIGRATE host port key|"" db timeout [...] [KEYS k1 k2 ...]
     for index, arg in enumerate(args):
-        if index > 5 and isinstance(arg, str | bytes) and arg.upper() in ("KEYS", b"KEYS"):
+        if index > 5 and lower_word(arg) == "keys":
             return list(args[index + 1 :])
     return [args[3]] if len(args) > 3 and args[3] not in ("", b"") else []
 
@@ -149,19 +138,19 @@ _MOVABLE: Final[dict[str, Callable[[tuple[Any, ...]], list[Any]]]] = {
 def command_keys(args: tuple[Any, ...], name: str | None = None) -> list[Any]:
     """The key arguments of the command ``args`` (empty for a keyless command).
 
-    ``name`` is ``command_name_key(args)`` when the caller has it already. An
+    ``name`` is ``canonical_name(args)`` when the caller has it already. An
     unknown command is taken to have no keys; the server routes or refuses
     it. Raises ``ValueError`` for a movable-keys command aiopool has no rule
     for (none in Redis 7.0; a newer server's table could add one).
     """
     if name is None:
-        name = command_name_key(args)
+        name = canonical_name(args)
     movable = _MOVABLE.get(name)
     if movable is not None:
         return movable(args)
     if name in MOVABLE_KEYS:
         raise ValueError(
-            f"cannot tell where the keys of {name.upper()} are, to route it in a cluster; "
+            f"cannot tell where the keys of {display_form(name)} are, to route it in a cluster; "
             "run it on one node's Client instead"
         )
     span = KEY_POSITIONS.get(name)
@@ -180,7 +169,7 @@ def command_slot(args: tuple[Any, ...], name: str | None = None) -> int | None:
     ``{hash tag}`` to keep them together.
     """
     if name is None:
-        name = command_name_key(args)
+        name = canonical_name(args)
     keys = command_keys(args, name)
     if not keys:
         return None
@@ -189,7 +178,7 @@ def command_slot(args: tuple[Any, ...], name: str | None = None) -> int | None:
         other = key_slot(key)
         if other != slot:
             raise CrossSlotError(
-                f"CROSSSLOT {name.upper()}: key {keys[0]!r} is in slot {slot} "
+                f"CROSSSLOT {display_form(name)}: key {keys[0]!r} is in slot {slot} "
                 f"and key {key!r} in slot {other}; a multi-key command must keep its keys "
                 "in one slot (give them a common {hash tag}, e.g. '{user1}.a', '{user1}.b')"
             )

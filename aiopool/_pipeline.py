@@ -15,7 +15,7 @@ from ._protocol import (
     BLOCKING_INITIALS,
     BLOCKING_NAMES,
     blocking_timeout,
-    command_name,
+    display_name,
     encode_command,
     refuse_session_command,
 )
@@ -38,7 +38,7 @@ def _queued(build: Callable[P, Command[T]]) -> Callable[Concatenate[Pipeline, P]
     """Make ``build`` (a command definition) a chainable ``Pipeline`` method."""
     # Blocking commands flag the pipeline, so execute() looks for blocking times
     # only when one was queued.
-    may_block = build.__name__.rstrip("_").upper() in BLOCKING_NAMES
+    may_block = build.__name__.rstrip("_") in BLOCKING_NAMES
 
     def method(self: Pipeline, /, *args: P.args, **kwargs: P.kwargs) -> Pipeline:
         command = build(*args, **kwargs)
@@ -356,7 +356,7 @@ class Pipeline:
         for index, reply in enumerate(queued):
             if isinstance(reply, ReplyError):
                 reply.add_note(
-                    f"command {index + 1} of {len(commands)} ({command_name(commands[index].args)}) "
+                    f"command {index + 1} of {len(commands)} ({display_name(commands[index].args)}) "
                     "was refused, so the transaction was discarded and nothing ran"
                 )
                 raise reply
@@ -600,7 +600,7 @@ def _results(
         if isinstance(reply, ReplyError):
             if first_error is None:
                 first_error = reply
-                where = f"command {index + 1} of {len(commands)} ({command_name(command.args)})"
+                where = f"command {index + 1} of {len(commands)} ({display_name(command.args)})"
                 rest = "; the other commands of the transaction ran" if transaction else ""
                 reply.add_note(f"{where} in the pipeline failed{rest}")
             results.append(reply)

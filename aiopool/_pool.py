@@ -35,7 +35,7 @@ from ._errors import (
     RedisError,
     ReplyError,
 )
-from ._protocol import command_name
+from ._protocol import display_name
 from ._safety import is_safe_to_repeat
 
 __all__ = ["Pool", "PoolStats"]
@@ -602,7 +602,7 @@ class Pool:
             failure,
             lambda conn: conn.request(data, args, True),
             is_safe_to_repeat(args),
-            command_name(args),
+            display_name(args),
         )
 
     def _deadline(self) -> float | None:

@@ -10,6 +10,7 @@ from typing import Any, Final
 
 import hiredis
 
+from ._command_table import CONTAINERS
 from ._errors import ProtocolError, SessionCommandError, reply_error
 
 __all__ = [
@@ -19,8 +20,11 @@ __all__ = [
     "UNPAIRED",
     "Arg",
     "blocking_timeout",
-    "command_name",
+    "canonical_name",
+    "display_form",
+    "display_name",
     "encode_command",
+    "lower_word",
     "make_reader",
     "may_block",
     "refuse_session_command",
@@ -37,23 +41,58 @@ Arg = str | bytes | int | float | memoryview
 NOT_ENOUGH: Final = object()
 
 
+# -- command names ------------------------------------------------------------------------
+# One normaliser for every module that looks a command up by name (retry safety,
+# key positions, session and blocking commands, messages), so a name given as
+# str, bytes, bytearray or memoryview, in any case, means the same command to
+# all of them. It lives here, at the bottom, because encoding errors need it
+# too; it needs only the server's list of container commands.
+
+
+def lower_word(arg: Any) -> str:
+    """A name or option word in lower case, from str, bytes, bytearray or memoryview; else ``""``."""
+    if isinstance(arg, str):
+        return arg.lower()
+    if isinstance(arg, bytes | bytearray | memoryview):
+        # bytes() copies a strided view's own bytes, in order.
+        return bytes(arg).decode(errors="replace").lower()
+    return ""  # not a name: no command table knows it
+
+
+def canonical_name(args: tuple[Any, ...]) -> str:
+    """``args``' command as the command tables key it: ``"get"``, ``"config|get"``.
+
+    A container command (``CONFIG``, ``OBJECT``, ``CLIENT``, ...; the
+    server's list) is named with its subcommand. The name may be str, bytes,
+    bytearray or memoryview, in any case; ``""`` when ``args`` has no name.
+    """
+    if not args:
+        return ""
+    name = lower_word(args[0])
+    if name in CONTAINERS and len(args) > 1:
+        return f"{name}|{lower_word(args[1])}"
+    return name
+
+
+def display_form(name: str) -> str:
+    """A ``canonical_name`` as messages show it: ``"CONFIG GET"``; ``""`` is ``"the command"``."""
+    return name.replace("|", " ").upper() if name else "the command"
+
+
+def display_name(args: tuple[Any, ...]) -> str:
+    """``args``' command for messages: ``"GET"``, ``"CONFIG GET"``, or ``"the command"``."""
+    return display_form(canonical_name(args))
+
+
 def _reject(args: tuple[Any, ...]) -> None:
     for index, arg in enumerate(args):
         if isinstance(arg, bool) or not isinstance(arg, str | bytes | int | float | memoryview):
             what = "the command name" if index == 0 else f"argument {index}"
             raise TypeError(
-                f"{what} of {command_name(args)} is {arg!r} of type {type(arg).__name__}; "
+                f"{what} of {display_name(args)} is {arg!r} of type {type(arg).__name__}; "
                 "Redis arguments must be str, bytes, int, float or memoryview "
                 "(None and bool are rejected: convert them explicitly)"
             )
-
-
-def command_name(args: tuple[Any, ...]) -> str:
-    """The command's name for messages (``"GET"``), or ``"the command"``."""
-    if args and isinstance(args[0], str | bytes | memoryview):
-        name = args[0] if isinstance(args[0], str) else bytes(args[0]).decode(errors="replace")
-        return name.upper()
-    return "the command"
 
 
 def encode_command(args: tuple[Any, ...]) -> bytes:
@@ -103,21 +142,21 @@ def make_reader(encoding: str | None) -> hiredis.Reader:
 # Where each blocking command carries its blocking time: the argument index (a
 # negative index counts from the end) and its unit.
 _BLOCKING: Final[dict[str, tuple[int, float]]] = {
-    "BLPOP": (-1, 1.0),
-    "BRPOP": (-1, 1.0),
-    "BRPOPLPUSH": (-1, 1.0),
-    "BLMOVE": (-1, 1.0),
-    "BZPOPMIN": (-1, 1.0),
-    "BZPOPMAX": (-1, 1.0),
-    "BLMPOP": (1, 1.0),
-    "BZMPOP": (1, 1.0),
-    "WAIT": (2, 0.001),
-    "WAITAOF": (3, 0.001),
+    "blpop": (-1, 1.0),
+    "brpop": (-1, 1.0),
+    "brpoplpush": (-1, 1.0),
+    "blmove": (-1, 1.0),
+    "bzpopmin": (-1, 1.0),
+    "bzpopmax": (-1, 1.0),
+    "blmpop": (1, 1.0),
+    "bzmpop": (1, 1.0),
+    "wait": (2, 0.001),
+    "waitaof": (3, 0.001),
 }
-# Every command that may block, by name.
-BLOCKING_NAMES: Final = frozenset((*_BLOCKING, "XREAD", "XREADGROUP"))
+# Every command that may block, by canonical name.
+BLOCKING_NAMES: Final = frozenset((*_BLOCKING, "xread", "xreadgroup"))
 # The first letters of the blocking commands (BLPOP, WAIT, XREAD, ...), as str and
-# bytes: a command name starting otherwise never blocks (the cheap common case).
+# bytes: a str or bytes name starting otherwise never blocks (the cheap common case).
 BLOCKING_INITIALS: Final = frozenset(
     ("b", "B", "w", "W", "x", "X", b"b", b"B", b"w", b"W", b"x", b"X")
 )
@@ -126,11 +165,9 @@ BLOCKING_INITIALS: Final = frozenset(
 def may_block(args: tuple[Any, ...]) -> bool:
     """True when ``args`` is a command that may block its connection (BLPOP, WAIT, XREAD, ...)."""
     name = args[0] if args else None
-    if name.__class__ is memoryview:
-        name = bytes(name)
-    if not isinstance(name, str | bytes) or name[:1] not in BLOCKING_INITIALS:
+    if (name.__class__ is str or name.__class__ is bytes) and name[:1] not in BLOCKING_INITIALS:
         return False
-    return command_name(args) in BLOCKING_NAMES
+    return canonical_name(args) in BLOCKING_NAMES
 
 
 def blocking_timeout(args: tuple[Any, ...], command_timeout: float | None) -> float | None:
@@ -140,36 +177,29 @@ def blocking_timeout(args: tuple[Any, ...], command_timeout: float | None) -> fl
     for its own blocking time, so that time is added to ``command_timeout``; a
     blocking time of 0 (block for ever) means no timeout at all.
     """
-    name = args[0]
-    if name.__class__ is memoryview:
-        name = bytes(name)
-    if (
-        command_timeout is None
-        or not isinstance(name, str | bytes)
-        or name[:1] not in BLOCKING_INITIALS
+    first = args[0]
+    if command_timeout is None or (
+        (first.__class__ is str or first.__class__ is bytes) and first[:1] not in BLOCKING_INITIALS
     ):
         return command_timeout
-    if isinstance(name, bytes):
-        name = name.decode("latin-1")
-    upper = name.upper()
+    name = canonical_name(args)
     block: float | None = None
     try:
-        if upper in ("XREAD", "XREADGROUP"):
+        if name in ("xread", "xreadgroup"):
             index = 1
             while index < len(args):
-                arg = args[index]
-                word = arg.upper() if isinstance(arg, str | bytes) else None
-                if word in ("GROUP", b"GROUP"):
+                word = lower_word(args[index])
+                if word == "group":
                     index += 3  # the group and consumer names are not options
                     continue
-                if word in ("BLOCK", b"BLOCK"):
+                if word == "block":
                     block = float(args[index + 1]) / 1000
                     break
-                if word in ("STREAMS", b"STREAMS"):
+                if word == "streams":
                     break
                 index += 1
-        elif upper in _BLOCKING:
-            position, unit = _BLOCKING[upper]
+        elif name in _BLOCKING:
+            position, unit = _BLOCKING[name]
             block = float(args[position]) * unit
     except (IndexError, ValueError, TypeError):
         return command_timeout  # malformed: the server will say so with an error reply
@@ -184,67 +214,67 @@ def blocking_timeout(args: tuple[Any, ...], command_timeout: float | None) -> fl
 
 _USE_PIPELINE: Final = "client.pipeline(transaction=True) (and its watch())"
 _USE_PUBSUB: Final = "client.pubsub()"
-# Each command whose effect outlives its reply, with what to use instead. On a
-# pooled connection the next borrower would inherit the effect: another
-# database, an open MULTI, a subscription, replies switched off.
+# Each command whose effect outlives its reply, by canonical name, with what to
+# use instead. On a pooled connection the next borrower would inherit the
+# effect: another database, an open MULTI, a subscription, replies switched off.
 _SESSION: Final[dict[str, str]] = {
-    "SELECT": "the db option (redis://host/2), or a second Client for another database",
-    "MULTI": _USE_PIPELINE,
-    "EXEC": _USE_PIPELINE,
-    "DISCARD": _USE_PIPELINE,
-    "WATCH": _USE_PIPELINE,
-    "UNWATCH": _USE_PIPELINE,
-    "SUBSCRIBE": _USE_PUBSUB,
-    "PSUBSCRIBE": _USE_PUBSUB,
-    "SSUBSCRIBE": _USE_PUBSUB,
-    "UNSUBSCRIBE": _USE_PUBSUB,
-    "PUNSUBSCRIBE": _USE_PUBSUB,
-    "SUNSUBSCRIBE": _USE_PUBSUB,
-    "MONITOR": "redis-cli monitor, or a Connection you open and close yourself",
-    "READONLY": "a Client for the replica's address",
-    "READWRITE": "a Client for the primary's address",
-    "HELLO": "the username, password and client_name options (aiopool speaks RESP2)",
-    "AUTH": "the username and password options, or credentials in the URL",
-    "RESET": "a new connection (the pool replaces broken ones by itself)",
-    "QUIT": "client.aclose()",
-    "CLIENT REPLY": "a command whose reply you read (replies cannot be switched off)",
-    "CLIENT TRACKING": "a Connection you open and close yourself",
-    "CLIENT CACHING": "a Connection you open and close yourself",
-    "CLIENT NO-EVICT": "a Connection you open and close yourself",
-    "CLIENT NO-TOUCH": "a Connection you open and close yourself",
-    "SCRIPT DEBUG": "redis-cli --ldb (the debugger takes over the connection)",
-    "SYNC": "a replica (this turns the connection into a replication stream)",
-    "PSYNC": "a replica (this turns the connection into a replication stream)",
-    "REPLCONF": "a replica (this is part of the replication handshake)",
+    "select": "the db option (redis://host/2), or a second Client for another database",
+    "multi": _USE_PIPELINE,
+    "exec": _USE_PIPELINE,
+    "discard": _USE_PIPELINE,
+    "watch": _USE_PIPELINE,
+    "unwatch": _USE_PIPELINE,
+    "subscribe": _USE_PUBSUB,
+    "psubscribe": _USE_PUBSUB,
+    "ssubscribe": _USE_PUBSUB,
+    "unsubscribe": _USE_PUBSUB,
+    "punsubscribe": _USE_PUBSUB,
+    "sunsubscribe": _USE_PUBSUB,
+    "monitor": "redis-cli monitor, or a Connection you open and close yourself",
+    "readonly": "a Client for the replica's address",
+    "readwrite": "a Client for the primary's address",
+    "hello": "the username, password and client_name options (aiopool speaks RESP2)",
+    "auth": "the username and password options, or credentials in the URL",
+    "reset": "a new connection (the pool replaces broken ones by itself)",
+    "quit": "client.aclose()",
+    "client|reply": "a command whose reply you read (replies cannot be switched off)",
+    "client|tracking": "a Connection you open and close yourself",
+    "client|caching": "a Connection you open and close yourself",
+    "client|no-evict": "a Connection you open and close yourself",
+    "client|no-touch": "a Connection you open and close yourself",
+    "script|debug": "redis-cli --ldb (the debugger takes over the connection)",
+    "sync": "a replica (this turns the connection into a replication stream)",
+    "psync": "a replica (this turns the connection into a replication stream)",
+    "replconf": "a replica (this is part of the replication handshake)",
 }
 # Of those, the ones after which replies no longer pair one-to-one with
 # commands: not even a connection you borrowed yourself may run them, since
-# the next command would read something that is not its reply.
+# the next command would read something that is not its reply. By display
+# name (``"CLIENT REPLY"``), as ``session_command`` gives it.
 UNPAIRED: Final = frozenset(
-    {
-        "MONITOR",
-        "SUBSCRIBE",
-        "PSUBSCRIBE",
-        "SSUBSCRIBE",
-        "CLIENT REPLY",
-        "SCRIPT DEBUG",
-        "SYNC",
-        "PSYNC",
-    }
+    display_form(name)
+    for name in (
+        "monitor",
+        "subscribe",
+        "psubscribe",
+        "ssubscribe",
+        "client|reply",
+        "script|debug",
+        "sync",
+        "psync",
+    )
 )
 
 
 def session_command(args: tuple[Any, ...]) -> tuple[str, str] | None:
-    """``(name, what to use instead)`` when ``args`` changes its connection's session.
+    """``(display name, what to use instead)`` when ``args`` changes its connection's session.
 
     Such a command must not run on a connection the pool will hand to someone
     else; ``None`` for every other command.
     """
-    name = command_name(args)
-    if name in ("CLIENT", "SCRIPT") and len(args) > 1:
-        name = f"{name} {command_name(args[1:])}"
+    name = canonical_name(args)
     advice = _SESSION.get(name)
-    return None if advice is None else (name, advice)
+    return None if advice is None else (display_form(name), advice)
 
 
 def refuse_session_command(args: tuple[Any, ...], why: str) -> None:

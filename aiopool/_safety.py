@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ._command_table import CONTAINERS, KNOWN, READ_ONLY
+from ._command_table import KNOWN, READ_ONLY
+from ._protocol import canonical_name, lower_word
 
-__all__ = ["ALSO_SAFE", "command_key", "is_safe_to_repeat"]
+__all__ = ["ALSO_SAFE", "is_safe_to_repeat"]
 
 # Not flagged readonly, yet repeating one changes nothing a caller could tell
 # apart: introspection with no side effect, and writes that set an absolute
@@ -97,26 +98,10 @@ ALSO_SAFE: Final = frozenset(
 # run twice (SET NX succeeds once; SET GET returns the first run's value), by
 # the position their search starts at.
 _UNSAFE_OPTIONS: Final = {
-    "set": (3, frozenset({"NX", "XX", "GET"})),
-    "expireat": (3, frozenset({"NX", "XX", "GT", "LT"})),
-    "pexpireat": (3, frozenset({"NX", "XX", "GT", "LT"})),
+    "set": (3, frozenset({"nx", "xx", "get"})),
+    "expireat": (3, frozenset({"nx", "xx", "gt", "lt"})),
+    "pexpireat": (3, frozenset({"nx", "xx", "gt", "lt"})),
 }
-
-
-def _word(arg: Any) -> str:
-    if isinstance(arg, str):
-        return arg.lower()
-    if isinstance(arg, bytes | memoryview):
-        return bytes(arg).decode("latin-1").lower()
-    return ""
-
-
-def command_key(args: tuple[Any, ...]) -> str:
-    """The command's table key: ``"get"``, or ``"config|get"`` for a container."""
-    name = _word(args[0]) if args else ""
-    if name in CONTAINERS and len(args) > 1:
-        return f"{name}|{_word(args[1])}"
-    return name
 
 
 def is_safe_to_repeat(args: tuple[Any, ...]) -> bool:
@@ -126,11 +111,11 @@ def is_safe_to_repeat(args: tuple[Any, ...]) -> bool:
     ones, minus the options that change their reply on a repeat. Unknown
     commands are not safe.
     """
-    key = command_key(args)
+    key = canonical_name(args)
     if key not in KNOWN or (key not in READ_ONLY and key not in ALSO_SAFE):
         return False
     unsafe = _UNSAFE_OPTIONS.get(key)
     if unsafe is not None:
         start, words = unsafe
-        return not any(_word(arg).upper() in words for arg in args[start:])
+        return not any(lower_word(arg) in words for arg in args[start:])
     return True

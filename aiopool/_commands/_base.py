@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from .._errors import ProtocolError
-from .._protocol import Arg, command_name
+from .._protocol import Arg, display_name
 
 __all__ = [
     "Arg",
@@ -68,7 +68,7 @@ def apply(command: Command[T], reply: Any, address: str) -> T:
         shown = repr(reply)
         shown = shown if len(shown) <= 80 else f"{shown[:77]}..."
         raise ProtocolError(
-            f"{address} answered {command_name(command.args)} with {shown}, which that command "
+            f"{address} answered {display_name(command.args)} with {shown}, which that command "
             f"cannot return ({type(exc).__name__}: {exc}); is it a Redis server, or a proxy "
             "that rewrites replies?"
         ) from exc

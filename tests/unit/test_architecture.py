@@ -26,9 +26,9 @@ PACKAGE_DIR = Path(aiopool.__file__).parent
 LAYERS: dict[str, int] = {
     "_errors": 0,
     "_command_table": 0,
-    "_protocol": 1,
-    "_safety": 1,
-    "_keys": 1,
+    "_protocol": 1,  # holds the command-name normaliser everything above uses
+    "_safety": 2,
+    "_keys": 2,
     "_config": 2,
     "_connection": 3,
     "_pool": 4,
@@ -38,7 +38,7 @@ LAYERS: dict[str, int] = {
     "_pipeline": 7,
     "_pubsub": 7,
     "_client": 8,
-    "_topology": 2,
+    "_topology": 3,
     "_cluster_pipeline": 9,
     "_cluster": 10,
 }

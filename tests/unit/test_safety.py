@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from aiopool import _command_table as table
-from aiopool._safety import ALSO_SAFE, command_key, is_safe_to_repeat
+from aiopool._protocol import canonical_name
+from aiopool._safety import ALSO_SAFE, is_safe_to_repeat
 
 
 def test_every_reviewed_safe_command_is_one_the_server_knows() -> None:
@@ -28,10 +29,10 @@ def test_reviewed_commands_are_not_already_read_only() -> None:
         ((memoryview(b"xinfo"), "STREAM", "s"), "xinfo|stream"),
     ],
 )
-def test_command_key_names_containers_by_their_subcommand(
+def test_canonical_name_names_containers_by_their_subcommand(
     args: tuple[object, ...], key: str
 ) -> None:
-    assert command_key(args) == key
+    assert canonical_name(args) == key
 
 
 @pytest.mark.parametrize(
