@@ -1,5 +1,13 @@
 """The ``Command`` value and what the command families share.
 
+A command is a plain pair, ``(args, transform)``: the arguments to send,
+and how to turn the raw reply into the result (``None``: the raw reply is
+the result). A tuple, not a class, because every queued pipeline command
+builds one: a tuple display costs no call at all, where a ``NamedTuple``
+runs a Python ``__new__`` that cost more than packing the command
+(``tools/pipeline_cost.py`` under callgrind; the figures are in the
+README's benchmark notes).
+
 Argument checks raise here, before anything is sent: ``TypeError`` for a
 value of the wrong type and ``ValueError`` for a wrong value or a bad
 combination of options, each naming the argument to fix. Reply transforms
@@ -10,7 +18,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from .._errors import ProtocolError
 from .._protocol import Arg, display_name
@@ -41,14 +49,9 @@ Expiry = int | datetime.timedelta
 Deadline = int | datetime.datetime
 
 
-class Command(NamedTuple, Generic[T]):
-    """One command: its arguments, and how to turn the raw reply into ``T``.
-
-    ``transform`` is ``None`` when the raw reply is already the result.
-    """
-
-    args: tuple[Arg, ...]
-    transform: Callable[[Any], T] | None = None
+# ``(args, transform)``: what to send, and how the raw reply becomes a ``T``
+# (``None`` when the raw reply is already the result).
+Command: TypeAlias = tuple[tuple[Arg, ...], Callable[[Any], T] | None]
 
 
 def apply(command: Command[T], reply: Any, address: str) -> T:
@@ -59,7 +62,7 @@ def apply(command: Command[T], reply: Any, address: str) -> T:
     the command, never a bare ``TypeError``/``ValueError`` from the transform.
     The reply was read whole, so the connection is still in step.
     """
-    transform = command.transform
+    args, transform = command
     if transform is None:
         return reply  # type: ignore[no-any-return]
     try:
@@ -68,7 +71,7 @@ def apply(command: Command[T], reply: Any, address: str) -> T:
         shown = repr(reply)
         shown = shown if len(shown) <= 80 else f"{shown[:77]}..."
         raise ProtocolError(
-            f"{address} answered {display_name(command.args)} with {shown}, which that command "
+            f"{address} answered {display_name(args)} with {shown}, which that command "
             f"cannot return ({type(exc).__name__}: {exc}); is it a Redis server, or a proxy "
             "that rewrites replies?"
         ) from exc

@@ -6,17 +6,6 @@ from typing import Literal
 
 from ._base import Arg, Command, Key, Value, integer, need_keys, not_negative, ok, to_bool
 
-__all__ = [
-    "bitcount",
-    "bitop",
-    "bitpos",
-    "getbit",
-    "pfadd",
-    "pfcount",
-    "pfmerge",
-    "setbit",
-]
-
 # How BITCOUNT and BITPOS read ``start`` and ``end``: byte (the default) or bit offsets.
 RangeMode = Literal["BYTE", "BIT", "byte", "bit"]
 BitOperation = Literal["AND", "OR", "XOR", "NOT", "and", "or", "xor", "not"]
@@ -73,12 +62,12 @@ def setbit(key: Key, offset: int, value: int) -> Command[int]:
     The string grows (zero-filled) to reach ``offset``; a missing key counts
     as an empty string.
     """
-    return Command(("SETBIT", key, not_negative("offset", offset), _bit("value", value)))
+    return ("SETBIT", key, not_negative("offset", offset), _bit("value", value)), None
 
 
 def getbit(key: Key, offset: int) -> Command[int]:
     """GETBIT: the bit (0 or 1) at ``offset``; 0 beyond the end or when ``key`` is missing."""
-    return Command(("GETBIT", key, not_negative("offset", offset)))
+    return ("GETBIT", key, not_negative("offset", offset)), None
 
 
 def bitcount(
@@ -90,7 +79,7 @@ def bitcount(
     the end) limit the count to a range of bytes, or of bits with
     ``mode="BIT"`` (Redis 7).
     """
-    return Command(("BITCOUNT", key, *_range("bitcount", start, end, mode, need_end=True)))
+    return ("BITCOUNT", key, *_range("bitcount", start, end, mode, need_end=True)), None
 
 
 def bitpos(
@@ -107,9 +96,12 @@ def bitpos(
     for a 0 without ``end`` finds the first bit past the string when all
     are set.
     """
-    return Command(
-        ("BITPOS", key, _bit("bit", bit), *_range("bitpos", start, end, mode, need_end=False))
-    )
+    return (
+        "BITPOS",
+        key,
+        _bit("bit", bit),
+        *_range("bitpos", start, end, mode, need_end=False),
+    ), None
 
 
 def bitop(operation: BitOperation, dest: Key, *keys: Key) -> Command[int]:
@@ -123,7 +115,7 @@ def bitop(operation: BitOperation, dest: Key, *keys: Key) -> Command[int]:
     need_keys("bitop", keys, "source key")
     if word == "NOT" and len(keys) != 1:
         raise ValueError(f"bitop(): NOT takes exactly one source key, got {len(keys)}")
-    return Command(("BITOP", word, dest, *keys))
+    return ("BITOP", word, dest, *keys), None
 
 
 # -- HyperLogLog ---------------------------------------------------------------------------
@@ -135,7 +127,7 @@ def pfadd(key: Key, *elements: Value) -> Command[bool]:
     Without elements it only creates the HyperLogLog (``True`` if it was
     missing).
     """
-    return Command(("PFADD", key, *elements), to_bool)
+    return ("PFADD", key, *elements), to_bool
 
 
 def pfcount(*keys: Key) -> Command[int]:
@@ -144,9 +136,9 @@ def pfcount(*keys: Key) -> Command[int]:
     Missing keys count as empty; the standard error is 0.81%.
     """
     need_keys("pfcount", keys)
-    return Command(("PFCOUNT", *keys))
+    return ("PFCOUNT", *keys), None
 
 
 def pfmerge(dest: Key, *sources: Key) -> Command[bool]:
     """PFMERGE: store the union of ``dest`` and ``sources``' HyperLogLogs at ``dest``; ``True``."""
-    return Command(("PFMERGE", dest, *sources), ok)
+    return ("PFMERGE", dest, *sources), ok

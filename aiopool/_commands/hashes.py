@@ -20,28 +20,10 @@ from ._base import (
     to_float,
 )
 
-__all__ = [
-    "hdel",
-    "hexists",
-    "hget",
-    "hgetall",
-    "hincrby",
-    "hincrbyfloat",
-    "hkeys",
-    "hlen",
-    "hmget",
-    "hrandfield",
-    "hscan",
-    "hset",
-    "hsetnx",
-    "hstrlen",
-    "hvals",
-]
-
 
 def hget(key: Key, field: Key) -> Command[Any]:
     """HGET: the value of ``field`` in the hash at ``key``, ``None`` if either is missing."""
-    return Command(("HGET", key, field))
+    return ("HGET", key, field), None
 
 
 def hset(
@@ -68,12 +50,12 @@ def hset(
         args += pairs("hset", mapping, "mapping of field -> value")
     if len(args) == 2:
         raise ValueError("hset() needs field and value, or mapping=, to have something to set")
-    return Command(tuple(args))
+    return tuple(args), None
 
 
 def hsetnx(key: Key, field: Key, value: Value) -> Command[bool]:
     """HSETNX: set ``field`` only if it does not exist yet; ``True`` if it was set."""
-    return Command(("HSETNX", key, field, value), to_bool)
+    return ("HSETNX", key, field, value), to_bool
 
 
 def hmget(key: Key, fields: Key | Iterable[Key]) -> Command[list[Any]]:
@@ -93,53 +75,53 @@ def hmget(key: Key, fields: Key | Iterable[Key]) -> Command[list[Any]]:
             f"fields must be a field name or an iterable of field names, "
             f"got {type(fields).__name__} {fields!r}"
         )
-    return Command(("HMGET", key, *names))
+    return ("HMGET", key, *names), None
 
 
 def hgetall(key: Key) -> Command[dict[Any, Any]]:
     """HGETALL: the hash at ``key`` as a dict (empty when missing)."""
-    return Command(("HGETALL", key), to_dict)
+    return ("HGETALL", key), to_dict
 
 
 def hdel(key: Key, *fields: Key) -> Command[int]:
     """HDEL: delete ``fields`` from the hash at ``key``; how many existed."""
     need_keys("hdel", fields, "field")
-    return Command(("HDEL", key, *fields))
+    return ("HDEL", key, *fields), None
 
 
 def hexists(key: Key, field: Key) -> Command[bool]:
     """HEXISTS: ``True`` if the hash at ``key`` has ``field``."""
-    return Command(("HEXISTS", key, field), to_bool)
+    return ("HEXISTS", key, field), to_bool
 
 
 def hincrby(key: Key, field: Key, amount: int = 1) -> Command[int]:
     """HINCRBY: add ``amount`` to the integer in ``field`` (0 when missing); the new value."""
-    return Command(("HINCRBY", key, field, integer("amount", amount)))
+    return ("HINCRBY", key, field, integer("amount", amount)), None
 
 
 def hincrbyfloat(key: Key, field: Key, amount: float = 1.0) -> Command[float]:
     """HINCRBYFLOAT: add ``amount`` to the number in ``field``; the new value as float."""
-    return Command(("HINCRBYFLOAT", key, field, number("amount", amount)), to_float)
+    return ("HINCRBYFLOAT", key, field, number("amount", amount)), to_float
 
 
 def hlen(key: Key) -> Command[int]:
     """HLEN: the number of fields in the hash at ``key`` (0 when missing)."""
-    return Command(("HLEN", key))
+    return ("HLEN", key), None
 
 
 def hkeys(key: Key) -> Command[list[Any]]:
     """HKEYS: the field names of the hash at ``key`` (empty when missing)."""
-    return Command(("HKEYS", key))
+    return ("HKEYS", key), None
 
 
 def hvals(key: Key) -> Command[list[Any]]:
     """HVALS: the values of the hash at ``key`` (empty when missing)."""
-    return Command(("HVALS", key))
+    return ("HVALS", key), None
 
 
 def hstrlen(key: Key, field: Key) -> Command[int]:
     """HSTRLEN: the length in bytes of the value in ``field`` (0 when missing)."""
-    return Command(("HSTRLEN", key, field))
+    return ("HSTRLEN", key, field), None
 
 
 def hrandfield(key: Key, count: int | None = None, *, withvalues: bool = False) -> Command[Any]:
@@ -154,12 +136,12 @@ def hrandfield(key: Key, count: int | None = None, *, withvalues: bool = False) 
     if count is None:
         if withvalues:
             raise ValueError("hrandfield() withvalues=True needs count=")
-        return Command(("HRANDFIELD", key))
+        return ("HRANDFIELD", key), None
     args: list[Arg] = ["HRANDFIELD", key, integer("count", count)]
     if withvalues:
         args.append("WITHVALUES")
-        return Command(tuple(args), _field_value_pairs)
-    return Command(tuple(args))
+        return tuple(args), _field_value_pairs
+    return tuple(args), None
 
 
 def _field_value_pairs(reply: Any) -> list[tuple[Any, Any]]:
@@ -178,7 +160,7 @@ def hscan(
     The cursor is 0 when done; most code wants ``hscan_iter``.
     """
     args = scan_args("HSCAN", key, cursor, match, count)
-    return Command(tuple(args), _hscan_batch)
+    return tuple(args), _hscan_batch
 
 
 def _hscan_batch(reply: Any) -> tuple[int, dict[Any, Any]]:

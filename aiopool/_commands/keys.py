@@ -26,52 +26,23 @@ from ._base import (
 from ._base import millis as whole_millis
 from ._base import seconds as whole_seconds
 
-__all__ = [
-    "copy",
-    "delete",
-    "dump",
-    "exists",
-    "expire",
-    "expireat",
-    "expiretime",
-    "keys",
-    "object_encoding",
-    "object_freq",
-    "object_idletime",
-    "object_refcount",
-    "persist",
-    "pexpire",
-    "pexpireat",
-    "pexpiretime",
-    "pttl",
-    "randomkey",
-    "rename",
-    "renamenx",
-    "restore",
-    "scan",
-    "touch",
-    "ttl",
-    "type_",
-    "unlink",
-]
-
 
 def delete(*keys: Key) -> Command[int]:
     """DEL: delete ``keys``; how many existed."""
     need_keys("delete", keys)
-    return Command(("DEL", *keys))
+    return ("DEL", *keys), None
 
 
 def unlink(*keys: Key) -> Command[int]:
     """UNLINK: delete ``keys``, reclaiming memory in the background; how many existed."""
     need_keys("unlink", keys)
-    return Command(("UNLINK", *keys))
+    return ("UNLINK", *keys), None
 
 
 def exists(*keys: Key) -> Command[int]:
     """EXISTS: how many of ``keys`` exist (a key named twice counts twice)."""
     need_keys("exists", keys)
-    return Command(("EXISTS", *keys))
+    return ("EXISTS", *keys), None
 
 
 def _expire(
@@ -81,7 +52,7 @@ def _expire(
     condition = one_of(nx=nx, xx=xx, gt=gt, lt=lt)
     if condition:
         args.append(condition.upper())
-    return Command(tuple(args), to_bool)
+    return tuple(args), to_bool
 
 
 def expire(
@@ -116,32 +87,32 @@ def pexpire(
 
 def ttl(key: Key) -> Command[int]:
     """TTL: seconds left to live; -1 without expiry, -2 when the key is missing."""
-    return Command(("TTL", key))
+    return ("TTL", key), None
 
 
 def pttl(key: Key) -> Command[int]:
     """PTTL: milliseconds left to live; -1 without expiry, -2 when missing."""
-    return Command(("PTTL", key))
+    return ("PTTL", key), None
 
 
 def persist(key: Key) -> Command[bool]:
     """PERSIST: remove the expiry; ``True`` if there was one."""
-    return Command(("PERSIST", key), to_bool)
+    return ("PERSIST", key), to_bool
 
 
 def type_(key: Key) -> Command[str]:
     """TYPE: the type name of the value at ``key`` (``"none"`` when missing)."""
-    return Command(("TYPE", key), to_str)
+    return ("TYPE", key), to_str
 
 
 def rename(key: Key, new_key: Key) -> Command[bool]:
     """RENAME: rename ``key``; ``True``. A missing key raises ``ReplyError``."""
-    return Command(("RENAME", key, new_key), ok)
+    return ("RENAME", key, new_key), ok
 
 
 def renamenx(key: Key, new_key: Key) -> Command[bool]:
     """RENAMENX: rename ``key`` only if ``new_key`` does not exist; ``True`` if renamed."""
-    return Command(("RENAMENX", key, new_key), to_bool)
+    return ("RENAMENX", key, new_key), to_bool
 
 
 def scan(
@@ -157,7 +128,7 @@ def scan(
     args = scan_args("SCAN", None, cursor, match, count)
     if type_ is not None:
         args += ("TYPE", type_)
-    return Command(tuple(args), cursor_batch)
+    return tuple(args), cursor_batch
 
 
 # -- more expiry -------------------------------------------------------------------------
@@ -202,18 +173,18 @@ def expiretime(key: Key) -> Command[int]:
 
     A millisecond expiry (``pexpireat``) is rounded to the nearest second.
     """
-    return Command(("EXPIRETIME", key))
+    return ("EXPIRETIME", key), None
 
 
 def pexpiretime(key: Key) -> Command[int]:
     """PEXPIRETIME: the unix time in milliseconds ``key`` expires at; -1 / -2 as ``expiretime``."""
-    return Command(("PEXPIRETIME", key))
+    return ("PEXPIRETIME", key), None
 
 
 def touch(*keys: Key) -> Command[int]:
     """TOUCH: update the last access time of ``keys``; how many exist."""
     need_keys("touch", keys)
-    return Command(("TOUCH", *keys))
+    return ("TOUCH", *keys), None
 
 
 # -- copying and serializing ---------------------------------------------------------------
@@ -233,7 +204,7 @@ def copy(
         args += ("DB", not_negative("destination_db", destination_db))
     if replace:
         args.append("REPLACE")
-    return Command(tuple(args), to_bool)
+    return tuple(args), to_bool
 
 
 def dump(key: Key) -> Command[bytes | None]:
@@ -244,7 +215,7 @@ def dump(key: Key) -> Command[bytes | None]:
     the reply is decoded as UTF-8, which fails for most payloads with
     ``ProtocolError`` (the connection is closed and replaced).
     """
-    return Command(("DUMP", key))
+    return ("DUMP", key), None
 
 
 def restore(
@@ -282,7 +253,7 @@ def restore(
         if not 0 <= integer("frequency", frequency) <= 255:
             raise ValueError(f"frequency must be between 0 and 255, got {frequency!r}")
         args += ("FREQ", frequency)
-    return Command(tuple(args), ok)
+    return tuple(args), ok
 
 
 def _restore_ttl(ttl: object, absttl: bool) -> int:
@@ -309,7 +280,7 @@ def _restore_ttl(ttl: object, absttl: bool) -> int:
 
 def object_encoding(key: Key) -> Command[str | None]:
     """OBJECT ENCODING: the value's internal encoding (``"int"``, ...); ``None`` if missing."""
-    return Command(("OBJECT", "ENCODING", key), to_str_or_none)
+    return ("OBJECT", "ENCODING", key), to_str_or_none
 
 
 def object_idletime(key: Key) -> Command[int | None]:
@@ -317,7 +288,7 @@ def object_idletime(key: Key) -> Command[int | None]:
 
     Raises ``ReplyError`` when the server's ``maxmemory-policy`` is an LFU one.
     """
-    return Command(("OBJECT", "IDLETIME", key))
+    return ("OBJECT", "IDLETIME", key), None
 
 
 def object_freq(key: Key) -> Command[int | None]:
@@ -325,17 +296,17 @@ def object_freq(key: Key) -> Command[int | None]:
 
     Only with an LFU ``maxmemory-policy``; otherwise raises ``ReplyError``.
     """
-    return Command(("OBJECT", "FREQ", key))
+    return ("OBJECT", "FREQ", key), None
 
 
 def object_refcount(key: Key) -> Command[int | None]:
     """OBJECT REFCOUNT: the reference count of the value at ``key``; ``None`` if missing."""
-    return Command(("OBJECT", "REFCOUNT", key))
+    return ("OBJECT", "REFCOUNT", key), None
 
 
 def randomkey() -> Command[Any]:
     """RANDOMKEY: a random key of the current database; ``None`` when it is empty."""
-    return Command(("RANDOMKEY",))
+    return ("RANDOMKEY",), None
 
 
 def keys(pattern: str | bytes = "*") -> Command[list[Any]]:
@@ -344,4 +315,4 @@ def keys(pattern: str | bytes = "*") -> Command[list[Any]]:
     KEYS walks the whole keyspace in one go and blocks the server (every
     other client) meanwhile: on a database of any size use ``scan_iter``.
     """
-    return Command(("KEYS", pattern))
+    return ("KEYS", pattern), None

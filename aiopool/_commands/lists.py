@@ -20,27 +20,6 @@ from ._base import (
     ok,
 )
 
-__all__ = [
-    "blmove",
-    "blpop",
-    "brpop",
-    "lindex",
-    "linsert",
-    "llen",
-    "lmove",
-    "lpop",
-    "lpos",
-    "lpush",
-    "lpushx",
-    "lrange",
-    "lrem",
-    "lset",
-    "ltrim",
-    "rpop",
-    "rpush",
-    "rpushx",
-]
-
 
 def _word(name: str, value: object, choices: tuple[str, ...]) -> str:
     """``value`` as one of ``choices`` (any case), upper-cased; else Type/ValueError."""
@@ -64,7 +43,7 @@ def _side(name: str, value: object) -> str:
 
 def _push(name: str, key: Key, values: tuple[Value, ...]) -> Command[int]:
     need_keys(name.lower(), values, "value")
-    return Command((name, key, *values))
+    return (name, key, *values), None
 
 
 def lpush(key: Key, *values: Value) -> Command[int]:
@@ -95,8 +74,8 @@ def rpushx(key: Key, *values: Value) -> Command[int]:
 
 def _pop(name: str, key: Key, count: int | None) -> Command[Any]:
     if count is None:
-        return Command((name, key))
-    return Command((name, key, not_negative("count", count)))
+        return (name, key), None
+    return (name, key, not_negative("count", count)), None
 
 
 def lpop(key: Key, count: int | None = None) -> Command[Any]:
@@ -125,17 +104,17 @@ def lrange(key: Key, start: int, end: int) -> Command[list[Any]]:
 
     ``lrange(key, 0, -1)`` is the whole list; a missing key gives ``[]``.
     """
-    return Command(("LRANGE", key, integer("start", start), integer("end", end)))
+    return ("LRANGE", key, integer("start", start), integer("end", end)), None
 
 
 def llen(key: Key) -> Command[int]:
     """LLEN: the length of the list at ``key`` (0 when missing)."""
-    return Command(("LLEN", key))
+    return ("LLEN", key), None
 
 
 def lindex(key: Key, index: int) -> Command[Any]:
     """LINDEX: the element at ``index`` (negative from the end), ``None`` if out of range."""
-    return Command(("LINDEX", key, integer("index", index)))
+    return ("LINDEX", key, integer("index", index)), None
 
 
 def lset(key: Key, index: int, value: Value) -> Command[bool]:
@@ -143,7 +122,7 @@ def lset(key: Key, index: int, value: Value) -> Command[bool]:
 
     An index out of range or a missing key raises ``ReplyError``.
     """
-    return Command(("LSET", key, integer("index", index), value), ok)
+    return ("LSET", key, integer("index", index), value), ok
 
 
 def linsert(key: Key, where: str, pivot: Value, value: Value) -> Command[int]:
@@ -152,7 +131,7 @@ def linsert(key: Key, where: str, pivot: Value, value: Value) -> Command[int]:
     ``where`` is ``"BEFORE"`` or ``"AFTER"`` (any case). The result is -1
     when ``pivot`` is not in the list and 0 when the list is missing.
     """
-    return Command(("LINSERT", key, _word("where", where, ("BEFORE", "AFTER")), pivot, value))
+    return ("LINSERT", key, _word("where", where, ("BEFORE", "AFTER")), pivot, value), None
 
 
 def lrem(key: Key, count: int, value: Value) -> Command[int]:
@@ -161,12 +140,12 @@ def lrem(key: Key, count: int, value: Value) -> Command[int]:
     ``count`` > 0 removes up to ``count`` from the head, < 0 up to
     ``-count`` from the tail, 0 all of them.
     """
-    return Command(("LREM", key, integer("count", count), value))
+    return ("LREM", key, integer("count", count), value), None
 
 
 def ltrim(key: Key, start: int, end: int) -> Command[bool]:
     """LTRIM: keep only the elements from ``start`` to ``end`` (inclusive); ``True``."""
-    return Command(("LTRIM", key, integer("start", start), integer("end", end)), ok)
+    return ("LTRIM", key, integer("start", start), integer("end", end)), ok
 
 
 def lpos(
@@ -192,7 +171,7 @@ def lpos(
         args += ("COUNT", not_negative("count", count))
     if maxlen is not None:
         args += ("MAXLEN", not_negative("maxlen", maxlen))
-    return Command(tuple(args))
+    return tuple(args), None
 
 
 def lmove(src: Key, dst: Key, src_side: str = "LEFT", dest_side: str = "RIGHT") -> Command[Any]:
@@ -203,7 +182,7 @@ def lmove(src: Key, dst: Key, src_side: str = "LEFT", dest_side: str = "RIGHT") 
     when ``src`` is missing. ``src`` and ``dst`` may be the same list (a
     rotation).
     """
-    return Command(("LMOVE", src, dst, _side("src_side", src_side), _side("dest_side", dest_side)))
+    return ("LMOVE", src, dst, _side("src_side", src_side), _side("dest_side", dest_side)), None
 
 
 # -- blocking -------------------------------------------------------------------------------
@@ -215,7 +194,7 @@ def _bpop(
     seconds = block_seconds("timeout", timeout)
     # The blocking time is the last argument: the connection reads it there to
     # extend its reply timeout (aiopool._protocol.blocking_timeout).
-    return Command((name, *key_list(name.lower(), keys), seconds), _key_and_value)
+    return (name, *key_list(name.lower(), keys), seconds), _key_and_value
 
 
 def _key_and_value(reply: Any) -> tuple[Any, Any] | None:
@@ -260,4 +239,4 @@ def blmove(
     and cancellation as for ``blpop``.
     """
     sides = (_side("src_side", src_side), _side("dest_side", dest_side))
-    return Command(("BLMOVE", src, dst, *sides, block_seconds("timeout", timeout)))
+    return ("BLMOVE", src, dst, *sides, block_seconds("timeout", timeout)), None

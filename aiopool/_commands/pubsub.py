@@ -6,25 +6,15 @@ from typing import Any
 
 from ._base import Arg, Command, Key, Value
 
-__all__ = [
-    "publish",
-    "pubsub_channels",
-    "pubsub_numpat",
-    "pubsub_numsub",
-    "pubsub_shardchannels",
-    "pubsub_shardnumsub",
-    "spublish",
-]
-
 
 def publish(channel: Key, message: Value) -> Command[int]:
     """PUBLISH: send ``message`` to ``channel``; how many subscribers received it."""
-    return Command(("PUBLISH", channel, message))
+    return ("PUBLISH", channel, message), None
 
 
 def spublish(channel: Key, message: Value) -> Command[int]:
     """SPUBLISH: send ``message`` to the shard ``channel``; how many subscribers received it."""
-    return Command(("SPUBLISH", channel, message))
+    return ("SPUBLISH", channel, message), None
 
 
 def pubsub_channels(pattern: str | bytes | None = None) -> Command[list[Any]]:
@@ -32,7 +22,7 @@ def pubsub_channels(pattern: str | bytes | None = None) -> Command[list[Any]]:
     args: tuple[Arg, ...] = (
         ("PUBSUB", "CHANNELS") if pattern is None else ("PUBSUB", "CHANNELS", pattern)
     )
-    return Command(args)
+    return args, None
 
 
 def pubsub_shardchannels(pattern: str | bytes | None = None) -> Command[list[Any]]:
@@ -40,22 +30,22 @@ def pubsub_shardchannels(pattern: str | bytes | None = None) -> Command[list[Any
     args: tuple[Arg, ...] = (
         ("PUBSUB", "SHARDCHANNELS") if pattern is None else ("PUBSUB", "SHARDCHANNELS", pattern)
     )
-    return Command(args)
+    return args, None
 
 
 def pubsub_numsub(*channels: Key) -> Command[dict[Any, int]]:
     """PUBSUB NUMSUB: ``{channel: number of subscribers}`` for ``channels``."""
-    return Command(("PUBSUB", "NUMSUB", *channels), _counts)
+    return ("PUBSUB", "NUMSUB", *channels), _counts
 
 
 def pubsub_shardnumsub(*channels: Key) -> Command[dict[Any, int]]:
     """PUBSUB SHARDNUMSUB: ``{shard channel: number of subscribers}`` for ``channels``."""
-    return Command(("PUBSUB", "SHARDNUMSUB", *channels), _counts)
+    return ("PUBSUB", "SHARDNUMSUB", *channels), _counts
 
 
 def pubsub_numpat() -> Command[int]:
     """PUBSUB NUMPAT: the number of patterns subscribed to, over all clients."""
-    return Command(("PUBSUB", "NUMPAT"))
+    return ("PUBSUB", "NUMPAT"), None
 
 
 def _counts(reply: Any) -> dict[Any, int]:

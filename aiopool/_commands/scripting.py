@@ -7,22 +7,6 @@ from typing import Any
 
 from ._base import Arg, Command, Key, Value, bool_list, named_fields, need_keys, ok, one_of, to_str
 
-__all__ = [
-    "eval_",
-    "eval_ro",
-    "evalsha",
-    "evalsha_ro",
-    "fcall",
-    "fcall_ro",
-    "function_delete",
-    "function_flush",
-    "function_list",
-    "function_load",
-    "script_exists",
-    "script_flush",
-    "script_load",
-]
-
 
 def _keys_and_args(name: str, keys: Iterable[Key], args: Iterable[Value]) -> list[Arg]:
     if isinstance(keys, str | bytes) or isinstance(args, str | bytes):
@@ -39,68 +23,68 @@ def eval_(
     Prefer ``register_script()``, which sends the script only when the server
     lacks it.
     """
-    return Command(("EVAL", script, *_keys_and_args("eval", keys, args)))
+    return ("EVAL", script, *_keys_and_args("eval", keys, args)), None
 
 
 def eval_ro(
     script: str | bytes, keys: Iterable[Key] = (), args: Iterable[Value] = ()
 ) -> Command[Any]:
     """EVAL_RO: like ``eval`` for a script that only reads (runs on replicas too)."""
-    return Command(("EVAL_RO", script, *_keys_and_args("eval_ro", keys, args)))
+    return ("EVAL_RO", script, *_keys_and_args("eval_ro", keys, args)), None
 
 
 def evalsha(sha: str, keys: Iterable[Key] = (), args: Iterable[Value] = ()) -> Command[Any]:
     """EVALSHA: run the loaded script with SHA1 ``sha``; ``NoScriptError`` when not loaded."""
-    return Command(("EVALSHA", sha, *_keys_and_args("evalsha", keys, args)))
+    return ("EVALSHA", sha, *_keys_and_args("evalsha", keys, args)), None
 
 
 def evalsha_ro(sha: str, keys: Iterable[Key] = (), args: Iterable[Value] = ()) -> Command[Any]:
     """EVALSHA_RO: like ``evalsha`` for a script that only reads."""
-    return Command(("EVALSHA_RO", sha, *_keys_and_args("evalsha_ro", keys, args)))
+    return ("EVALSHA_RO", sha, *_keys_and_args("evalsha_ro", keys, args)), None
 
 
 def script_load(script: str | bytes) -> Command[str]:
     """SCRIPT LOAD: load ``script`` without running it; its SHA1 as ``str``."""
-    return Command(("SCRIPT", "LOAD", script), to_str)
+    return ("SCRIPT", "LOAD", script), to_str
 
 
 def script_exists(*shas: str) -> Command[list[bool]]:
     """SCRIPT EXISTS: for each SHA1, whether the server has that script loaded."""
     need_keys("script_exists", shas, "SHA1")
-    return Command(("SCRIPT", "EXISTS", *shas), bool_list)
+    return ("SCRIPT", "EXISTS", *shas), bool_list
 
 
 def script_flush(asynchronous: bool = False, *, sync: bool = False) -> Command[bool]:
     """SCRIPT FLUSH: drop every loaded script (``ASYNC`` or ``SYNC`` when asked); ``True``."""
     mode = one_of(asynchronous=asynchronous, sync=sync)
     tail = {"asynchronous": ("ASYNC",), "sync": ("SYNC",), None: ()}[mode]
-    return Command(("SCRIPT", "FLUSH", *tail), ok)
+    return ("SCRIPT", "FLUSH", *tail), ok
 
 
 def fcall(function: str, keys: Iterable[Key] = (), args: Iterable[Value] = ()) -> Command[Any]:
     """FCALL: call the library function ``function`` with ``keys`` and ``args``; its reply."""
-    return Command(("FCALL", function, *_keys_and_args("fcall", keys, args)))
+    return ("FCALL", function, *_keys_and_args("fcall", keys, args)), None
 
 
 def fcall_ro(function: str, keys: Iterable[Key] = (), args: Iterable[Value] = ()) -> Command[Any]:
     """FCALL_RO: like ``fcall`` for a function flagged ``no-writes``."""
-    return Command(("FCALL_RO", function, *_keys_and_args("fcall_ro", keys, args)))
+    return ("FCALL_RO", function, *_keys_and_args("fcall_ro", keys, args)), None
 
 
 def function_load(code: str | bytes, replace: bool = False) -> Command[str]:
     """FUNCTION LOAD: load a library (``#!lua name=...`` source); the library name."""
     tail = ("REPLACE",) if replace else ()
-    return Command(("FUNCTION", "LOAD", *tail, code), to_str)
+    return ("FUNCTION", "LOAD", *tail, code), to_str
 
 
 def function_delete(library: str) -> Command[bool]:
     """FUNCTION DELETE: delete the library named ``library``; ``True``."""
-    return Command(("FUNCTION", "DELETE", library), ok)
+    return ("FUNCTION", "DELETE", library), ok
 
 
 def function_flush(asynchronous: bool = False) -> Command[bool]:
     """FUNCTION FLUSH: delete every library; ``True``."""
-    return Command(("FUNCTION", "FLUSH", "ASYNC") if asynchronous else ("FUNCTION", "FLUSH"), ok)
+    return ("FUNCTION", "FLUSH", "ASYNC") if asynchronous else ("FUNCTION", "FLUSH"), ok
 
 
 def function_list(
@@ -112,7 +96,7 @@ def function_list(
         args += ("LIBRARYNAME", library)
     if withcode:
         args.append("WITHCODE")
-    return Command(tuple(args), _libraries)
+    return tuple(args), _libraries
 
 
 def _libraries(reply: Any) -> list[dict[str, Any]]:

@@ -20,51 +20,32 @@ from ._base import (
     to_str_or_none,
 )
 
-__all__ = [
-    "client_getname",
-    "client_id",
-    "client_list",
-    "client_setname",
-    "config_get",
-    "config_set",
-    "dbsize",
-    "echo",
-    "flushall",
-    "flushdb",
-    "info",
-    "lastsave",
-    "memory_usage",
-    "ping",
-    "time",
-    "wait",
-]
-
 
 def ping(message: Value | None = None) -> Command[Any]:
     """PING: ``True`` when the server answers; with ``message``, the message echoed."""
     if message is None:
-        return Command(("PING",), to_bool)
-    return Command(("PING", message))
+        return ("PING",), to_bool
+    return ("PING", message), None
 
 
 def echo(message: Value) -> Command[Any]:
     """ECHO: ``message`` as the server returns it."""
-    return Command(("ECHO", message))
+    return ("ECHO", message), None
 
 
 def flushdb(asynchronous: bool = False) -> Command[bool]:
     """FLUSHDB: delete every key of the current database; ``True``."""
-    return Command(("FLUSHDB", "ASYNC") if asynchronous else ("FLUSHDB",), ok)
+    return ("FLUSHDB", "ASYNC") if asynchronous else ("FLUSHDB",), ok
 
 
 def dbsize() -> Command[int]:
     """DBSIZE: the number of keys in the current database."""
-    return Command(("DBSIZE",))
+    return ("DBSIZE",), None
 
 
 def info(*sections: str) -> Command[dict[str, Any]]:
     """INFO: server information parsed into a dict (numbers converted)."""
-    return Command(("INFO", *sections), _info)
+    return ("INFO", *sections), _info
 
 
 def _info_value(text: str) -> Any:
@@ -100,12 +81,12 @@ def flushall(asynchronous: bool = False) -> Command[bool]:
     ``function_flush``). ``asynchronous=True`` frees the memory in the
     background.
     """
-    return Command(("FLUSHALL", "ASYNC") if asynchronous else ("FLUSHALL",), ok)
+    return ("FLUSHALL", "ASYNC") if asynchronous else ("FLUSHALL",), ok
 
 
 def time() -> Command[tuple[int, int]]:
     """TIME: the server's clock as ``(unix_seconds, microseconds)``."""
-    return Command(("TIME",), _time)
+    return ("TIME",), _time
 
 
 def _time(reply: Any) -> tuple[int, int]:
@@ -117,7 +98,7 @@ def lastsave() -> Command[datetime.datetime]:
 
     A server that never saved reports its start time.
     """
-    return Command(("LASTSAVE",), _utc)
+    return ("LASTSAVE",), _utc
 
 
 def _utc(reply: Any) -> datetime.datetime:
@@ -134,7 +115,7 @@ def config_get(*patterns: str) -> Command[dict[str, Any]]:
     ``str`` with ``decode_responses=True``). An unknown name is simply
     absent from the result.
     """
-    return Command(("CONFIG", "GET", *(patterns or ("*",))), named_fields)
+    return ("CONFIG", "GET", *(patterns or ("*",))), named_fields
 
 
 def config_set(name: str | Mapping[Any, Value], value: Value | None = None) -> Command[bool]:
@@ -155,7 +136,7 @@ def config_set(name: str | Mapping[Any, Value], value: Value | None = None) -> C
     for item in args:
         if isinstance(item, bool):
             raise TypeError("config_set(): give flags as 'yes' or 'no', not a bool")
-    return Command(("CONFIG", "SET", *args), ok)
+    return ("CONFIG", "SET", *args), ok
 
 
 # -- this connection ------------------------------------------------------------------------
@@ -166,7 +147,7 @@ def client_id() -> Command[int]:
 
     Another call may run on another connection of the pool, with another id.
     """
-    return Command(("CLIENT", "ID"))
+    return ("CLIENT", "ID"), None
 
 
 def client_setname(name: str) -> Command[bool]:
@@ -179,12 +160,12 @@ def client_setname(name: str) -> Command[bool]:
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {type(name).__name__} {name!r}")
-    return Command(("CLIENT", "SETNAME", name), ok)
+    return ("CLIENT", "SETNAME", name), ok
 
 
 def client_getname() -> Command[str | None]:
     """CLIENT GETNAME: the name of the pooled connection that ran it; ``None`` if unnamed."""
-    return Command(("CLIENT", "GETNAME"), to_str_or_none)
+    return ("CLIENT", "GETNAME"), to_str_or_none
 
 
 _CLIENT_TYPES = ("normal", "master", "replica", "pubsub")
@@ -201,7 +182,7 @@ def client_list(type_: str | None = None) -> Command[list[dict[str, str]]]:
         if type_ not in _CLIENT_TYPES:
             raise ValueError(f"type_ must be one of {', '.join(_CLIENT_TYPES)}; got {type_!r}")
         args += ("TYPE", type_)
-    return Command(tuple(args), _client_list)
+    return tuple(args), _client_list
 
 
 def _client_list(reply: Any) -> list[dict[str, str]]:
@@ -225,7 +206,7 @@ def memory_usage(key: Key, samples: int | None = None) -> Command[int | None]:
     args: list[Arg] = ["MEMORY", "USAGE", key]
     if samples is not None:
         args += ("SAMPLES", not_negative("samples", samples))
-    return Command(tuple(args))
+    return tuple(args), None
 
 
 def wait(numreplicas: int, timeout: int) -> Command[int]:
@@ -237,6 +218,8 @@ def wait(numreplicas: int, timeout: int) -> Command[int]:
     it, which in a pool is not necessarily the one that ran your writes: to
     wait for given writes, queue ``wait`` after them in one pipeline.
     """
-    return Command(
-        ("WAIT", not_negative("numreplicas", numreplicas), not_negative("timeout", timeout))
-    )
+    return (
+        "WAIT",
+        not_negative("numreplicas", numreplicas),
+        not_negative("timeout", timeout),
+    ), None

@@ -18,57 +18,38 @@ from ._base import (
     to_set,
 )
 
-__all__ = [
-    "sadd",
-    "scard",
-    "sdiff",
-    "sdiffstore",
-    "sinter",
-    "sinterstore",
-    "sismember",
-    "smembers",
-    "smismember",
-    "smove",
-    "spop",
-    "srandmember",
-    "srem",
-    "sscan",
-    "sunion",
-    "sunionstore",
-]
-
 
 def sadd(key: Key, *members: Value) -> Command[int]:
     """SADD: add ``members`` to the set at ``key``; how many were not there yet."""
     need_keys("sadd", members, "member")
-    return Command(("SADD", key, *members))
+    return ("SADD", key, *members), None
 
 
 def srem(key: Key, *members: Value) -> Command[int]:
     """SREM: remove ``members`` from the set at ``key``; how many were there."""
     need_keys("srem", members, "member")
-    return Command(("SREM", key, *members))
+    return ("SREM", key, *members), None
 
 
 def smembers(key: Key) -> Command[set[Any]]:
     """SMEMBERS: every member of the set at ``key`` as a set (empty when missing)."""
-    return Command(("SMEMBERS", key), to_set)
+    return ("SMEMBERS", key), to_set
 
 
 def sismember(key: Key, member: Value) -> Command[bool]:
     """SISMEMBER: ``True`` if ``member`` is in the set at ``key``."""
-    return Command(("SISMEMBER", key, member), to_bool)
+    return ("SISMEMBER", key, member), to_bool
 
 
 def smismember(key: Key, *members: Value) -> Command[list[bool]]:
     """SMISMEMBER: for each of ``members``, in order, ``True`` if it is in the set at ``key``."""
     need_keys("smismember", members, "member")
-    return Command(("SMISMEMBER", key, *members), bool_list)
+    return ("SMISMEMBER", key, *members), bool_list
 
 
 def scard(key: Key) -> Command[int]:
     """SCARD: the number of members of the set at ``key`` (0 when missing)."""
-    return Command(("SCARD", key))
+    return ("SCARD", key), None
 
 
 def spop(key: Key, count: int | None = None) -> Command[Any]:
@@ -78,8 +59,8 @@ def spop(key: Key, count: int | None = None) -> Command[Any]:
     removed and returned as a set (empty when the key is missing).
     """
     if count is None:
-        return Command(("SPOP", key))
-    return Command(("SPOP", key, not_negative("count", count)), to_set)
+        return ("SPOP", key), None
+    return ("SPOP", key, not_negative("count", count)), to_set
 
 
 def srandmember(key: Key, count: int | None = None) -> Command[Any]:
@@ -90,8 +71,8 @@ def srandmember(key: Key, count: int | None = None) -> Command[Any]:
     negative one (empty when the key is missing).
     """
     if count is None:
-        return Command(("SRANDMEMBER", key))
-    return Command(("SRANDMEMBER", key, integer("count", count)))
+        return ("SRANDMEMBER", key), None
+    return ("SRANDMEMBER", key, integer("count", count)), None
 
 
 def sinter(*keys: Key) -> Command[set[Any]]:
@@ -100,19 +81,19 @@ def sinter(*keys: Key) -> Command[set[Any]]:
     A missing key counts as an empty set, so the result is then empty.
     """
     need_keys("sinter", keys)
-    return Command(("SINTER", *keys), to_set)
+    return ("SINTER", *keys), to_set
 
 
 def sunion(*keys: Key) -> Command[set[Any]]:
     """SUNION: the members of any of the sets at ``keys``, as a set (missing keys are empty)."""
     need_keys("sunion", keys)
-    return Command(("SUNION", *keys), to_set)
+    return ("SUNION", *keys), to_set
 
 
 def sdiff(*keys: Key) -> Command[set[Any]]:
     """SDIFF: the members of the first set at ``keys`` that are in none of the others, as a set."""
     need_keys("sdiff", keys)
-    return Command(("SDIFF", *keys), to_set)
+    return ("SDIFF", *keys), to_set
 
 
 def sinterstore(dest: Key, *keys: Key) -> Command[int]:
@@ -121,13 +102,13 @@ def sinterstore(dest: Key, *keys: Key) -> Command[int]:
     ``dest`` is overwritten (deleted when the result is empty).
     """
     need_keys("sinterstore", keys)
-    return Command(("SINTERSTORE", dest, *keys))
+    return ("SINTERSTORE", dest, *keys), None
 
 
 def sunionstore(dest: Key, *keys: Key) -> Command[int]:
     """SUNIONSTORE: store the union of ``keys`` at ``dest``; its size (``dest`` is overwritten)."""
     need_keys("sunionstore", keys)
-    return Command(("SUNIONSTORE", dest, *keys))
+    return ("SUNIONSTORE", dest, *keys), None
 
 
 def sdiffstore(dest: Key, *keys: Key) -> Command[int]:
@@ -136,7 +117,7 @@ def sdiffstore(dest: Key, *keys: Key) -> Command[int]:
     ``dest`` is overwritten (deleted when the result is empty).
     """
     need_keys("sdiffstore", keys)
-    return Command(("SDIFFSTORE", dest, *keys))
+    return ("SDIFFSTORE", dest, *keys), None
 
 
 def smove(src: Key, dst: Key, member: Value) -> Command[bool]:
@@ -144,7 +125,7 @@ def smove(src: Key, dst: Key, member: Value) -> Command[bool]:
 
     ``True`` if it was moved, ``False`` if it was not in ``src``.
     """
-    return Command(("SMOVE", src, dst, member), to_bool)
+    return ("SMOVE", src, dst, member), to_bool
 
 
 def sscan(
@@ -158,4 +139,4 @@ def sscan(
     The cursor is 0 when done; most code wants ``sscan_iter``.
     """
     args = scan_args("SSCAN", key, cursor, match, count)
-    return Command(tuple(args), cursor_batch)
+    return tuple(args), cursor_batch

@@ -24,28 +24,6 @@ from ._base import (
     unix,
 )
 
-__all__ = [
-    "xack",
-    "xadd",
-    "xautoclaim",
-    "xclaim",
-    "xdel",
-    "xgroup_create",
-    "xgroup_createconsumer",
-    "xgroup_delconsumer",
-    "xgroup_destroy",
-    "xinfo_groups",
-    "xinfo_stream",
-    "xlen",
-    "xpending",
-    "xpending_range",
-    "xrange",
-    "xread",
-    "xreadgroup",
-    "xrevrange",
-    "xtrim",
-]
-
 # An entry ID ("1700000000000-0"), or a special one ("*", "$", ">", "-", "+", "0").
 StreamId = str | bytes | int
 # Milliseconds as an int, or a timedelta.
@@ -249,12 +227,12 @@ def xadd(
     args += _trim_args("xadd", maxlen, minid, approximate, limit, required=False)
     args.append(id)
     args += pairs("xadd", fields, "fields mapping of field -> value")
-    return Command(tuple(args))
+    return tuple(args), None
 
 
 def xlen(key: Key) -> Command[int]:
     """XLEN: the number of entries in the stream at ``key`` (0 when missing)."""
-    return Command(("XLEN", key))
+    return ("XLEN", key), None
 
 
 def xrange(
@@ -269,7 +247,7 @@ def xrange(
     args: list[Arg] = ["XRANGE", key, min, max]
     if count is not None:
         args += ("COUNT", positive("count", count))
-    return Command(tuple(args), _entries)
+    return tuple(args), _entries
 
 
 def xrevrange(
@@ -279,7 +257,7 @@ def xrevrange(
     args: list[Arg] = ["XREVRANGE", key, max, min]
     if count is not None:
         args += ("COUNT", positive("count", count))
-    return Command(tuple(args), _entries)
+    return tuple(args), _entries
 
 
 def xread(
@@ -299,13 +277,13 @@ def xread(
     extended by ``block`` (and dropped for 0). Cancelling a blocked call
     closes its connection.
     """
-    return Command(("XREAD", *_read_args("xread", streams, count, block)), _read)
+    return ("XREAD", *_read_args("xread", streams, count, block)), _read
 
 
 def xdel(key: Key, *ids: StreamId) -> Command[int]:
     """XDEL: delete the entries ``ids`` from the stream at ``key``; how many existed."""
     need_keys("xdel", ids, "entry ID")
-    return Command(("XDEL", key, *ids))
+    return ("XDEL", key, *ids), None
 
 
 def xtrim(
@@ -323,9 +301,11 @@ def xtrim(
     whole nodes, so it may remove fewer; ``limit`` caps how many one
     approximate trim evicts.
     """
-    return Command(
-        ("XTRIM", key, *_trim_args("xtrim", maxlen, minid, approximate, limit, required=True))
-    )
+    return (
+        "XTRIM",
+        key,
+        *_trim_args("xtrim", maxlen, minid, approximate, limit, required=True),
+    ), None
 
 
 # -- consumer groups ------------------------------------------------------------------------
@@ -352,17 +332,17 @@ def xgroup_create(
         args.append("MKSTREAM")
     if entries_read is not None:
         args += ("ENTRIESREAD", not_negative("entries_read", entries_read))
-    return Command(tuple(args), ok)
+    return tuple(args), ok
 
 
 def xgroup_destroy(key: Key, groupname: Key) -> Command[bool]:
     """XGROUP DESTROY: delete consumer ``groupname`` and its pending list; ``True`` if it existed."""
-    return Command(("XGROUP", "DESTROY", key, groupname), to_bool)
+    return ("XGROUP", "DESTROY", key, groupname), to_bool
 
 
 def xgroup_createconsumer(key: Key, groupname: Key, consumername: Key) -> Command[bool]:
     """XGROUP CREATECONSUMER: add ``consumername`` to ``groupname``; ``True`` if it was new."""
-    return Command(("XGROUP", "CREATECONSUMER", key, groupname, consumername), to_bool)
+    return ("XGROUP", "CREATECONSUMER", key, groupname, consumername), to_bool
 
 
 def xgroup_delconsumer(key: Key, groupname: Key, consumername: Key) -> Command[int]:
@@ -371,7 +351,7 @@ def xgroup_delconsumer(key: Key, groupname: Key, consumername: Key) -> Command[i
     Those entries leave the group's pending list: nobody can acknowledge or
     claim them any more.
     """
-    return Command(("XGROUP", "DELCONSUMER", key, groupname, consumername))
+    return ("XGROUP", "DELCONSUMER", key, groupname, consumername), None
 
 
 def xreadgroup(
@@ -398,13 +378,13 @@ def xreadgroup(
     is lost to a cancelled call: a later read still gets it as new.
     """
     read = _read_args("xreadgroup", streams, count, block, noack)
-    return Command(("XREADGROUP", "GROUP", groupname, consumername, *read), _per_stream)
+    return ("XREADGROUP", "GROUP", groupname, consumername, *read), _per_stream
 
 
 def xack(key: Key, groupname: Key, *ids: StreamId) -> Command[int]:
     """XACK: acknowledge ``ids`` for ``groupname``; how many were pending and now are not."""
     need_keys("xack", ids, "entry ID")
-    return Command(("XACK", key, groupname, *ids))
+    return ("XACK", key, groupname, *ids), None
 
 
 def xpending(key: Key, groupname: Key) -> Command[dict[str, Any]]:
@@ -415,7 +395,7 @@ def xpending(key: Key, groupname: Key) -> Command[dict[str, Any]]:
     ``"consumers"`` (``[{"name": ..., "pending": int}, ...]``). A missing
     stream or group raises ``ReplyError`` (code ``NOGROUP``).
     """
-    return Command(("XPENDING", key, groupname), _pending_summary)
+    return ("XPENDING", key, groupname), _pending_summary
 
 
 def xpending_range(
@@ -440,7 +420,7 @@ def xpending_range(
     args += (min, max, positive("count", count))
     if consumername is not None:
         args.append(consumername)
-    return Command(tuple(args), _pending_details)
+    return tuple(args), _pending_details
 
 
 def xclaim(
@@ -486,8 +466,8 @@ def xclaim(
         args.append("FORCE")
     if justid:
         args.append("JUSTID")
-        return Command(tuple(args))
-    return Command(tuple(args), _pending_entries)
+        return tuple(args), None
+    return tuple(args), _pending_entries
 
 
 def xautoclaim(
@@ -520,8 +500,8 @@ def xautoclaim(
         args += ("COUNT", positive("count", count))
     if justid:
         args.append("JUSTID")
-        return Command(tuple(args), _autoclaimed_ids)
-    return Command(tuple(args), _autoclaimed)
+        return tuple(args), _autoclaimed_ids
+    return tuple(args), _autoclaimed
 
 
 # -- introspection ------------------------------------------------------------------------
@@ -535,7 +515,7 @@ def xinfo_stream(key: Key) -> Command[dict[str, Any]]:
     are ``(id, fields)``, or ``None`` for an empty stream. A missing key
     raises ``ReplyError``.
     """
-    return Command(("XINFO", "STREAM", key), _stream_info)
+    return ("XINFO", "STREAM", key), _stream_info
 
 
 def xinfo_groups(key: Key) -> Command[list[dict[str, Any]]]:
@@ -545,4 +525,4 @@ def xinfo_groups(key: Key) -> Command[list[dict[str, Any]]]:
     ``"last-delivered-id"``, and since Redis 7 ``"entries-read"`` and
     ``"lag"`` (``None`` when unknown). A missing key raises ``ReplyError``.
     """
-    return Command(("XINFO", "GROUPS", key), _groups_info)
+    return ("XINFO", "GROUPS", key), _groups_info

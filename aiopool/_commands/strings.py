@@ -24,29 +24,10 @@ from ._base import (
     to_float,
 )
 
-__all__ = [
-    "append",
-    "decr",
-    "decrby",
-    "get",
-    "getdel",
-    "getex",
-    "getrange",
-    "incr",
-    "incrby",
-    "incrbyfloat",
-    "mget",
-    "mset",
-    "msetnx",
-    "set_",
-    "setrange",
-    "strlen",
-]
-
 
 def get(key: Key) -> Command[Any]:
     """GET: the value at ``key``, or ``None`` when it does not exist."""
-    return Command(("GET", key))
+    return ("GET", key), None
 
 
 def set_(
@@ -77,7 +58,7 @@ def set_(
         and pxat is None
         and not (nx or xx or keepttl or get)
     ):
-        return Command(("SET", key, value), ok_or_none)  # the common case, without the checks
+        return ("SET", key, value), ok_or_none  # the common case, without the checks
     args: list[Arg] = ["SET", key, value]
     args += expiry_args(ex, px, exat, pxat)
     if keepttl:
@@ -89,59 +70,59 @@ def set_(
         args.append(condition.upper())
     if get:
         args.append("GET")
-        return Command(tuple(args))
-    return Command(tuple(args), ok_or_none)
+        return tuple(args), None
+    return tuple(args), ok_or_none
 
 
 def mget(*keys: Key) -> Command[list[Any]]:
     """MGET: the values at ``keys``, ``None`` for each missing one."""
     need_keys("mget", keys)
-    return Command(("MGET", *keys))
+    return ("MGET", *keys), None
 
 
 def mset(mapping: Mapping[Any, Value]) -> Command[bool]:
     """MSET: set every key of ``mapping`` atomically; ``True``."""
-    return Command(("MSET", *pairs("mset", mapping, "mapping of key -> value")), ok)
+    return ("MSET", *pairs("mset", mapping, "mapping of key -> value")), ok
 
 
 def msetnx(mapping: Mapping[Any, Value]) -> Command[bool]:
     """MSETNX: set every key of ``mapping`` only if none exists; ``True`` if set."""
-    return Command(("MSETNX", *pairs("msetnx", mapping, "mapping of key -> value")), to_bool)
+    return ("MSETNX", *pairs("msetnx", mapping, "mapping of key -> value")), to_bool
 
 
 def incr(key: Key) -> Command[int]:
     """INCR: add 1 to the integer at ``key`` (0 when missing); the new value."""
-    return Command(("INCR", key))
+    return ("INCR", key), None
 
 
 def incrby(key: Key, amount: int = 1) -> Command[int]:
     """INCRBY: add ``amount`` to the integer at ``key``; the new value."""
-    return Command(("INCRBY", key, integer("amount", amount)))
+    return ("INCRBY", key, integer("amount", amount)), None
 
 
 def incrbyfloat(key: Key, amount: float = 1.0) -> Command[float]:
     """INCRBYFLOAT: add ``amount`` to the number at ``key``; the new value as float."""
-    return Command(("INCRBYFLOAT", key, number("amount", amount)), to_float)
+    return ("INCRBYFLOAT", key, number("amount", amount)), to_float
 
 
 def decr(key: Key) -> Command[int]:
     """DECR: subtract 1 from the integer at ``key``; the new value."""
-    return Command(("DECR", key))
+    return ("DECR", key), None
 
 
 def decrby(key: Key, amount: int = 1) -> Command[int]:
     """DECRBY: subtract ``amount`` from the integer at ``key``; the new value."""
-    return Command(("DECRBY", key, integer("amount", amount)))
+    return ("DECRBY", key, integer("amount", amount)), None
 
 
 def append(key: Key, value: Value) -> Command[int]:
     """APPEND: append ``value`` to the string at ``key``; the new length."""
-    return Command(("APPEND", key, value))
+    return ("APPEND", key, value), None
 
 
 def getdel(key: Key) -> Command[Any]:
     """GETDEL: the value at ``key``, deleting it (``None`` if missing)."""
-    return Command(("GETDEL", key))
+    return ("GETDEL", key), None
 
 
 def getex(
@@ -160,19 +141,19 @@ def getex(
         if args[2:]:
             raise ValueError("persist cannot be combined with ex, px, exat or pxat")
         args.append("PERSIST")
-    return Command(tuple(args))
+    return tuple(args), None
 
 
 def getrange(key: Key, start: int, end: int) -> Command[Any]:
     """GETRANGE: the substring from ``start`` to ``end`` (inclusive, negative from the end)."""
-    return Command(("GETRANGE", key, integer("start", start), integer("end", end)))
+    return ("GETRANGE", key, integer("start", start), integer("end", end)), None
 
 
 def setrange(key: Key, offset: int, value: Value) -> Command[int]:
     """SETRANGE: overwrite from byte ``offset`` on; the new length."""
-    return Command(("SETRANGE", key, integer("offset", offset), value))
+    return ("SETRANGE", key, integer("offset", offset), value), None
 
 
 def strlen(key: Key) -> Command[int]:
     """STRLEN: the length of the string at ``key`` (0 when missing)."""
-    return Command(("STRLEN", key))
+    return ("STRLEN", key), None

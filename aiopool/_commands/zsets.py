@@ -34,32 +34,6 @@ from ._base import (
     to_float_or_none,
 )
 
-__all__ = [
-    "bzpopmax",
-    "bzpopmin",
-    "zadd",
-    "zcard",
-    "zcount",
-    "zincrby",
-    "zinterstore",
-    "zlexcount",
-    "zmscore",
-    "zpopmax",
-    "zpopmin",
-    "zrandmember",
-    "zrange",
-    "zrangestore",
-    "zrank",
-    "zrem",
-    "zremrangebylex",
-    "zremrangebyrank",
-    "zremrangebyscore",
-    "zrevrank",
-    "zscan",
-    "zscore",
-    "zunionstore",
-]
-
 # A score range bound: a number, or "-inf", "+inf", "(1.5" (exclusive).
 ScoreBound = int | float | str | bytes
 # A lexical range bound: "[a" (inclusive), "(a" (exclusive), "-" or "+".
@@ -170,7 +144,7 @@ def _combine(
         if upper not in ("SUM", "MIN", "MAX"):
             raise ValueError(f"aggregate must be 'SUM', 'MIN' or 'MAX', got {aggregate!r}")
         args += ("AGGREGATE", upper)
-    return Command(tuple(args))
+    return tuple(args), None
 
 
 # -- reply transforms ---------------------------------------------------------------------
@@ -267,40 +241,40 @@ def zadd(
     for member, score in mapping.items():
         args += (_score(f"the score of {member!r}", score), member)
     if incr:
-        return Command(tuple(args), to_float_or_none)
-    return Command(tuple(args))
+        return tuple(args), to_float_or_none
+    return tuple(args), None
 
 
 def zincrby(key: Key, amount: Number, member: Value) -> Command[float]:
     """ZINCRBY: add ``amount`` to the score of ``member`` (0 when missing); the new score."""
-    return Command(("ZINCRBY", key, _score("amount", amount), member), to_float)
+    return ("ZINCRBY", key, _score("amount", amount), member), to_float
 
 
 def zrem(key: Key, *members: Value) -> Command[int]:
     """ZREM: remove ``members`` from the sorted set at ``key``; how many were there."""
     need_keys("zrem", members, "member")
-    return Command(("ZREM", key, *members))
+    return ("ZREM", key, *members), None
 
 
 def zscore(key: Key, member: Value) -> Command[float | None]:
     """ZSCORE: the score of ``member`` as a float, or ``None`` when it (or ``key``) is missing."""
-    return Command(("ZSCORE", key, member), to_float_or_none)
+    return ("ZSCORE", key, member), to_float_or_none
 
 
 def zmscore(key: Key, *members: Value) -> Command[list[float | None]]:
     """ZMSCORE: the score of each of ``members``, in order, ``None`` for a missing one."""
     need_keys("zmscore", members, "member")
-    return Command(("ZMSCORE", key, *members), float_list)
+    return ("ZMSCORE", key, *members), float_list
 
 
 def zcard(key: Key) -> Command[int]:
     """ZCARD: the number of members of the sorted set at ``key`` (0 when missing)."""
-    return Command(("ZCARD", key))
+    return ("ZCARD", key), None
 
 
 def zcount(key: Key, min: ScoreBound, max: ScoreBound) -> Command[int]:
     """ZCOUNT: how many members score between ``min`` and ``max`` (inclusive unless ``"("``)."""
-    return Command(("ZCOUNT", key, _score_bound("min", min), _score_bound("max", max)))
+    return ("ZCOUNT", key, _score_bound("min", min), _score_bound("max", max)), None
 
 
 def zlexcount(key: Key, min: LexBound, max: LexBound) -> Command[int]:
@@ -310,17 +284,17 @@ def zlexcount(key: Key, min: LexBound, max: LexBound) -> Command[int]:
     ``"+"``; lexical ranges are meant for sets whose members all have the
     same score.
     """
-    return Command(("ZLEXCOUNT", key, _lex_bound("min", min), _lex_bound("max", max)))
+    return ("ZLEXCOUNT", key, _lex_bound("min", min), _lex_bound("max", max)), None
 
 
 def zrank(key: Key, member: Value) -> Command[int | None]:
     """ZRANK: the 0-based rank of ``member`` by ascending score, or ``None`` when missing."""
-    return Command(("ZRANK", key, member))
+    return ("ZRANK", key, member), None
 
 
 def zrevrank(key: Key, member: Value) -> Command[int | None]:
     """ZREVRANK: the 0-based rank of ``member`` by descending score, or ``None`` when missing."""
-    return Command(("ZREVRANK", key, member))
+    return ("ZREVRANK", key, member), None
 
 
 # -- ranges ---------------------------------------------------------------------------------
@@ -355,8 +329,8 @@ def zrange(
         if bylex:
             raise ValueError("withscores cannot be combined with bylex")
         args.append("WITHSCORES")
-        return Command(tuple(args), scored)
-    return Command(tuple(args))
+        return tuple(args), scored
+    return tuple(args), None
 
 
 def zrangestore(
@@ -375,14 +349,17 @@ def zrangestore(
 
     ``dest`` is overwritten (deleted when the range is empty).
     """
-    return Command(
-        ("ZRANGESTORE", dest, src, *_range_args(start, end, byscore, bylex, rev, offset, num))
-    )
+    return (
+        "ZRANGESTORE",
+        dest,
+        src,
+        *_range_args(start, end, byscore, bylex, rev, offset, num),
+    ), None
 
 
 def zremrangebyscore(key: Key, min: ScoreBound, max: ScoreBound) -> Command[int]:
     """ZREMRANGEBYSCORE: remove the members scoring between ``min`` and ``max``; how many."""
-    return Command(("ZREMRANGEBYSCORE", key, _score_bound("min", min), _score_bound("max", max)))
+    return ("ZREMRANGEBYSCORE", key, _score_bound("min", min), _score_bound("max", max)), None
 
 
 def zremrangebyrank(key: Key, start: int, end: int) -> Command[int]:
@@ -390,12 +367,12 @@ def zremrangebyrank(key: Key, start: int, end: int) -> Command[int]:
 
     Ranks are 0-based by ascending score; negative ones count from the end.
     """
-    return Command(("ZREMRANGEBYRANK", key, integer("start", start), integer("end", end)))
+    return ("ZREMRANGEBYRANK", key, integer("start", start), integer("end", end)), None
 
 
 def zremrangebylex(key: Key, min: LexBound, max: LexBound) -> Command[int]:
     """ZREMRANGEBYLEX: remove the members sorting between ``min`` and ``max``; how many."""
-    return Command(("ZREMRANGEBYLEX", key, _lex_bound("min", min), _lex_bound("max", max)))
+    return ("ZREMRANGEBYLEX", key, _lex_bound("min", min), _lex_bound("max", max)), None
 
 
 # -- popping, random members ---------------------------------------------------------------
@@ -408,8 +385,8 @@ def zpopmin(key: Key, count: int | None = None) -> Command[list[tuple[Any, float
     sorted set is empty or missing.
     """
     if count is None:
-        return Command(("ZPOPMIN", key), scored)
-    return Command(("ZPOPMIN", key, not_negative("count", count)), scored)
+        return ("ZPOPMIN", key), scored
+    return ("ZPOPMIN", key, not_negative("count", count)), scored
 
 
 def zpopmax(key: Key, count: int | None = None) -> Command[list[tuple[Any, float]]]:
@@ -419,8 +396,8 @@ def zpopmax(key: Key, count: int | None = None) -> Command[list[tuple[Any, float
     sorted set is empty or missing.
     """
     if count is None:
-        return Command(("ZPOPMAX", key), scored)
-    return Command(("ZPOPMAX", key, not_negative("count", count)), scored)
+        return ("ZPOPMAX", key), scored
+    return ("ZPOPMAX", key, not_negative("count", count)), scored
 
 
 def bzpopmin(
@@ -435,7 +412,7 @@ def bzpopmin(
     connection, so the server never pops a member for a caller who is gone.
     """
     names = key_list("bzpopmin", keys)
-    return Command(("BZPOPMIN", *names, block_seconds("timeout", timeout)), _popped)
+    return ("BZPOPMIN", *names, block_seconds("timeout", timeout)), _popped
 
 
 def bzpopmax(
@@ -446,7 +423,7 @@ def bzpopmax(
     ``(key, member, score)`` or ``None``; otherwise exactly like ``bzpopmin``.
     """
     names = key_list("bzpopmax", keys)
-    return Command(("BZPOPMAX", *names, block_seconds("timeout", timeout)), _popped)
+    return ("BZPOPMAX", *names, block_seconds("timeout", timeout)), _popped
 
 
 def zrandmember(key: Key, count: int | None = None, withscores: bool = False) -> Command[Any]:
@@ -460,11 +437,11 @@ def zrandmember(key: Key, count: int | None = None, withscores: bool = False) ->
     if count is None:
         if withscores:
             raise ValueError("withscores needs count (ZRANDMEMBER key count WITHSCORES)")
-        return Command(("ZRANDMEMBER", key))
+        return ("ZRANDMEMBER", key), None
     args: tuple[Arg, ...] = ("ZRANDMEMBER", key, integer("count", count))
     if withscores:
-        return Command((*args, "WITHSCORES"), scored)
-    return Command(args)
+        return (*args, "WITHSCORES"), scored
+    return args, None
 
 
 # -- combining --------------------------------------------------------------------------------
@@ -508,4 +485,4 @@ def zscan(
     The cursor is 0 when done; most code wants ``zscan_iter``.
     """
     args = scan_args("ZSCAN", key, cursor, match, count)
-    return Command(tuple(args), _zscan_batch)
+    return tuple(args), _zscan_batch

@@ -142,7 +142,7 @@ def test_messages_name_the_command_in_display_form(form: str) -> None:
     args = _spelled(("CONFIG", "GET"), ("maxmemory", None), form)
     with pytest.raises(TypeError, match=r" of CONFIG GET is "):
         encode_command(args)
-    command: cmd.Command[Any] = cmd.Command(_spelled(("OBJECT", "ENCODING"), ("k",), form), int)
+    command: cmd.Command[Any] = (_spelled(("OBJECT", "ENCODING"), ("k",), form), int)
     with pytest.raises(ProtocolError, match=r"answered OBJECT ENCODING with b'x'"):
         cmd.apply(command, b"x", "127.0.0.1:6379")
 

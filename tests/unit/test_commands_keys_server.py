@@ -25,15 +25,15 @@ DEADLINE_SECONDS = 1893456000
 )
 def test_expireat_takes_unix_seconds_or_a_datetime(when: Any, seconds: int) -> None:
     command = cmd.keys.expireat("k", when)
-    assert command.args == ("EXPIREAT", "k", seconds)
-    assert command.transform is not None
-    assert command.transform(1) is True
-    assert command.transform(0) is False
+    assert command[0] == ("EXPIREAT", "k", seconds)
+    assert command[1] is not None
+    assert command[1](1) is True
+    assert command[1](0) is False
 
 
 def test_expireat_drops_fractions_of_a_second() -> None:
     when = DEADLINE + datetime.timedelta(milliseconds=900)
-    assert cmd.keys.expireat("k", when).args == ("EXPIREAT", "k", DEADLINE_SECONDS)
+    assert cmd.keys.expireat("k", when)[0] == ("EXPIREAT", "k", DEADLINE_SECONDS)
 
 
 @pytest.mark.parametrize(
@@ -45,13 +45,13 @@ def test_expireat_drops_fractions_of_a_second() -> None:
     ids=["int", "datetime"],
 )
 def test_pexpireat_takes_unix_milliseconds_or_a_datetime(when: Any, millis: int) -> None:
-    assert cmd.keys.pexpireat("k", when).args == ("PEXPIREAT", "k", millis)
+    assert cmd.keys.pexpireat("k", when)[0] == ("PEXPIREAT", "k", millis)
 
 
 @pytest.mark.parametrize("flag", ["nx", "xx", "gt", "lt"])
 def test_expireat_and_pexpireat_conditions_become_arguments(flag: str) -> None:
-    assert cmd.keys.expireat("k", 5, **{flag: True}).args == ("EXPIREAT", "k", 5, flag.upper())
-    assert cmd.keys.pexpireat("k", 5, **{flag: True}).args == ("PEXPIREAT", "k", 5, flag.upper())
+    assert cmd.keys.expireat("k", 5, **{flag: True})[0] == ("EXPIREAT", "k", 5, flag.upper())
+    assert cmd.keys.pexpireat("k", 5, **{flag: True})[0] == ("PEXPIREAT", "k", 5, flag.upper())
 
 
 def test_expireat_conditions_are_mutually_exclusive() -> None:
@@ -77,7 +77,7 @@ def test_expiretime_and_pexpiretime_return_raw_integers() -> None:
 
 
 def test_touch_needs_a_key() -> None:
-    assert cmd.keys.touch("a", "b").args == ("TOUCH", "a", "b")
+    assert cmd.keys.touch("a", "b")[0] == ("TOUCH", "a", "b")
     with pytest.raises(ValueError, match="touch"):
         cmd.keys.touch()
 
@@ -97,10 +97,10 @@ def test_touch_needs_a_key() -> None:
 )
 def test_copy_options_become_arguments(options: dict[str, Any], tail: tuple[Any, ...]) -> None:
     command = cmd.keys.copy("a", "b", **options)
-    assert command.args == ("COPY", "a", "b", *tail)
-    assert command.transform is not None
-    assert command.transform(1) is True
-    assert command.transform(0) is False
+    assert command[0] == ("COPY", "a", "b", *tail)
+    assert command[1] is not None
+    assert command[1](1) is True
+    assert command[1](0) is False
 
 
 @pytest.mark.parametrize(("db", "error"), [(-1, ValueError), ("1", TypeError), (True, TypeError)])
@@ -134,9 +134,9 @@ def test_restore_options_become_arguments(
     ttl: Any, options: dict[str, Any], tail: tuple[Any, ...]
 ) -> None:
     command = cmd.keys.restore("k", ttl, b"payload", **options)
-    assert command.args == ("RESTORE", "k", *tail)
-    assert command.transform is not None
-    assert command.transform(b"OK") is True
+    assert command[0] == ("RESTORE", "k", *tail)
+    assert command[1] is not None
+    assert command[1](b"OK") is True
 
 
 @pytest.mark.parametrize(
@@ -181,21 +181,21 @@ def test_restore_value_must_be_bytes(value: Any) -> None:
 
 def test_restore_accepts_a_memoryview() -> None:
     view = memoryview(b"payload")
-    assert cmd.keys.restore("k", 0, view).args == ("RESTORE", "k", 0, view)
+    assert cmd.keys.restore("k", 0, view)[0] == ("RESTORE", "k", 0, view)
 
 
 # -- introspection -------------------------------------------------------------------------------
 
 
 def test_object_subcommands_build_their_arguments() -> None:
-    assert cmd.keys.object_encoding("k").args == ("OBJECT", "ENCODING", "k")
-    assert cmd.keys.object_idletime("k").args == ("OBJECT", "IDLETIME", "k")
-    assert cmd.keys.object_freq("k").args == ("OBJECT", "FREQ", "k")
-    assert cmd.keys.object_refcount("k").args == ("OBJECT", "REFCOUNT", "k")
+    assert cmd.keys.object_encoding("k")[0] == ("OBJECT", "ENCODING", "k")
+    assert cmd.keys.object_idletime("k")[0] == ("OBJECT", "IDLETIME", "k")
+    assert cmd.keys.object_freq("k")[0] == ("OBJECT", "FREQ", "k")
+    assert cmd.keys.object_refcount("k")[0] == ("OBJECT", "REFCOUNT", "k")
 
 
 def test_object_encoding_is_str_or_none_whatever_the_reply_type() -> None:
-    transform = cmd.keys.object_encoding("k").transform
+    transform = cmd.keys.object_encoding("k")[1]
     assert transform is not None
     assert transform(b"listpack") == "listpack"
     assert transform("int") == "int"
@@ -204,7 +204,7 @@ def test_object_encoding_is_str_or_none_whatever_the_reply_type() -> None:
 
 def test_keys_matches_everything_by_default() -> None:
     assert cmd.keys.keys() == (("KEYS", "*"), None)
-    assert cmd.keys.keys(b"user:*").args == ("KEYS", b"user:*")
+    assert cmd.keys.keys(b"user:*")[0] == ("KEYS", b"user:*")
     assert cmd.keys.randomkey() == (("RANDOMKEY",), None)
 
 
@@ -220,16 +220,16 @@ def test_keys_docstring_warns_that_it_blocks_the_server() -> None:
 @pytest.mark.parametrize("reply", [[b"1700000000", b"123456"], ["1700000000", "123456"]])
 def test_time_reply_becomes_a_tuple_of_ints(reply: list[Any]) -> None:
     command = cmd.server.time()
-    assert command.args == ("TIME",)
-    assert command.transform is not None
-    assert command.transform(reply) == (1700000000, 123456)
+    assert command[0] == ("TIME",)
+    assert command[1] is not None
+    assert command[1](reply) == (1700000000, 123456)
 
 
 def test_lastsave_reply_becomes_an_aware_utc_datetime() -> None:
     command = cmd.server.lastsave()
-    assert command.args == ("LASTSAVE",)
-    assert command.transform is not None
-    result = command.transform(DEADLINE_SECONDS)
+    assert command[0] == ("LASTSAVE",)
+    assert command[1] is not None
+    result = command[1](DEADLINE_SECONDS)
     assert result == DEADLINE
     assert result.tzinfo is UTC
 
@@ -238,8 +238,8 @@ def test_lastsave_reply_becomes_an_aware_utc_datetime() -> None:
 
 
 def test_config_get_defaults_to_every_parameter() -> None:
-    assert cmd.server.config_get().args == ("CONFIG", "GET", "*")
-    assert cmd.server.config_get("maxmemory", "slowlog-*").args == (
+    assert cmd.server.config_get()[0] == ("CONFIG", "GET", "*")
+    assert cmd.server.config_get("maxmemory", "slowlog-*")[0] == (
         "CONFIG",
         "GET",
         "maxmemory",
@@ -251,7 +251,7 @@ def test_config_get_defaults_to_every_parameter() -> None:
     "reply", [[b"maxmemory", b"0", b"hz", b"10"], ["maxmemory", "0", "hz", "10"]]
 )
 def test_config_get_names_become_str_and_values_stay_raw(reply: list[Any]) -> None:
-    transform = cmd.server.config_get().transform
+    transform = cmd.server.config_get()[1]
     assert transform is not None
     result = transform(reply)
     assert list(result) == ["maxmemory", "hz"]
@@ -260,11 +260,11 @@ def test_config_get_names_become_str_and_values_stay_raw(reply: list[Any]) -> No
 
 def test_config_set_takes_a_name_and_value_or_a_mapping() -> None:
     one = cmd.server.config_set("maxmemory", "10mb")
-    assert one.args == ("CONFIG", "SET", "maxmemory", "10mb")
-    assert one.transform is not None
-    assert one.transform(b"OK") is True
+    assert one[0] == ("CONFIG", "SET", "maxmemory", "10mb")
+    assert one[1] is not None
+    assert one[1](b"OK") is True
     several = cmd.server.config_set({"hz": 20, "slowlog-max-len": 64})
-    assert several.args == ("CONFIG", "SET", "hz", 20, "slowlog-max-len", 64)
+    assert several[0] == ("CONFIG", "SET", "hz", 20, "slowlog-max-len", 64)
 
 
 @pytest.mark.parametrize(
@@ -291,14 +291,14 @@ def test_config_set_invalid_arguments_raise(
 def test_client_id_setname_getname_build_their_arguments() -> None:
     assert cmd.server.client_id() == (("CLIENT", "ID"), None)
     setname = cmd.server.client_setname("worker")
-    assert setname.args == ("CLIENT", "SETNAME", "worker")
-    assert setname.transform is not None
-    assert setname.transform(b"OK") is True
+    assert setname[0] == ("CLIENT", "SETNAME", "worker")
+    assert setname[1] is not None
+    assert setname[1](b"OK") is True
     getname = cmd.server.client_getname()
-    assert getname.args == ("CLIENT", "GETNAME")
-    assert getname.transform is not None
-    assert getname.transform(b"worker") == "worker"
-    assert getname.transform(None) is None
+    assert getname[0] == ("CLIENT", "GETNAME")
+    assert getname[1] is not None
+    assert getname[1](b"worker") == "worker"
+    assert getname[1](None) is None
 
 
 def test_client_setname_name_must_be_str() -> None:
@@ -308,8 +308,8 @@ def test_client_setname_name_must_be_str() -> None:
 
 @pytest.mark.parametrize("kind", ["normal", "master", "replica", "pubsub"])
 def test_client_list_type_becomes_argument(kind: str) -> None:
-    assert cmd.server.client_list().args == ("CLIENT", "LIST")
-    assert cmd.server.client_list(kind).args == ("CLIENT", "LIST", "TYPE", kind)
+    assert cmd.server.client_list()[0] == ("CLIENT", "LIST")
+    assert cmd.server.client_list(kind)[0] == ("CLIENT", "LIST", "TYPE", kind)
 
 
 def test_client_list_unknown_type_raises_value_error() -> None:
@@ -323,7 +323,7 @@ def test_client_list_parses_each_line_into_a_dict_of_str(decode: bool) -> None:
         "id=3 addr=127.0.0.1:5000 name= age=1 cmd=client|list\n"
         "id=4 addr=127.0.0.1:5001 name=worker age=0 cmd=get\n"
     )
-    transform = cmd.server.client_list().transform
+    transform = cmd.server.client_list()[1]
     assert transform is not None
     clients = transform(text if decode else text.encode())
     assert clients == [
@@ -337,16 +337,16 @@ def test_client_list_parses_each_line_into_a_dict_of_str(decode: bool) -> None:
 
 def test_memory_usage_samples_becomes_argument() -> None:
     assert cmd.server.memory_usage("k") == (("MEMORY", "USAGE", "k"), None)
-    assert cmd.server.memory_usage("k", samples=0).args == ("MEMORY", "USAGE", "k", "SAMPLES", 0)
+    assert cmd.server.memory_usage("k", samples=0)[0] == ("MEMORY", "USAGE", "k", "SAMPLES", 0)
     with pytest.raises(ValueError, match="samples"):
         cmd.server.memory_usage("k", samples=-1)
 
 
 def test_wait_puts_its_timeout_where_the_blocking_timeout_reads_it() -> None:
     command = cmd.server.wait(1, 250)
-    assert command.args == ("WAIT", 1, 250)
-    assert blocking_timeout(command.args, 1.0) == pytest.approx(1.25)
-    assert blocking_timeout(cmd.server.wait(1, 0).args, 1.0) is None
+    assert command[0] == ("WAIT", 1, 250)
+    assert blocking_timeout(command[0], 1.0) == pytest.approx(1.25)
+    assert blocking_timeout(cmd.server.wait(1, 0)[0], 1.0) is None
 
 
 @pytest.mark.parametrize(
@@ -366,8 +366,8 @@ def test_wait_invalid_arguments_raise_naming_them(
 
 
 def test_flushall_can_run_asynchronously() -> None:
-    assert cmd.server.flushall().args == ("FLUSHALL",)
-    assert cmd.server.flushall(asynchronous=True).args == ("FLUSHALL", "ASYNC")
-    transform = cmd.server.flushall().transform
+    assert cmd.server.flushall()[0] == ("FLUSHALL",)
+    assert cmd.server.flushall(asynchronous=True)[0] == ("FLUSHALL", "ASYNC")
+    transform = cmd.server.flushall()[1]
     assert transform is not None
     assert transform(b"OK") is True

@@ -20,10 +20,10 @@ DEADLINE_SECONDS = 1893456000
 
 def test_set_without_options_maps_ok_to_true_and_nil_to_none() -> None:
     command = cmd.strings.set_("k", "v")
-    assert command.args == ("SET", "k", "v")
-    assert command.transform is not None
-    assert command.transform(b"OK") is True
-    assert command.transform(None) is None
+    assert command[0] == ("SET", "k", "v")
+    assert command[1] is not None
+    assert command[1](b"OK") is True
+    assert command[1](None) is None
 
 
 @pytest.mark.parametrize(
@@ -58,13 +58,13 @@ def test_set_without_options_maps_ok_to_true_and_nil_to_none() -> None:
     ],
 )
 def test_set_options_become_arguments(options: dict[str, Any], tail: tuple[Any, ...]) -> None:
-    assert cmd.strings.set_("k", "v", **options).args == ("SET", "k", "v", *tail)
+    assert cmd.strings.set_("k", "v", **options)[0] == ("SET", "k", "v", *tail)
 
 
 def test_set_with_get_returns_raw_old_value() -> None:
     command = cmd.strings.set_("k", "v", get=True)
-    assert command.args == ("SET", "k", "v", "GET")
-    assert command.transform is None
+    assert command[0] == ("SET", "k", "v", "GET")
+    assert command[1] is None
 
 
 @pytest.mark.parametrize(
@@ -113,9 +113,9 @@ def test_set_invalid_expiry_raises_value_error_naming_it(
 
 
 def test_getex_options_become_arguments() -> None:
-    assert cmd.strings.getex("k").args == ("GETEX", "k")
-    assert cmd.strings.getex("k", ex=5).args == ("GETEX", "k", "EX", 5)
-    assert cmd.strings.getex("k", persist=True).args == ("GETEX", "k", "PERSIST")
+    assert cmd.strings.getex("k")[0] == ("GETEX", "k")
+    assert cmd.strings.getex("k", ex=5)[0] == ("GETEX", "k", "EX", 5)
+    assert cmd.strings.getex("k", persist=True)[0] == ("GETEX", "k", "PERSIST")
 
 
 def test_getex_persist_with_expiry_raises_value_error() -> None:
@@ -132,13 +132,13 @@ def test_multi_key_commands_need_a_key(builder: Any) -> None:
 
 
 def test_mset_flattens_the_mapping_and_rejects_an_empty_one() -> None:
-    assert cmd.strings.mset({"a": 1, "b": "x"}).args == ("MSET", "a", 1, "b", "x")
+    assert cmd.strings.mset({"a": 1, "b": "x"})[0] == ("MSET", "a", 1, "b", "x")
     with pytest.raises(ValueError, match="non-empty mapping"):
         cmd.strings.mset({})
 
 
 def test_scan_options_become_arguments_and_count_must_be_positive() -> None:
-    assert cmd.keys.scan(0, "user:*", 100, "hash").args == (
+    assert cmd.keys.scan(0, "user:*", 100, "hash")[0] == (
         "SCAN",
         0,
         "MATCH",
@@ -157,13 +157,13 @@ def test_scan_options_become_arguments_and_count_must_be_positive() -> None:
 
 @pytest.mark.parametrize("flag", ["nx", "xx", "gt", "lt"])
 def test_expire_condition_becomes_argument(flag: str) -> None:
-    assert cmd.keys.expire("k", 10, **{flag: True}).args == ("EXPIRE", "k", 10, flag.upper())
-    assert cmd.keys.pexpire("k", 10, **{flag: True}).args == ("PEXPIRE", "k", 10, flag.upper())
+    assert cmd.keys.expire("k", 10, **{flag: True})[0] == ("EXPIRE", "k", 10, flag.upper())
+    assert cmd.keys.pexpire("k", 10, **{flag: True})[0] == ("PEXPIRE", "k", 10, flag.upper())
 
 
 def test_expire_accepts_timedelta() -> None:
-    assert cmd.keys.expire("k", datetime.timedelta(hours=1)).args == ("EXPIRE", "k", 3600)
-    assert cmd.keys.pexpire("k", datetime.timedelta(seconds=2)).args == ("PEXPIRE", "k", 2000)
+    assert cmd.keys.expire("k", datetime.timedelta(hours=1))[0] == ("EXPIRE", "k", 3600)
+    assert cmd.keys.pexpire("k", datetime.timedelta(seconds=2))[0] == ("PEXPIRE", "k", 2000)
 
 
 @pytest.mark.parametrize(
@@ -176,7 +176,7 @@ def test_expire_conditions_are_mutually_exclusive(flags: tuple[str, str]) -> Non
 
 
 def test_expire_reply_becomes_bool() -> None:
-    transform = cmd.keys.expire("k", 10).transform
+    transform = cmd.keys.expire("k", 10)[1]
     assert transform is not None
     assert transform(1) is True
     assert transform(0) is False
@@ -305,6 +305,6 @@ def test_without_command_timeout_every_command_waits_for_ever() -> None:
 def test_millisecond_timedeltas_are_converted_exactly() -> None:
     # float seconds * 1000 turns 1001 ms into 1000.
     command = cmd.strings.set_("k", "v", px=datetime.timedelta(milliseconds=1001))
-    assert command.args == ("SET", "k", "v", "PX", 1001)
+    assert command[0] == ("SET", "k", "v", "PX", 1001)
     at = datetime.datetime(2030, 1, 1, 0, 0, 0, 1000, tzinfo=datetime.UTC)
-    assert cmd.strings.set_("k", "v", pxat=at).args[-1] == 1_893_456_000_001
+    assert cmd.strings.set_("k", "v", pxat=at)[0][-1] == 1_893_456_000_001

@@ -1,0 +1,311 @@
+"""The binding table: which command definition each surface's method runs, in one place.
+
+``BINDINGS`` maps every command method to its definition (a function of a
+family module returning a ``Command``). ``tools/bind_commands.py`` writes the
+generated block of each surface (``Client``, ``Pipeline``, ``ClusterClient``,
+``ClusterPipeline``) from it, so the four surfaces cannot drift apart by
+hand; a stale block fails ``tests/unit/test_command_surfaces.py``.
+
+``ABSENT`` lists, with the reason, every public method one surface lacks
+although another has it (hand-written methods such as ``watch()`` or
+``scan_iter()`` included). The parity test allows these and nothing else,
+and fails on an entry that is no longer true.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+from . import bits, hashes, keys, lists, pubsub, scripting, server, sets, streams, strings, zsets
+
+__all__ = ["ABSENT", "BINDINGS", "SURFACES"]
+
+SURFACES: Final = ("Client", "Pipeline", "ClusterClient", "ClusterPipeline")
+
+# Method name -> definition, in the order the surfaces list them. A definition
+# named with a trailing underscore (``set_``, ``type_``) avoids a builtin's name.
+BINDINGS: Final[dict[str, Callable[..., Any]]] = {
+    # strings
+    "append": strings.append,
+    "decr": strings.decr,
+    "decrby": strings.decrby,
+    "get": strings.get,
+    "getdel": strings.getdel,
+    "getex": strings.getex,
+    "getrange": strings.getrange,
+    "incr": strings.incr,
+    "incrby": strings.incrby,
+    "incrbyfloat": strings.incrbyfloat,
+    "mget": strings.mget,
+    "mset": strings.mset,
+    "msetnx": strings.msetnx,
+    "set": strings.set_,
+    "setrange": strings.setrange,
+    "strlen": strings.strlen,
+    # keys
+    "copy": keys.copy,
+    "delete": keys.delete,
+    "dump": keys.dump,
+    "exists": keys.exists,
+    "expire": keys.expire,
+    "expireat": keys.expireat,
+    "expiretime": keys.expiretime,
+    "keys": keys.keys,
+    "object_encoding": keys.object_encoding,
+    "object_freq": keys.object_freq,
+    "object_idletime": keys.object_idletime,
+    "object_refcount": keys.object_refcount,
+    "persist": keys.persist,
+    "pexpire": keys.pexpire,
+    "pexpireat": keys.pexpireat,
+    "pexpiretime": keys.pexpiretime,
+    "pttl": keys.pttl,
+    "randomkey": keys.randomkey,
+    "rename": keys.rename,
+    "renamenx": keys.renamenx,
+    "restore": keys.restore,
+    "scan": keys.scan,
+    "touch": keys.touch,
+    "ttl": keys.ttl,
+    "type": keys.type_,
+    "unlink": keys.unlink,
+    # hashes
+    "hdel": hashes.hdel,
+    "hexists": hashes.hexists,
+    "hget": hashes.hget,
+    "hgetall": hashes.hgetall,
+    "hincrby": hashes.hincrby,
+    "hincrbyfloat": hashes.hincrbyfloat,
+    "hkeys": hashes.hkeys,
+    "hlen": hashes.hlen,
+    "hmget": hashes.hmget,
+    "hrandfield": hashes.hrandfield,
+    "hscan": hashes.hscan,
+    "hset": hashes.hset,
+    "hsetnx": hashes.hsetnx,
+    "hstrlen": hashes.hstrlen,
+    "hvals": hashes.hvals,
+    # lists
+    "blmove": lists.blmove,
+    "blpop": lists.blpop,
+    "brpop": lists.brpop,
+    "lindex": lists.lindex,
+    "linsert": lists.linsert,
+    "llen": lists.llen,
+    "lmove": lists.lmove,
+    "lpop": lists.lpop,
+    "lpos": lists.lpos,
+    "lpush": lists.lpush,
+    "lpushx": lists.lpushx,
+    "lrange": lists.lrange,
+    "lrem": lists.lrem,
+    "lset": lists.lset,
+    "ltrim": lists.ltrim,
+    "rpop": lists.rpop,
+    "rpush": lists.rpush,
+    "rpushx": lists.rpushx,
+    # sets
+    "sadd": sets.sadd,
+    "scard": sets.scard,
+    "sdiff": sets.sdiff,
+    "sdiffstore": sets.sdiffstore,
+    "sinter": sets.sinter,
+    "sinterstore": sets.sinterstore,
+    "sismember": sets.sismember,
+    "smembers": sets.smembers,
+    "smismember": sets.smismember,
+    "smove": sets.smove,
+    "spop": sets.spop,
+    "srandmember": sets.srandmember,
+    "srem": sets.srem,
+    "sscan": sets.sscan,
+    "sunion": sets.sunion,
+    "sunionstore": sets.sunionstore,
+    # zsets
+    "bzpopmax": zsets.bzpopmax,
+    "bzpopmin": zsets.bzpopmin,
+    "zadd": zsets.zadd,
+    "zcard": zsets.zcard,
+    "zcount": zsets.zcount,
+    "zincrby": zsets.zincrby,
+    "zinterstore": zsets.zinterstore,
+    "zlexcount": zsets.zlexcount,
+    "zmscore": zsets.zmscore,
+    "zpopmax": zsets.zpopmax,
+    "zpopmin": zsets.zpopmin,
+    "zrandmember": zsets.zrandmember,
+    "zrange": zsets.zrange,
+    "zrangestore": zsets.zrangestore,
+    "zrank": zsets.zrank,
+    "zrem": zsets.zrem,
+    "zremrangebylex": zsets.zremrangebylex,
+    "zremrangebyrank": zsets.zremrangebyrank,
+    "zremrangebyscore": zsets.zremrangebyscore,
+    "zrevrank": zsets.zrevrank,
+    "zscan": zsets.zscan,
+    "zscore": zsets.zscore,
+    "zunionstore": zsets.zunionstore,
+    # streams
+    "xack": streams.xack,
+    "xadd": streams.xadd,
+    "xautoclaim": streams.xautoclaim,
+    "xclaim": streams.xclaim,
+    "xdel": streams.xdel,
+    "xgroup_create": streams.xgroup_create,
+    "xgroup_createconsumer": streams.xgroup_createconsumer,
+    "xgroup_delconsumer": streams.xgroup_delconsumer,
+    "xgroup_destroy": streams.xgroup_destroy,
+    "xinfo_groups": streams.xinfo_groups,
+    "xinfo_stream": streams.xinfo_stream,
+    "xlen": streams.xlen,
+    "xpending": streams.xpending,
+    "xpending_range": streams.xpending_range,
+    "xrange": streams.xrange,
+    "xread": streams.xread,
+    "xreadgroup": streams.xreadgroup,
+    "xrevrange": streams.xrevrange,
+    "xtrim": streams.xtrim,
+    # bits
+    "bitcount": bits.bitcount,
+    "bitop": bits.bitop,
+    "bitpos": bits.bitpos,
+    "getbit": bits.getbit,
+    "pfadd": bits.pfadd,
+    "pfcount": bits.pfcount,
+    "pfmerge": bits.pfmerge,
+    "setbit": bits.setbit,
+    # scripting
+    "eval": scripting.eval_,
+    "eval_ro": scripting.eval_ro,
+    "evalsha": scripting.evalsha,
+    "evalsha_ro": scripting.evalsha_ro,
+    "fcall": scripting.fcall,
+    "fcall_ro": scripting.fcall_ro,
+    "function_delete": scripting.function_delete,
+    "function_flush": scripting.function_flush,
+    "function_list": scripting.function_list,
+    "function_load": scripting.function_load,
+    "script_exists": scripting.script_exists,
+    "script_flush": scripting.script_flush,
+    "script_load": scripting.script_load,
+    # pubsub
+    "publish": pubsub.publish,
+    "pubsub_channels": pubsub.pubsub_channels,
+    "pubsub_numpat": pubsub.pubsub_numpat,
+    "pubsub_numsub": pubsub.pubsub_numsub,
+    "pubsub_shardchannels": pubsub.pubsub_shardchannels,
+    "pubsub_shardnumsub": pubsub.pubsub_shardnumsub,
+    "spublish": pubsub.spublish,
+    # server
+    "client_getname": server.client_getname,
+    "client_id": server.client_id,
+    "client_list": server.client_list,
+    "client_setname": server.client_setname,
+    "config_get": server.config_get,
+    "config_set": server.config_set,
+    "dbsize": server.dbsize,
+    "echo": server.echo,
+    "flushall": server.flushall,
+    "flushdb": server.flushdb,
+    "info": server.info,
+    "lastsave": server.lastsave,
+    "memory_usage": server.memory_usage,
+    "ping": server.ping,
+    "time": server.time,
+    "wait": server.wait,
+}
+
+_PENDING = "pending: being added to ClusterClient"
+_PIPELINE_ONLY = "acts on a pipeline's queue or its watched connection"
+_RAW_QUEUED = (
+    "a client runs a raw command with execute(*args); a pipeline's execute() sends the "
+    "queue, so command(*args) queues one"
+)
+_MADE_BY_CLIENT = "made by client.pipeline() and owns no pool: the client has this"
+_ITERATES = (
+    "iterating takes one round trip per batch, a pipeline sends everything in one write "
+    "(queue one batch's hscan/sscan/zscan/scan instead)"
+)
+_CLIENT_SCRIPTS = "scripts are registered on the client; queue them with run_script(script)"
+_IS_TRANSACTION = (
+    "a pipeline is the transaction: client.pipeline(transaction=True); "
+    "client.transaction() retries it"
+)
+_TOPOLOGY = "cluster topology: a ClusterClient's nodes and slot map (a Client has client.pool)"
+_OPENS_ITSELF = "opens its pool on first use or with async with (client.pool.open())"
+_NO_CLUSTER_WATCH = (
+    "WATCH is not offered on a cluster pipeline: use "
+    "cluster.node(address).pipeline(transaction=True)"
+)
+_NO_CLUSTER_SCRIPTS = (
+    "not offered: each node a group goes to would need the scripts loaded first; "
+    "use evalsha() after script_load(), or cluster.node(address).pipeline()"
+)
+
+# Surface -> {public method it lacks: why}. Everything public on one surface and
+# not listed here exists on all four.
+ABSENT: Final[dict[str, dict[str, str]]] = {
+    "Client": {
+        "command": _RAW_QUEUED,
+        "immediate": _PIPELINE_ONLY,
+        "reset": _PIPELINE_ONLY,
+        "watch": _PIPELINE_ONLY,
+        "node": _TOPOLOGY,
+        "primaries": _TOPOLOGY,
+        "slot_owner": _TOPOLOGY,
+        "stats": _TOPOLOGY,
+        "open": _OPENS_ITSELF,
+    },
+    "Pipeline": {
+        "aclose": _MADE_BY_CLIENT,
+        "auto_pipeline_stats": _MADE_BY_CLIENT,
+        "from_url": _MADE_BY_CLIENT,
+        "pipeline": _MADE_BY_CLIENT,
+        "pubsub": _MADE_BY_CLIENT,
+        "hscan_iter": _ITERATES,
+        "scan_iter": _ITERATES,
+        "sscan_iter": _ITERATES,
+        "zscan_iter": _ITERATES,
+        "register_script": _CLIENT_SCRIPTS,
+        "transaction": _IS_TRANSACTION,
+        "node": _TOPOLOGY,
+        "open": _TOPOLOGY,
+        "primaries": _TOPOLOGY,
+        "slot_owner": _TOPOLOGY,
+        "stats": _TOPOLOGY,
+    },
+    "ClusterClient": {
+        "hscan_iter": _PENDING,
+        "sscan_iter": _PENDING,
+        "zscan_iter": _PENDING,
+        "transaction": _PENDING,
+        "register_script": _PENDING,
+        "run_script": _PENDING,
+        "command": _RAW_QUEUED,
+        "immediate": _PIPELINE_ONLY,
+        "reset": _PIPELINE_ONLY,
+        "watch": _PIPELINE_ONLY,
+    },
+    "ClusterPipeline": {
+        "aclose": _MADE_BY_CLIENT,
+        "auto_pipeline_stats": _MADE_BY_CLIENT,
+        "from_url": _MADE_BY_CLIENT,
+        "pipeline": _MADE_BY_CLIENT,
+        "pubsub": _MADE_BY_CLIENT,
+        "hscan_iter": _ITERATES,
+        "scan_iter": _ITERATES,
+        "sscan_iter": _ITERATES,
+        "zscan_iter": _ITERATES,
+        "register_script": _CLIENT_SCRIPTS,
+        "transaction": _IS_TRANSACTION,
+        "run_script": _NO_CLUSTER_SCRIPTS,
+        "watch": _NO_CLUSTER_WATCH,
+        "immediate": _NO_CLUSTER_WATCH,
+        "node": _TOPOLOGY,
+        "open": _TOPOLOGY,
+        "primaries": _TOPOLOGY,
+        "slot_owner": _TOPOLOGY,
+        "stats": _TOPOLOGY,
+    },
+}
