@@ -17,6 +17,7 @@ from ._protocol import (
     display_name,
     encode_command,
     may_block,
+    pack_args,
     refuse_session_command,
 )
 from ._safety import is_safe_to_repeat
@@ -44,16 +45,26 @@ def _queued(build: Callable[P, Command[T]]) -> Callable[Concatenate[Pipeline, P]
     blocks = build.__name__.rstrip("_") in BLOCKING_NAMES
 
     def method(self: Pipeline, /, *args: P.args, **kwargs: P.kwargs) -> Pipeline:
-        # Every queued command comes this way, so it is kept to two calls, the
-        # definition and the encoder (tools/pipeline_cost.py counts the cost).
-        # Without keyword arguments, forwarding an empty dict would cost more
-        # than the test.
+        # Every queued command comes this way, so it costs two calls, the
+        # definition and hiredis's packer, and no object but the command's
+        # tuple (tools/pipeline_cost.py counts it). Forwarding an empty dict
+        # would cost more than testing for it.
         command = build(*args, **kwargs) if kwargs else build(*args)  # type: ignore[call-arg]
         if blocks:
             self._may_block = True
-        # _add inlined: encoded now, so a bad argument raises here, at the
-        # line that queued it.
-        self._encoded.append(encode_command(command[0]))
+        # _add with encode_command inlined: encoded now, so a bad argument
+        # raises here, at the line that queued it.
+        command_args = command[0]
+        for arg in command_args:
+            if type(arg) is memoryview:  # may be strided: encode_command copies it
+                data = encode_command(command_args)
+                break
+        else:
+            try:
+                data = pack_args(command_args)
+            except TypeError:
+                data = encode_command(command_args)  # raises, naming the argument
+        self._encoded.append(data)
         self._commands.append(command)
         return self
 
