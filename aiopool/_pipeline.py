@@ -12,7 +12,6 @@ from ._connection import Connection
 from ._errors import ConnectionFailure, OutcomeUnknown, ProtocolError, ReplyError, WatchError
 from ._pool import Pool
 from ._protocol import (
-    BLOCKING_NAMES,
     blocking_timeout,
     display_name,
     encode_command,
@@ -42,7 +41,7 @@ def _queued(build: Callable[P, Command[T]]) -> Callable[Concatenate[Pipeline, P]
     """Make ``build`` (a command definition) a chainable ``Pipeline`` method."""
     # Blocking commands flag the pipeline, so execute() looks for blocking times
     # only when one was queued.
-    blocks = build.__name__.rstrip("_") in BLOCKING_NAMES
+    blocks = may_block((build.__name__.removesuffix("_"),))
 
     def method(self: Pipeline, /, *args: P.args, **kwargs: P.kwargs) -> Pipeline:
         # Every queued command comes this way, so it costs two calls, the
