@@ -492,8 +492,11 @@ class ClusterClient:
 
         The whole scan runs on one node of the key's slot (see ``sscan_iter``).
         """
-        async for item in self._scan_key(key, lambda node: node.hscan_iter(key, match, count)):
-            yield item
+        async for batch in self._scan_key(
+            key, lambda cursor: cmd.hashes.hscan(key, cursor, match, count)
+        ):
+            for item in batch.items():
+                yield item
 
     async def sscan_iter(
         self, key: Key, match: str | bytes | None = None, count: int | None = None
@@ -503,17 +506,21 @@ class ClusterClient:
         A key lives on one node, and a cursor means something only to the
         node that returned it, so every batch goes to the same node: the
         slot's primary, or (``read_from``) one of its replicas chosen when
-        the scan starts. If the slot turns out to have moved (``MOVED``, on
-        the first batch or a later one), the map is updated and the scan
-        starts over on the new owner, so items may repeat, as SCAN allows;
-        after ``max_redirects`` such restarts, ``ClusterError``. Other
-        errors (``ASK`` while the slot is being migrated, a node that
-        cannot be reached) raise ``RedirectError``/``ConnectionFailure``
-        from the batch that met them. Timeouts and cancellation are per
-        batch, as for any command; no connection is held between batches.
+        the scan starts. When a batch is redirected, the scan starts over
+        from cursor 0 where the redirect points, so items may repeat, as
+        SCAN allows: after ``MOVED`` (the slot moved; the map is updated)
+        on the new owner, after ``ASK`` (the key was migrated while its
+        slot moves) on the importing node, each batch preceded by
+        ``ASKING``. More than ``max_redirects`` restarts raise
+        ``ClusterError``. Any other error is raised from the batch that met
+        it. Timeouts and cancellation are per batch, as for any command; no
+        connection is held between batches.
         """
-        async for item in self._scan_key(key, lambda node: node.sscan_iter(key, match, count)):
-            yield item
+        async for batch in self._scan_key(
+            key, lambda cursor: cmd.sets.sscan(key, cursor, match, count)
+        ):
+            for member in batch:
+                yield member
 
     async def zscan_iter(
         self, key: Key, match: str | bytes | None = None, count: int | None = None
@@ -522,30 +529,47 @@ class ClusterClient:
 
         The whole scan runs on one node of the key's slot (see ``sscan_iter``).
         """
-        async for item in self._scan_key(key, lambda node: node.zscan_iter(key, match, count)):
-            yield item
+        async for batch in self._scan_key(
+            key, lambda cursor: cmd.zsets.zscan(key, cursor, match, count)
+        ):
+            for member in batch:
+                yield member
 
     async def _scan_key(
-        self, key: Key, scan: Callable[[Client], AsyncIterator[T]]
+        self, key: Key, build: Callable[[int], Command[tuple[int, T]]]
     ) -> AsyncIterator[T]:
-        """Run ``scan`` on one node serving ``key``'s slot; start over where a MOVED says."""
+        """The batches of a SCAN-family command on ``key``, all from one node of its slot."""
         await self._ready()
         slot = key_slot(key)
+        address = self._topology.node_for(slot, True)
+        asking = False
         redirects = self.cluster_options.max_redirects
+        last: RedirectError | None = None
         for _ in range(redirects + 1):
-            address = self._topology.node_for(slot, True)
             if address is None:
                 raise ClusterDownError(f"CLUSTERDOWN no known node serves slot {slot}")
+            cursor = 0
             try:
-                async for item in scan(self.node(address)):
-                    yield item
-                return
-            except MovedError as exc:  # a cursor is one node's: start over on the owner
+                while True:
+                    command = build(cursor)
+                    if asking:
+                        reply = await self._asking(address, command.args)
+                    else:
+                        reply = await self.node(address)._send(command.args)
+                    cursor, batch = cmd.apply(command, reply, address)
+                    yield batch
+                    if cursor == 0:
+                        return
+            # A cursor is one node's: start over where the redirect points.
+            except MovedError as exc:
                 self._topology.moved(exc.slot, exc.address)
+                address, asking, last = exc.address, False, exc
+            except AskError as exc:
+                address, asking, last = exc.address, True, exc
         raise ClusterError(
-            f"a scan of slot {slot} was sent to a new owner {redirects + 1} times "
-            f"(max_redirects={redirects}): the slot keeps moving"
-        )
+            f"a scan of slot {slot} was redirected {redirects} times "
+            f"(max_redirects={redirects}); last: {last}"
+        ) from last
 
     def pipeline(self, transaction: bool = False) -> ClusterPipeline:
         """A ``ClusterPipeline``: commands grouped per node and sent concurrently.
