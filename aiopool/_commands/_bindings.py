@@ -216,7 +216,6 @@ BINDINGS: Final[dict[str, Callable[..., Any]]] = {
     "wait": server.wait,
 }
 
-_PENDING = "pending: being added to ClusterClient"
 _PIPELINE_ONLY = "acts on a pipeline's queue or its watched connection"
 _RAW_QUEUED = (
     "a client runs a raw command with execute(*args); a pipeline's execute() sends the "
@@ -234,13 +233,9 @@ _IS_TRANSACTION = (
 )
 _TOPOLOGY = "cluster topology: a ClusterClient's nodes and slot map (a Client has client.pool)"
 _OPENS_ITSELF = "opens its pool on first use or with async with (client.pool.open())"
-_NO_CLUSTER_WATCH = (
-    "WATCH is not offered on a cluster pipeline: use "
-    "cluster.node(address).pipeline(transaction=True)"
-)
-_NO_CLUSTER_SCRIPTS = (
-    "not offered: each node a group goes to would need the scripts loaded first; "
-    "use evalsha() after script_load(), or cluster.node(address).pipeline()"
+_CLUSTER_SCRIPTS_NOT_YET = (
+    "not yet (README, Not yet): each node a group goes to would need the script "
+    "loaded; call the script, or queue evalsha() after script_load()"
 )
 
 # Surface -> {public method it lacks: why}. Everything public on one surface and
@@ -276,12 +271,6 @@ ABSENT: Final[dict[str, dict[str, str]]] = {
         "stats": _TOPOLOGY,
     },
     "ClusterClient": {
-        "hscan_iter": _PENDING,
-        "sscan_iter": _PENDING,
-        "zscan_iter": _PENDING,
-        "transaction": _PENDING,
-        "register_script": _PENDING,
-        "run_script": _PENDING,
         "command": _RAW_QUEUED,
         "immediate": _PIPELINE_ONLY,
         "reset": _PIPELINE_ONLY,
@@ -299,9 +288,7 @@ ABSENT: Final[dict[str, dict[str, str]]] = {
         "zscan_iter": _ITERATES,
         "register_script": _CLIENT_SCRIPTS,
         "transaction": _IS_TRANSACTION,
-        "run_script": _NO_CLUSTER_SCRIPTS,
-        "watch": _NO_CLUSTER_WATCH,
-        "immediate": _NO_CLUSTER_WATCH,
+        "run_script": _CLUSTER_SCRIPTS_NOT_YET,
         "node": _TOPOLOGY,
         "open": _TOPOLOGY,
         "primaries": _TOPOLOGY,

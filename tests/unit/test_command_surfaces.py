@@ -116,23 +116,6 @@ def test_every_absence_has_a_reason() -> None:
             assert len(reason) > 20, f"{surface}.{name}: say why, not just {reason!r}"
 
 
-def test_known_drift_is_listed_as_pending() -> None:
-    # Being added to ClusterClient on another branch; delete these entries then.
-    pending = {
-        name
-        for name, reason in cmd.ABSENT["ClusterClient"].items()
-        if reason.startswith("pending:")
-    }
-    assert pending <= {
-        "hscan_iter",
-        "sscan_iter",
-        "zscan_iter",
-        "transaction",
-        "register_script",
-        "run_script",
-    }
-
-
 @pytest.mark.parametrize("surface", CLASSES)
 def test_generated_blocks_are_up_to_date(surface: str) -> None:
     tool = _bind_tool()

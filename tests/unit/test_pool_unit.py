@@ -46,8 +46,9 @@ class SilentPeers:
             await self.gate.wait()
         ours, theirs = socket.socketpair()
         self.peers.append(theirs)
-        reader, writer = await asyncio.open_connection(sock=ours)
-        return Connection(reader, writer, ConnectionOptions())
+        conn = Connection(ConnectionOptions())
+        await asyncio.get_running_loop().create_connection(lambda: conn, sock=ours)
+        return conn
 
     def close(self) -> None:
         for peer in self.peers:
