@@ -52,17 +52,17 @@ _PLAIN_ARGUMENTS = frozenset({str, bytes, int, float, bool, type(None)})
 # any strided view (hiredis ignores strides). A type test per argument costs
 # less than a loop over the packed arguments, command name included
 # (``python tools/pipeline_cost.py --callgrind``: 8,840 instructions per
-# queued command with the forwarding closure and that loop, 7,970 with this).
+# queued command with the forwarding closure and that loop, 7,750 with this).
 # ``{parameters}``, ``{call}`` and ``{plain}`` name the positional parameters
 # ``p0, p1, ...`` (and ``*p<n>``); ``_queued`` renames them after the
-# definition's.
+# definition's. ``{defaults}`` passes the keyword options' defaults (``_shape``).
 _QUEUE_SOURCE = """\
 def queued(_self, {parameters}**_options):
     if _options:
         _command = _build({call}**_options)
         _data = _encode(_command[0])
     else:
-        _command = _build({call})
+        _command = _build({call}{defaults})
         if {plain}:
             try:
                 _data = _pack(_command[0])
@@ -79,11 +79,14 @@ def queued(_self, {parameters}**_options):
 
 
 @functools.cache
-def _shape(count: int, rest: bool) -> CodeType:
+def _shape(count: int, rest: bool, options: tuple[str, ...]) -> CodeType:
     """``_QUEUE_SOURCE`` compiled for ``count`` positional parameters (and ``*rest``).
 
-    One compilation per shape (a dozen for every command there is): each
-    method then gets a copy with the definition's parameter names.
+    ``options`` are the keyword options with a default: without options the
+    definition gets them all, as ``_option_<i>``, which costs less than its
+    looking each default up. One compilation per shape (two dozen for every
+    command there is): each method then gets a copy with its definition's
+    parameter names and defaults.
     """
     names = [f"p{index}" for index in range(count)]
     plain = [f"_type({name}) in _PLAIN" for name in names]
@@ -91,8 +94,12 @@ def _shape(count: int, rest: bool) -> CodeType:
         names.append(f"*p{count}")
         plain.append(f"_PLAIN.issuperset(map(_type, p{count}))")
     listed = "".join(f"{name}, " for name in names)
+    defaults = "".join(f"{option}=_option_{index}, " for index, option in enumerate(options))
     source = _QUEUE_SOURCE.format(
-        parameters=listed, call=listed, plain=" and ".join(plain) or "True"
+        parameters=listed,
+        call=listed,
+        defaults=defaults,
+        plain=" and ".join(plain) or "True",
     )
     module = compile(source, "<aiopool._pipeline._QUEUE_SOURCE>", "exec")
     return next(const for const in module.co_consts if isinstance(const, CodeType))
@@ -119,7 +126,8 @@ def _queued(build: Callable[P, Command[T]]) -> Callable[Concatenate[Pipeline, P]
         names += (own.co_varnames[count + own.co_kwonlyargcount],)
     if any(parameter.startswith("_") for parameter in names):
         raise ValueError(f"{build.__qualname__}: a parameter starts with _, as generated names do")
-    code = _shape(count, rest)
+    options = build.__kwdefaults__ or {}
+    code = _shape(count, rest, tuple(options))
     code = code.replace(
         co_name=name,
         co_qualname=f"Pipeline.{name}",
@@ -134,6 +142,7 @@ def _queued(build: Callable[P, Command[T]]) -> Callable[Concatenate[Pipeline, P]
         "_pack": pack_args,
         "_PLAIN": _PLAIN_ARGUMENTS,
         "_type": type,
+        **{f"_option_{index}": default for index, default in enumerate(options.values())},
     }
     method: Callable[Concatenate[Pipeline, P], Pipeline] = FunctionType(
         code, namespace, name, build.__defaults__
