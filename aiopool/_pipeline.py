@@ -680,9 +680,9 @@ def _results(
             f"{address} answered EXEC with {len(replies)} results for {len(commands)} commands"
         )
     if _PLAIN_REPLIES.issuperset(map(type, replies)):
-        # The common case, in one pass: no error reply (only an error is not of
-        # a plain type), and every transform accepts its reply (else the careful
-        # loop below names the command).
+        # The common case, in one pass: every reply of a plain type (so none is
+        # an error; a RESP3 type takes the careful loop too), and every
+        # transform accepts its reply (else the careful loop names the command).
         try:
             return [
                 reply if transform is None else transform(reply)
