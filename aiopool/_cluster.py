@@ -13,6 +13,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from . import _commands as cmd
+from . import _retry
 from ._autopipeline import AutoPipelineStats
 from ._client import Client
 from ._cluster_pipeline import ClusterPipeline
@@ -32,17 +33,13 @@ from ._config import (
 from ._connection import Connection
 from ._errors import (
     AskError,
-    BusyLoadingError,
     ClusterDownError,
     ClusterError,
-    ConnectError,
     ConnectionFailure,
     MovedError,
-    PoolClosed,
     RedirectError,
     RedisError,
     ReplyError,
-    TryAgainError,
 )
 from ._keys import command_name_key, command_slot
 from ._pool import Pool, PoolStats
@@ -58,13 +55,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 _ASKING = encode_command(("ASKING",))
-_BACKOFF_FIRST = 0.02  # seconds; doubled per retry of an unservable slot
-_BACKOFF_MAX = 0.5
 _REFRESH_GAP = 0.1  # a refresh asked for sooner than this after the last reuses it
-# Errors after which the slot may be served elsewhere soon: nothing ran, so the
-# command is retried (after a backoff and a refresh) within retry_timeout. A
-# PoolClosed here is the pool of a node a refresh found gone.
-_RETRIABLE = (TryAgainError, ClusterDownError, BusyLoadingError, ConnectError, PoolClosed)
 # Keyless commands that every primary must run, and how their replies combine.
 _ON_ALL_PRIMARIES: dict[str, Callable[[list[Any]], Any]] = {
     "flushall": lambda replies: replies[0],
@@ -467,8 +458,7 @@ class ClusterClient:
         redirects = 0
         target: str | None = None
         asking = False
-        deadline: float | None = None
-        backoff = _BACKOFF_FIRST
+        unservable = _retry.SlotRetry(options.retry_timeout)
         last: RedirectError | None = None
         while True:
             address = target or self._address(slot, read_only)
@@ -486,19 +476,10 @@ class ClusterClient:
                 target, asking, last = exc.address, False, exc
             except AskError as exc:
                 target, asking, last = exc.address, True, exc
-            except _RETRIABLE as exc:
+            except _retry.SLOT_UNSERVABLE_ERRORS as exc:
                 self._check_open()
-                now = time.monotonic()
-                deadline = deadline if deadline is not None else now + options.retry_timeout
-                if now + backoff > deadline:
-                    exc.add_note(
-                        f"retried for retry_timeout={options.retry_timeout}s while the cluster "
-                        f"could not serve slot {slot}"
-                    )
-                    raise
+                await unservable.pause(exc, slot)  # raises exc once retry_timeout is spent
                 target, asking = None, False
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, _BACKOFF_MAX)
                 await self._refresh()
                 continue
             except ConnectionFailure:

@@ -8,21 +8,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from . import _commands as cmd
+from . import _retry
 from ._command_table import READ_ONLY
 from ._commands import Command
-from ._errors import (
-    AskError,
-    ClusterDownError,
-    ClusterError,
-    ConnectionFailure,
-    CrossSlotError,
-    MovedError,
-    OutcomeUnknown,
-    PoolClosed,
-    RedirectError,
-    ReplyError,
-    TryAgainError,
-)
+from ._errors import AskError, ClusterError, CrossSlotError, MovedError, ReplyError, TryAgainError
 from ._keys import command_name_key, command_slot
 from ._pipeline import Pipeline, _results
 from ._protocol import encode_command, refuse_session_command
@@ -189,16 +178,13 @@ class ClusterPipeline:
         failure: BaseException | None = None  # sent, or failing for another reason
         for indexes, outcome in zip(groups.values(), outcomes, strict=True):
             if isinstance(outcome, BaseException):
-                if isinstance(outcome, PoolClosed) or (
-                    isinstance(outcome, ConnectionFailure)
-                    and not isinstance(outcome, OutcomeUnknown)
-                ):
+                if _retry.group_never_sent(outcome):
                     unrouted.extend(indexes)  # nothing of this group was sent
                     continue
                 failure = failure or outcome
                 continue
             for index, reply in zip(indexes, outcome, strict=True):
-                if isinstance(reply, RedirectError | TryAgainError | ClusterDownError):
+                if _retry.routed_again(reply):
                     if isinstance(reply, MovedError):
                         client._map.moved(reply.slot, reply.address)
                         client._refresh_soon()
@@ -233,7 +219,7 @@ class ClusterPipeline:
         client = self._client
         data = b"".join([_MULTI, *(item.data for item in queue), _EXEC])
         commands = [item.command for item in queue]
-        for _ in range(client.cluster_options.max_redirects + 1):
+        for attempt in range(1, client.cluster_options.max_redirects + 2):
             address = client._address(slot, False)
             if address is None:
                 await client._refresh()
@@ -255,7 +241,7 @@ class ClusterPipeline:
                 await client._refresh()
                 continue
             if any(isinstance(r, AskError | TryAgainError) for r in replies[1:-1]):
-                await asyncio.sleep(0.05)  # a migration of this slot is under way
+                await _retry.slot_pause(attempt)  # a migration of this slot is under way
                 continue
             return Pipeline._exec_results(commands, replies)
         raise ClusterError(
