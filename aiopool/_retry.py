@@ -110,7 +110,9 @@ POOL_TIMEOUT: Final = Case(
     "No",
     "Nothing was touched.",
 )
-POOL_CLOSED: Final = Case("pool-closed", "The pool was closed", "`PoolClosed`", "No", "")
+POOL_CLOSED: Final = Case(
+    "pool-closed", "The pool was closed", "`PoolClosed`", "No", "Nothing; make a new pool."
+)
 CONNECT_FAILED: Final = Case(
     "connect-failed",
     "A new connection cannot be opened (refused, unreachable, accepted but never answering, "
