@@ -11,12 +11,34 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import Final
+from typing import Final, overload
 
 __all__ = ["backoff"]
 
 # 2**32 times any base is beyond every cap; the bound only keeps the float finite.
 _MAX_DOUBLINGS: Final = 32
+
+
+@overload
+def backoff(
+    attempt: int,
+    base: float,
+    cap: float,
+    deadline: None = None,
+    *,
+    rand: Callable[[], float] = ...,
+) -> float: ...
+
+
+@overload
+def backoff(
+    attempt: int,
+    base: float,
+    cap: float,
+    deadline: float | None,
+    *,
+    rand: Callable[[], float] = ...,
+) -> float | None: ...
 
 
 def backoff(
@@ -33,7 +55,8 @@ def backoff(
     many clients that failed together spread their retries instead of
     retrying in step). ``deadline`` is a ``time.monotonic()`` value; when the
     delay would reach it, the result is ``None``: give up now rather than
-    sleep past the caller's deadline. ``rand`` is for tests.
+    sleep past the caller's deadline (without one, the result is always a
+    float). ``rand`` is for tests.
     """
     ceiling = min(cap, base * 2.0 ** min(attempt, _MAX_DOUBLINGS))
     delay = rand() * ceiling

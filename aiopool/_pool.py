@@ -2,7 +2,9 @@
 
 Bookkeeping is synchronous. The only awaits on the way to a connection are
 waiting for a slot and opening (or health-checking) a connection; release
-awaits nothing.
+awaits nothing. Its parts: the waiting line (``_waitline``), who holds what
+(``_holds``), opening connections (``_opener``), health checks (``_health``).
+The pool knows no command: what is retried is decided above it, in ``_retry``.
 """
 
 from __future__ import annotations
@@ -109,8 +111,7 @@ class Pool:
     replaces how connections are opened (an async callable taking the time
     allowed) and ``checker`` how an idle one is health-checked (``await
     checker(conn, timeout)``: None when alive, else the failure; the default
-    sends ``PING``); the pool's unit tests use them, applications rarely need
-    them. The pool knows no command: retrying one is ``_retry``'s business.
+    sends ``PING``); the pool's unit tests use them, applications rarely need them.
     """
 
     # Deprecated: _retry sets it to its resend(pool, failure, data, args) for
@@ -318,7 +319,11 @@ class Pool:
             item = slots.take()
         else:
             deadline = self._deadline()
-            item = await self._wait_for_slot(deadline)
+            self._waiting += 1
+            try:
+                item = await slots.wait(deadline)
+            finally:
+                self._waiting -= 1
             if self._closing:  # handed over just before aclose() began
                 if item is not None:
                     self._discard(item)
@@ -360,13 +365,6 @@ class Pool:
     def _deadline(self) -> float | None:
         timeout = self.options.acquire_timeout
         return None if timeout is None else time.monotonic() + timeout
-
-    async def _wait_for_slot(self, deadline: float | None) -> Connection | None:
-        self._waiting += 1
-        try:
-            return await self._slots.wait(deadline)
-        finally:
-            self._waiting -= 1
 
     def _timeout_error(self) -> PoolTimeout:
         """The error of a waiter still in line at its deadline (called by its line's timer)."""

@@ -415,7 +415,7 @@ def group_never_sent(exc: BaseException) -> bool:
 
 async def slot_pause(attempt: int) -> None:
     """Sleep before try ``attempt + 1`` on a slot that is being migrated (``SLOT_UNSERVABLE``)."""
-    await asyncio.sleep(backoff(attempt, _SLOT_BACKOFF, _SLOT_BACKOFF_MAX) or 0.0)
+    await asyncio.sleep(backoff(attempt, _SLOT_BACKOFF, _SLOT_BACKOFF_MAX))
 
 
 class SlotRetry:
