@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ._config import AutoPipelineOptions, check_auto_pipeline
-from ._connection import BUSY, READY, Connection
+from ._connection import Connection
+from ._deadline import LazyTimer
 from ._errors import (
     CommandTimeout,
     ConnectError,
@@ -129,8 +130,9 @@ class _Shared:
         self._draining: asyncio.Task[None] | None = None
         self._retired = False  # takes no new commands
         self._release = False  # the reader was stopped to hand the connection back
-        self._timer: asyncio.TimerHandle | None = None
-        self._idle_timer: asyncio.TimerHandle | None = None
+        # Reply deadlines of the commands in flight, and the linger when idle.
+        self._timer = LazyTimer(loop, self._expire)
+        self._idle_timer = LazyTimer(loop, self._linger_over)
         self._idle_since = 0.0
         self._expires_at = math.inf  # loop time when max_lifetime runs out
         self._task = loop.create_task(self._run(), name=f"aiopool-auto-pipeline-{self.id}")
@@ -168,7 +170,7 @@ class _Shared:
         if not live:
             self._check_idle()
             return
-        if not conn._write_nowait(b"".join([entry[1] for entry in live])):
+        if not conn.send(b"".join([entry[1] for entry in live]), len(live)):
             # None of it left: another shared connection sends it.
             self._retire()
             self._owner._redispatch(live)
@@ -179,17 +181,17 @@ class _Shared:
         self._in_flight.extend([(entry[0], entry[2], deadline) for entry in live])
         self._owner._writes += 1
         self._owner._commands += len(live)
-        if timeout is not None and self._timer is None:
-            self._timer = self._loop.call_at(deadline, self._expire)
+        if timeout is not None:
+            self._timer.arm(deadline)
         if now >= self._expires_at:
             # max_lifetime: a connection in steady use never goes back by itself.
             self._retire(check=False)
-        if conn._write_backlog() > _DRAIN_ABOVE:
+        if conn.write_backlog() > _DRAIN_ABOVE:
             self._draining = self._loop.create_task(self._drain(conn))
 
     async def _drain(self, conn: Connection) -> None:
         try:
-            await conn._drain()
+            await conn.drain()
         except (OSError, RuntimeError):
             return  # the reader reports the broken connection
         finally:
@@ -210,7 +212,7 @@ class _Shared:
                 raise
             return
         pool._lend(conn)
-        conn.state = BUSY  # a stray direct use raises instead of interleaving
+        conn.start_stream()  # a stray direct use raises instead of interleaving
         self._conn = conn
         lifetime = pool.options.max_lifetime
         if lifetime is not None:
@@ -221,7 +223,7 @@ class _Shared:
             self._flush()
             self._check_idle()
             while True:
-                await conn._read_some(replies)
+                await conn.receive(replies)
                 if replies:
                     self._deliver(replies)
                     replies.clear()
@@ -253,7 +255,7 @@ class _Shared:
                 continue  # its caller was cancelled or timed out: dropped
             if isinstance(reply, ReplyError):
                 assert self._conn is not None
-                future.set_exception(self._conn._error_reply(reply))
+                future.set_exception(self._conn.error_reply(reply))
             else:
                 future.set_result(reply)
         owner = self._owner
@@ -262,18 +264,16 @@ class _Shared:
         if not in_flight:
             self._check_idle()
 
-    def _expire(self) -> None:
-        """The reply deadline of the oldest command in flight passed (lazily re-armed)."""
-        self._timer = None
+    def _expire(self) -> float | None:
+        """The reply deadline of the oldest command in flight passed; the next one to watch."""
         now = self._loop.time()
         owner = self._owner
-        waited = False
+        again: float | None = None
         for future, args, deadline in self._in_flight:
             if future.done():
                 continue
             if deadline > now:
-                self._timer = self._loop.call_at(deadline, self._expire)
-                waited = True
+                again = deadline
                 break
             name = command_name(args)
             owner._timeouts += 1
@@ -287,13 +287,14 @@ class _Shared:
             )
             self._retire()
         if not self._retired:
-            return
+            return again
         # Commands queued behind a stuck reply go out on another connection.
         queued, self._queue = self._queue, []
         owner._redispatch(queued)
-        if not waited and self._in_flight and self._conn is not None:
+        if again is None and self._in_flight and self._conn is not None:
             # Replies are owed that no caller waits for: nothing is worth the wait.
             self._conn.abort("every command in flight on it timed out")
+        return again
 
     # -- the end of a shared connection ---------------------------------------------
 
@@ -313,18 +314,16 @@ class _Shared:
             self._stop_reader()
             return
         self._idle_since = self._loop.time()
-        if self._idle_timer is None:
-            self._idle_timer = self._loop.call_at(self._idle_since + _LINGER, self._linger_over)
+        self._idle_timer.arm(self._idle_since + _LINGER)
 
-    def _linger_over(self) -> None:
-        self._idle_timer = None
+    def _linger_over(self) -> float | None:
         if self._in_flight or self._queue or self._retired:
-            return  # busy again; re-armed when it next runs out of work
+            return None  # busy again; re-armed when it next runs out of work
         due = self._idle_since + _LINGER
         if self._loop.time() < due:
-            self._idle_timer = self._loop.call_at(due, self._linger_over)
-            return
+            return due
         self._retire()
+        return None
 
     def _stop_reader(self) -> None:
         if not self._release:
@@ -346,7 +345,7 @@ class _Shared:
                 continue
             name = command_name(args)
             if head or not isinstance(exc, ProtocolError | UnicodeDecodeError):
-                error = conn._failure(exc, name, timeout)
+                error = conn.failure(exc, name, timeout)
             else:
                 error = ConnectionLost(
                     f"connection to {conn.address} was closed during {name} after an invalid "
@@ -376,19 +375,11 @@ class _Shared:
 
     def _give_back(self, conn: Connection) -> None:
         """Return the connection to the pool: in step and reusable, or aborted."""
-        for timer in (self._timer, self._idle_timer):
-            if timer is not None:
-                timer.cancel()
-        self._timer = self._idle_timer = None
+        self._timer.cancel()
+        self._idle_timer.cancel()
         self._retire(check=False)
-        if (
-            self._release
-            and not self._in_flight
-            and not self._queue
-            and not conn._has_partial_reply()
-            and not conn.is_closed()
-        ):
-            conn.state = READY
+        if self._release and not self._in_flight and not self._queue:
+            conn.end_stream()  # in step: back as a ready connection; otherwise aborted
         else:
             conn.abort()
         self._owner._pool._release(conn)

@@ -1,22 +1,43 @@
 """One socket's lifetime: open, handshake, execute, abort or aclose.
 
+``Connection`` is the socket's asyncio protocol, so everything the server
+sends goes through one read path, ``data_received``: one ``hiredis.Reader``
+parses it, and the connection knows how many replies it is owed. A reply
+nobody is owed (a late reply, a misbehaving proxy, an unexpected RESP3 push)
+breaks the connection at once, whatever its state, so it is never handed to
+the next caller as theirs. Owed replies wait in an inbox for the one task
+reading them (a command, a pipeline, or the reader of a shared connection).
+
 Every command runs as ``mark busy -> write -> read -> mark ready``. Any
 exception between the write and the complete reply, cancellation included,
 aborts the transport before it propagates: a connection whose position in the
 reply stream is unknown can never be used again (the structural fix for
 redis-py#2624, CVE-2023-28858/9).
+
+States (``ConnectionState``) change only here, through the methods the pool
+(``check_in``/``check_out``), auto-pipelining and pub/sub (``start_stream``/
+``end_stream``) call, and ``abort``/``aclose``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import enum
 import itertools
+import logging
+import math
+import select
 import socket
 import ssl as _ssl
 import time
+from collections.abc import Callable
 from typing import Any, Final
 
+import hiredis
+
 from ._config import ConnectionOptions
+from ._deadline import LazyTimer
 from ._errors import (
     AuthenticationError,
     BusyLoadingError,
@@ -39,46 +60,76 @@ from ._protocol import (
     session_command,
 )
 
-__all__ = ["Connection"]
+__all__ = ["Connection", "ConnectionState"]
 
-_READ_SIZE: Final = 1 << 18
-_STREAM_LIMIT: Final = 1 << 20
+logger = logging.getLogger("aiopool.connection")
+
 # A write buffer above this waits for the kernel to drain it (back-pressure for
 # huge values); below it, the write returns at once with no await.
 _DRAIN_ABOVE: Final = 1 << 20
+# Parsed replies nobody has taken yet past which a streaming connection stops
+# reading from the socket (a slow pub/sub consumer): the kernel's buffer, then
+# the server's output buffer limit, push back instead of our memory.
+_INBOX_HIGH: Final = 4096
+_UNREAD_HIGH: Final = 1 << 21  # bytes received since the reader last took replies
+# hiredis >= 3.2 returns RESP3 push frames as this list subclass.
+_PUSH: Final[type | None] = getattr(hiredis, "PushNotification", None)
 
-# Connection states. ``POOLED`` is set by the pool while the connection sits
-# idle: a caller who kept a reference after release gets a clear error instead
-# of sharing a socket with the next borrower.
-READY: Final = 0
-BUSY: Final = 1
-POOLED: Final = 2
-CLOSED: Final = 3
-_STATE_NAMES: Final = ("ready", "busy", "pooled", "closed")
+
+class ConnectionState(enum.IntEnum):
+    """Where a connection is in its life; changed only by ``Connection``'s methods."""
+
+    READY = 0  # borrowed, between commands
+    BUSY = 1  # a command or a batch is in flight
+    POOLED = 2  # idle in the pool: a stale reference gets a clear error
+    STREAMING = 3  # shared (auto-pipelining) or subscribed (pub/sub): read with receive()
+    CLOSED = 4
+
+    def __repr__(self) -> str:
+        return f"<ConnectionState {self.name}>"
+
+
+READY: Final = ConnectionState.READY
+BUSY: Final = ConnectionState.BUSY
+POOLED: Final = ConnectionState.POOLED
+STREAMING: Final = ConnectionState.STREAMING
+CLOSED: Final = ConnectionState.CLOSED
 
 _ids = itertools.count(1)
 
 
-class Connection:
+class Connection(asyncio.Protocol):
     """A single connection to a Redis server.
 
     Normally borrowed from a ``Pool`` (``async with pool.acquire() as conn``)
     rather than opened directly. Commands on one connection run one at a time;
     a second concurrent ``execute`` raises ``RuntimeError`` instead of
-    interleaving replies.
+    interleaving replies. Bytes the server sends that no command is waiting
+    for close the connection at once (``is_closed()`` turns true and the pool
+    discards it), so they never reach a caller.
     """
 
     __slots__ = (
         "_abort_reason",
         "_deadline",
+        "_drain_waiter",
+        "_error",
+        "_inbox",
         "_loop",
+        "_lost",
+        "_owed",
         "_parser",
-        "_reader",
+        "_poller",
+        "_push_handler",
+        "_read_paused",
         "_session",
         "_timed_out",
         "_timer",
         "_transport",
-        "_writer",
+        "_unread",
+        "_waiter",
+        "_want",
+        "_write_paused",
         "address",
         "checked_at",
         "created_at",
@@ -88,15 +139,10 @@ class Connection:
         "state",
     )
 
-    def __init__(
-        self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        options: ConnectionOptions,
-    ) -> None:
-        self._reader = reader
-        self._writer = writer
-        self._transport = writer.transport
+    _transport: asyncio.Transport
+
+    def __init__(self, options: ConnectionOptions) -> None:
+        """Build the protocol half; ``open()`` connects it. Not for direct use."""
         self._parser = make_reader(options.encoding if options.decode_responses else None)
         self.options = options
         self.address = options.address
@@ -106,22 +152,42 @@ class Connection:
         self.created_at = self.last_used_at = self.checked_at = time.monotonic()
         self.state = READY
         self._abort_reason: str | None = None
-        # The reply deadline (loop time) of the command in flight, and one
-        # lazily re-armed timer that enforces it (see _arm()).
         self._loop = asyncio.get_running_loop()
+        # The reply deadline (loop time) of the command in flight, enforced
+        # by one lazily re-armed timer.
         self._deadline: float | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer = LazyTimer(self._loop, self._deadline_passed)
         self._timed_out = False
         # The first command run through execute() that changed the session
         # (SELECT, MULTI, SUBSCRIBE, ...): the pool discards the connection.
         self._session: str | None = None
+        # The read path: replies owed by the server (math.inf once
+        # subscribed: messages come unasked), parsed replies not yet taken,
+        # and the one task waiting for ``_want`` of them.
+        self._owed: float = 0
+        self._inbox: collections.deque[Any] = collections.deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._want = 0
+        # Why the connection can no longer be used (raised to its next reader).
+        self._error: BaseException | None = None
+        self._push_handler: Callable[[Any], None] | None = None
+        self._read_paused = False
+        self._unread = 0
+        self._write_paused = False
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self._lost: asyncio.Future[None] | None = None
+        # Polls the socket before a command is written: bytes that reached
+        # the kernel while nothing was owed, and that the loop has not read
+        # yet, would otherwise pass for the command's reply. None over TLS,
+        # where the socket carries records (session tickets) that are not replies.
+        self._poller: select.poll | None = None
 
     def __repr__(self) -> str:
         session = f" after {self._session}" if self._session else ""
-        return (
-            f"<Connection #{self.id} {self.address} db={self.options.db} "
-            f"{_STATE_NAMES[self.state]}{session}>"
-        )
+        state = self.state.name.lower()
+        if self._error is not None and self.state != CLOSED:
+            state += " broken"
+        return f"<Connection #{self.id} {self.address} db={self.options.db} {state}{session}>"
 
     # -- opening ---------------------------------------------------------------
 
@@ -138,25 +204,23 @@ class Connection:
         """
         if timeout is None:
             timeout = options.connect_timeout
-        writer: asyncio.StreamWriter | None = None
         address = options.address
+        conn = cls(options)
+        loop = conn._loop
         try:
             async with asyncio.timeout(timeout):
                 ssl_context = _ssl_context(options.ssl)
                 if options.path is not None:
-                    reader, writer = await asyncio.open_unix_connection(
-                        options.path, ssl=ssl_context, limit=_STREAM_LIMIT
-                    )
+                    await loop.create_unix_connection(lambda: conn, options.path, ssl=ssl_context)
                 else:
-                    reader, writer = await asyncio.open_connection(
-                        options.host, options.port, ssl=ssl_context, limit=_STREAM_LIMIT
+                    await loop.create_connection(
+                        lambda: conn, options.host, options.port, ssl=ssl_context
                     )
-                conn = cls(reader, writer, options)
                 conn._set_keepalive()
                 await conn._handshake()
                 return conn
         except TimeoutError as exc:
-            _abort_writer(writer)
+            conn._abort_transport()
             if isinstance(exc, OSError) and exc.errno is not None:
                 raise ConnectError(
                     f"could not connect to {address}: {exc.strerror}", address
@@ -169,25 +233,32 @@ class Connection:
                 address,
             ) from exc
         except _ssl.SSLError as exc:
-            _abort_writer(writer)
+            conn._abort_transport()
             raise ConnectError(f"TLS handshake with {address} failed: {exc}", address) from exc
         except ProtocolError as exc:
-            _abort_writer(writer)
+            conn._abort_transport()
             raise ProtocolError(
                 f"{address} answered the handshake with bytes that are not RESP ({exc}); "
                 "is it a Redis server? The connection was closed"
             ) from exc
         except OSError as exc:
-            _abort_writer(writer)
+            conn._abort_transport()
             reason = exc.strerror or str(exc) or type(exc).__name__
             raise ConnectError(f"could not connect to {address}: {reason}", address) from exc
         except BaseException:
-            _abort_writer(writer)
+            conn._abort_transport()
             raise
+
+    def _abort_transport(self) -> None:
+        self.state = CLOSED
+        self._timer.cancel()
+        transport = getattr(self, "_transport", None)
+        if transport is not None:
+            transport.abort()
 
     def _set_keepalive(self) -> None:
         idle = self.options.tcp_keepalive
-        sock = self._writer.get_extra_info("socket")
+        sock = self._transport.get_extra_info("socket")
         if idle is None or sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
             return
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
@@ -216,16 +287,15 @@ class Connection:
         # answers, and AUTH, SELECT and CLIENT SETNAME are allowed while the
         # server loads its data, PING is not (its LOADING is retried).
         steps.append(("PING",))
-        self._writer.write(b"".join(encode_command(step) for step in steps))
+        self._owed += len(steps)
+        self._transport.write(b"".join(encode_command(step) for step in steps))
         # Read every reply before judging any, so a failure leaves nothing owed.
-        replies: list[Any] = []
         try:
-            for _ in steps:
-                replies.append(await self._read_reply())
+            replies = await self._take(len(steps))
         except OSError:
             # A refusal (maxclients) answers the first command and hangs up:
             # report the refusal, not the hang-up.
-            for step, reply in zip(steps, replies, strict=False):
+            for step, reply in zip(steps, self._inbox, strict=False):
                 if isinstance(reply, ReplyError):
                     raise self._handshake_error(step, reply) from None
             raise
@@ -325,26 +395,57 @@ class Connection:
             timeout = blocking_timeout(args, self.options.command_timeout)
         self.state = BUSY
         try:
-            self._write(data)
+            self._write(data, 1)
             if timeout is not None:
                 # The drain is inside the limit too: a huge value written to
                 # a frozen server must not wait for ever for buffer space.
                 self._arm(timeout)
-            if self._transport.get_write_buffer_size() > _DRAIN_ABOVE:
-                await self._writer.drain()
-            reply = await self._read_reply()
-            if self._parser.has_data():
-                self._check_drained()
+            if self._write_paused:
+                await self.drain()
+            inbox = self._inbox
+            if not inbox:
+                # Inline, not a helper coroutine: this is every command's one await.
+                await self._wait(1)
+            reply = inbox.popleft()
         except BaseException as exc:
             self.abort()
-            raise self._failure(exc, command_name(args), timeout) from exc
+            raise self.failure(exc, command_name(args), timeout) from exc
         self._deadline = None
         self.state = READY
         if isinstance(reply, ReplyError):
-            raise self._error_reply(reply)
+            raise self.error_reply(reply)
         return reply
 
-    def _error_reply(self, reply: ReplyError) -> RedisError:
+    async def request_many(
+        self, data: bytes, count: int, what: str, timeout: float | None
+    ) -> list[Any]:
+        """Write several encoded commands in one go and read ``count`` replies.
+
+        Error replies stay values in the list (the connection is in sync);
+        ``what`` names the batch in errors. Failure handling is ``request``'s.
+        """
+        if self.state != READY:
+            self._not_ready()
+        self.state = BUSY
+        try:
+            self._write(data, count)
+            if timeout is not None:
+                self._arm(timeout)
+            if self._write_paused:
+                await self.drain()
+            replies = await self._take(count)
+        except BaseException as exc:
+            self.abort()
+            first = self._inbox[0] if self._inbox else None
+            if isinstance(first, ReplyError) and _is_maxclients(first):
+                # Sent instead of any reply before the server hung up: nothing ran.
+                raise self._maxclients_error(first) from exc
+            raise self.failure(exc, what, timeout) from exc
+        self._deadline = None
+        self.state = READY
+        return replies
+
+    def error_reply(self, reply: ReplyError) -> RedisError:
         """The exception a caller gets for an error reply to its command."""
         if _is_maxclients(reply):
             # Sent instead of any reply, before the server closes the
@@ -359,195 +460,79 @@ class Connection:
             )
         return reply
 
-    async def request_many(
-        self, data: bytes, count: int, what: str, timeout: float | None
-    ) -> list[Any]:
-        """Write several encoded commands in one go and read ``count`` replies.
+    # -- streaming use (auto-pipelining, pub/sub) -------------------------------------
 
-        Error replies stay values in the list (the connection is in sync);
-        ``what`` names the batch in errors. Failure handling is ``request``'s.
+    def start_stream(self, *, subscribed: bool = False) -> None:
+        """Hand the connection to one reader that sends with ``send()`` and reads with ``receive()``.
+
+        Shared by auto-pipelining, each ``send()`` says how many replies it is
+        owed. ``subscribed`` (pub/sub) owes replies without asking: messages.
+        Direct commands raise ``RuntimeError`` from now on.
         """
         if self.state != READY:
             self._not_ready()
-        self.state = BUSY
-        replies: list[Any] = []
-        try:
-            self._write(data)
-            if timeout is not None:
-                self._arm(timeout)
-            if self._transport.get_write_buffer_size() > _DRAIN_ABOVE:
-                await self._writer.drain()
-            await self._read_replies(count, replies)
-            self._check_drained()
-        except BaseException as exc:
-            self.abort()
-            first = replies[0] if replies else None
-            if isinstance(first, ReplyError) and _is_maxclients(first):
-                # Sent instead of any reply before the server hung up: nothing ran.
-                raise self._maxclients_error(first) from exc
-            raise self._failure(exc, what, timeout) from exc
-        self._deadline = None
-        self.state = READY
-        return replies
+        self.state = STREAMING
+        if subscribed:
+            self._owed = math.inf
 
-    def _arm(self, timeout: float) -> None:
-        """Set the reply deadline of the command in flight to ``timeout`` from now.
+    def end_stream(self) -> bool:
+        """Back from streaming: True when in step and open (ready for commands), else aborted."""
+        if self.state == STREAMING and self._in_step():
+            self.state = READY
+            return True
+        self.abort()
+        return False
 
-        One timer per connection, re-armed lazily: while commands keep
-        completing, deadlines only move later, so the armed timer just fires
-        once per ``timeout`` and re-arms at the current deadline. That costs
-        a clock read per command instead of a timer (and, with
-        ``asyncio.timeout``, a context object and a task lookup) each.
+    def send(self, data: bytes, replies: int) -> bool:
+        """Write ``data`` (``replies`` commands) without waiting; False when it was not sent.
+
+        False means the socket was found closed and none of ``data`` left this
+        host. Only while streaming.
         """
-        deadline = self._deadline = self._loop.time() + timeout
-        timer = self._timer
-        if timer is None:
-            self._timer = self._loop.call_at(deadline, self._deadline_passed)
-        elif timer.when() > deadline:  # a shorter limit than the armed one
-            timer.cancel()
-            self._timer = self._loop.call_at(deadline, self._deadline_passed)
-
-    def _disarm(self) -> None:
-        self._deadline = None
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def _deadline_passed(self) -> None:
-        self._timer = None
-        deadline = self._deadline
-        if deadline is None or self.state != BUSY:
-            return  # the command finished in time; the connection is idle
-        if self._loop.time() < deadline:
-            self._timer = self._loop.call_at(deadline, self._deadline_passed)
-            return
-        # Wake the read with EOF; _failure() reports it as a timeout.
-        self._timed_out = True
-        self._transport.abort()
-
-    def _write(self, data: bytes) -> None:
-        self._writer.write(data)
-        if self._transport.is_closing():
-            # The first send() failed (a reset the loop had not reported yet)
-            # or the socket was already gone: none of ``data`` left this host.
-            raise _NotSent
-
-    async def _read_reply(self) -> Any:
-        parser = self._parser
+        if self.state != STREAMING:
+            self._not_ready()
         try:
-            reply = parser.gets()
-            while reply is NOT_ENOUGH:
-                # Inline, not a helper coroutine: this is every command's one await.
-                data = await self._reader.read(_READ_SIZE)
-                if not data:
-                    raise ConnectionResetError(self._closed_reason())
-                parser.feed(data)
-                reply = parser.gets()
-        except (ProtocolError, UnicodeDecodeError, OSError):
-            raise
-        except _PARSER_CRASHES as exc:
-            raise _unparsable(exc) from exc
-        return reply
-
-    async def _read_replies(self, count: int, replies: list[Any]) -> None:
-        """Append replies to ``replies`` until it holds ``count``.
-
-        Replies already received are parsed in a plain loop, without a
-        coroutine each; only an incomplete buffer awaits more bytes.
-        """
-        parser = self._parser
-        try:
-            while len(replies) < count:
-                reply = parser.gets()
-                if reply is not NOT_ENOUGH:
-                    replies.append(reply)
-                    continue
-                data = await self._reader.read(_READ_SIZE)
-                if not data:
-                    raise ConnectionResetError(self._closed_reason())
-                parser.feed(data)
-        except (ProtocolError, UnicodeDecodeError, OSError):
-            raise
-        except _PARSER_CRASHES as exc:
-            raise _unparsable(exc) from exc
-
-    # -- shared use (auto-pipelining) --------------------------------------------------
-
-    def _write_nowait(self, data: bytes) -> bool:
-        """Write ``data`` without waiting; False when the socket was found closed.
-
-        False means none of ``data`` left this host (see ``_write``).
-        """
-        try:
-            self._write(data)
+            self._write(data, replies)
         except _NotSent:
             return False
         return True
 
-    def _write_backlog(self) -> int:
+    async def receive(self, into: list[Any]) -> None:
+        """Wait for at least one reply, then move every reply received so far to ``into``.
+
+        Raises the low-level reason once the connection broke
+        (``ConnectionResetError``, ``ProtocolError``, ...; translate it with
+        ``failure()``), after the replies received before the break were taken.
+        Cancellation loses nothing: replies stay for the next call.
+        """
+        inbox = self._inbox
+        if not inbox:
+            await self._wait(1)
+        into.extend(inbox)
+        inbox.clear()
+        self._unread = 0
+        if self._read_paused and self._error is None:
+            self._read_paused = False
+            self._transport.resume_reading()
+
+    def write_backlog(self) -> int:
         """Bytes written but still waiting for the kernel to take them."""
         return self._transport.get_write_buffer_size()
 
-    async def _drain(self) -> None:
-        await self._writer.drain()
+    async def drain(self) -> None:
+        """Wait until the write buffer is below its high-water mark (1 MiB)."""
+        if not self._write_paused:
+            return
+        if self._error is not None:
+            raise self._error
+        waiter = self._drain_waiter = self._loop.create_future()
+        await waiter
 
-    async def _read_some(self, replies: list[Any]) -> None:
-        """Wait for bytes from the server, then append every reply they complete.
+    def set_push_handler(self, handler: Callable[[Any], None] | None) -> None:
+        """Route RESP3 push frames to ``handler``; without one a push frame breaks the connection."""
+        self._push_handler = handler
 
-        The bytes may complete no reply at all (a large reply arrives in
-        pieces). End of stream raises ``ConnectionResetError``; bytes that are
-        not RESP raise ``ProtocolError`` (the connection can no longer be used).
-        """
-        data = await self._reader.read(_READ_SIZE)
-        if not data:
-            raise ConnectionResetError(self._closed_reason())
-        parser = self._parser
-        parser.feed(data)
-        try:
-            reply = parser.gets()
-            while reply is not NOT_ENOUGH:
-                replies.append(reply)
-                reply = parser.gets()
-        except (ProtocolError, UnicodeDecodeError):
-            raise
-        except _PARSER_CRASHES as exc:
-            raise _unparsable(exc) from exc
-
-    def _has_partial_reply(self) -> bool:
-        return self._parser.has_data()
-
-    def _not_sent(self, name: str) -> ConnectionFailure:
-        return ConnectionFailure(
-            f"connection to {self.address} was found closed as {name} was written; "
-            "the command was not sent",
-            self.address,
-        )
-
-    def _closed_reason(self) -> str:
-        return self._abort_reason or "the server closed the connection"
-
-    def _check_drained(self) -> None:
-        """After the last reply owed: any byte left over means replies no longer pair up."""
-        if self._parser.has_data():
-            raise ProtocolError(
-                "more bytes followed its reply (a RESP3 attribute, or a reply nobody asked "
-                "for), so replies no longer pair with commands"
-            )
-
-    def _not_ready(self) -> None:
-        if self.state == BUSY:
-            raise RuntimeError(
-                f"{self!r} is running another command; a connection serves one command at a "
-                "time (borrow one per task from the pool)"
-            )
-        if self.state == POOLED:
-            raise RuntimeError(
-                f"{self!r} was returned to the pool; use a connection only inside its "
-                "'async with pool.acquire()' block"
-            )
-        raise ConnectionFailure(f"{self!r} is closed; borrow a new one from the pool", self.address)
-
-    def _failure(self, exc: BaseException, name: str, timeout: object) -> BaseException:
+    def failure(self, exc: BaseException, name: str, timeout: object) -> BaseException:
         """Translate a low-level exception once, here; the connection is already aborted."""
         if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
             return exc
@@ -581,6 +566,234 @@ class Connection:
             )
         return exc
 
+    # -- the read path -------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """asyncio protocol callback: the socket is connected (not for direct use)."""
+        # A stream transport (uvloop's do not subclass asyncio.Transport).
+        self._transport = transport  # type: ignore[assignment]
+        self._transport.set_write_buffer_limits(high=_DRAIN_ABOVE)
+        sock = transport.get_extra_info("socket")
+        if sock is not None and transport.get_extra_info("sslcontext") is None:
+            self._poller = select.poll()
+            self._poller.register(sock.fileno(), select.POLLIN)
+
+    def data_received(self, data: bytes) -> None:
+        """Parse what arrived; owed replies go to the inbox, anything else breaks the connection."""
+        parser = self._parser
+        parser.feed(data)
+        got: list[Any] = []
+        try:
+            reply = parser.gets()
+            while reply is not NOT_ENOUGH:
+                if type(reply) is _PUSH:
+                    if self._push_handler is None:
+                        self._unsolicited("a RESP3 push frame nobody handles")
+                        return
+                    self._push_handler(reply)
+                elif self._owed:
+                    self._owed -= 1
+                    got.append(reply)
+                else:
+                    self._unsolicited("a reply nobody asked for")
+                    return
+                reply = parser.gets()
+        except (ProtocolError, UnicodeDecodeError) as exc:
+            # Replies parsed from the same bytes as an invalid one are not
+            # handed out: hiredis does not check the CRLF after a bulk string,
+            # so the last of them may be cut short.
+            self._break(exc)
+            return
+        except _PARSER_CRASHES as exc:
+            self._break(_unparsable(exc))
+            return
+        if not self._owed and parser.has_data():
+            self._unsolicited("more bytes after the last reply owed")
+            return
+        inbox = self._inbox
+        if got:
+            inbox.extend(got)
+        waiter = self._waiter
+        if waiter is not None:
+            if len(inbox) >= self._want:
+                self._waiter = None
+                if not waiter.done():
+                    waiter.set_result(None)
+            return
+        # Nobody is reading (a busy pub/sub consumer): stop reading from the
+        # socket past a bound, so the kernel and the server push back.
+        self._unread += len(data)
+        if (len(inbox) > _INBOX_HIGH or self._unread > _UNREAD_HIGH) and not self._read_paused:
+            self._read_paused = True
+            self._transport.pause_reading()
+
+    def eof_received(self) -> bool:
+        """asyncio protocol callback: the server closed its side; the connection breaks."""
+        self._break(ConnectionResetError(self._closed_reason()))
+        return False  # the transport closes itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """asyncio protocol callback: the socket is gone; whoever reads gets the reason."""
+        self._break(exc if exc is not None else ConnectionResetError(self._closed_reason()))
+        self._timer.cancel()
+        if self._lost is not None and not self._lost.done():
+            self._lost.set_result(None)
+
+    def pause_writing(self) -> None:
+        """asyncio protocol callback: the write buffer passed 1 MiB; writers drain first."""
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        """asyncio protocol callback: the write buffer drained; wake a waiting ``drain()``."""
+        self._write_paused = False
+        waiter, self._drain_waiter = self._drain_waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _unsolicited(self, what: str, when: str | None = None) -> None:
+        """Bytes nobody is owed arrived: replies no longer pair with commands, whatever the state."""
+        logger.warning(
+            "%r: %s arrived (%s); the connection was closed so that no caller reads it",
+            self,
+            what,
+            when or f"while {self.state.name.lower()}",
+        )
+        self._break(
+            ProtocolError(
+                f"{self.address} sent {what}, so replies no longer pair with commands; "
+                "the connection was closed"
+            )
+        )
+
+    def _found_unread(self) -> None:
+        """Before a write with nothing owed, the socket had something the loop had not read.
+
+        Either bytes nobody asked for (they would pass for the next reply) or
+        the server's hang-up: the connection breaks, and nothing is written.
+        """
+        assert self._poller is not None
+        self._poller = None
+        fd = self._transport.get_extra_info("socket").fileno()
+        peek = socket.socket(fileno=fd)
+        try:
+            data = peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except OSError as exc:
+            data = b""
+            self._break(exc)
+        finally:
+            peek.detach()
+        if data:
+            self._unsolicited("bytes nobody asked for", "found before a write")
+        else:
+            self._break(ConnectionResetError(self._closed_reason()))
+
+    def _break(self, exc: BaseException) -> None:
+        """The connection can no longer be used: wake its reader with ``exc`` and abort."""
+        if self._error is None:
+            self._error = exc
+            if self._abort_reason is None and isinstance(exc, ProtocolError):
+                self._abort_reason = str(exc)
+        error = self._error
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(error)
+        waiter, self._drain_waiter = self._drain_waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(error)
+        self._transport.abort()
+
+    def _wait(self, want: int) -> asyncio.Future[None]:
+        """A future resolved once the inbox holds ``want`` replies (or failed when broken)."""
+        if self._error is not None:
+            raise self._error
+        waiter = self._waiter = self._loop.create_future()
+        self._want = want
+        self._unread = 0
+        if self._read_paused:
+            self._read_paused = False
+            self._transport.resume_reading()
+        return waiter
+
+    async def _take(self, count: int) -> list[Any]:
+        """The next ``count`` replies, waiting for them as needed."""
+        inbox = self._inbox
+        if len(inbox) < count:
+            await self._wait(count)
+        if len(inbox) == count:
+            replies = list(inbox)
+            inbox.clear()
+            return replies
+        return [inbox.popleft() for _ in range(count)]
+
+    def _write(self, data: bytes, replies: int) -> None:
+        if not self._owed and self._poller is not None and self._poller.poll(0):
+            self._found_unread()
+            raise _NotSent
+        self._owed += replies
+        transport = self._transport
+        transport.write(data)
+        if transport.is_closing():
+            # The first send() failed (a reset the loop had not reported yet)
+            # or the socket was already gone: none of ``data`` left this host.
+            raise _NotSent
+
+    def _in_step(self) -> bool:
+        return (
+            not self._owed
+            and not self._inbox
+            and self._error is None
+            and not self._parser.has_data()
+            and not self._transport.is_closing()
+        )
+
+    # -- deadlines -----------------------------------------------------------------------
+
+    def _arm(self, timeout: float) -> None:
+        """Set the reply deadline of the command in flight to ``timeout`` from now."""
+        deadline = self._deadline = self._loop.time() + timeout
+        self._timer.arm(deadline)
+
+    def _deadline_passed(self) -> float | None:
+        deadline = self._deadline
+        if deadline is None or self.state != BUSY:
+            return None  # the command finished in time; the connection is idle
+        if self._loop.time() < deadline:
+            return deadline
+        # Wake the read; failure() reports it as a timeout.
+        self._timed_out = True
+        self._break(TimeoutError())
+        return None
+
+    # -- errors --------------------------------------------------------------------------
+
+    def _not_sent(self, name: str) -> ConnectionFailure:
+        why = f" ({self._abort_reason})" if self._abort_reason else ""
+        return ConnectionFailure(
+            f"connection to {self.address} was found closed as {name} was written{why}; "
+            "the command was not sent",
+            self.address,
+        )
+
+    def _closed_reason(self) -> str:
+        return self._abort_reason or "the server closed the connection"
+
+    def _not_ready(self) -> None:
+        if self.state == BUSY:
+            raise RuntimeError(
+                f"{self!r} is running another command; a connection serves one command at a "
+                "time (borrow one per task from the pool)"
+            )
+        if self.state == POOLED:
+            raise RuntimeError(
+                f"{self!r} was returned to the pool; use a connection only inside its "
+                "'async with pool.acquire()' block"
+            )
+        if self.state == STREAMING:
+            raise RuntimeError(
+                f"{self!r} is shared by auto-pipelining or subscribed; it takes no direct commands"
+            )
+        raise ConnectionFailure(f"{self!r} is closed; borrow a new one from the pool", self.address)
+
     # -- state and teardown ----------------------------------------------------
 
     def check_in(self) -> None:
@@ -593,27 +806,31 @@ class Connection:
         if self.state == POOLED:
             self.state = READY
 
-    # Open means both: a lost connection closes the transport; a FIN from the
-    # server only marks the reader at EOF (streams keep the write side open).
-
     def is_reusable(self) -> bool:
         """True when the connection is idle, in sync, in its original session and open."""
-        return (
-            self.state == READY
-            and self._session is None
-            and not self._transport.is_closing()
-            and not self._reader.at_eof()
-        )
+        return self.state == READY and self._session is None and self._in_step()
 
     def is_pooled_and_open(self) -> bool:
-        """True for an idle pooled connection whose peer has not closed it."""
-        return (
-            self.state == POOLED and not self._transport.is_closing() and not self._reader.at_eof()
-        )
+        """True for an idle pooled connection that is open and has received nothing unasked.
+
+        Also polls the socket: bytes the loop has not read yet, or the
+        server's hang-up, break the connection here (so the pool discards it)
+        rather than at the borrower's first command.
+        """
+        if self.state != POOLED or self._error is not None or self._transport.is_closing():
+            return False
+        if self._poller is not None and self._poller.poll(0):
+            self._found_unread()
+            return False
+        return True
 
     def is_closed(self) -> bool:
-        """True once ``abort()`` or ``aclose()`` was called or the transport closed."""
-        return self.state == CLOSED or self._transport.is_closing()
+        """True once ``abort()`` or ``aclose()`` was called or the connection broke."""
+        return self.state == CLOSED or self._error is not None or self._transport.is_closing()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """The transport's ``get_extra_info()`` (``"socket"``, ``"peername"``, ``"ssl_object"``)."""
+        return self._transport.get_extra_info(name, default)
 
     def abort(self, reason: str | None = None) -> None:
         """Close the socket at once, without waiting; idempotent and never raises.
@@ -624,7 +841,8 @@ class Connection:
         if reason is not None and self.state != CLOSED:
             self._abort_reason = reason
         self.state = CLOSED
-        self._disarm()
+        self._deadline = None
+        self._timer.cancel()
         self._transport.abort()
 
     async def aclose(self, timeout: float = 1.0) -> None:
@@ -633,15 +851,23 @@ class Connection:
         Cancellation aborts the socket and propagates.
         """
         self.state = CLOSED
-        self._disarm()
-        self._writer.close()
+        self._deadline = None
+        self._timer.cancel()
+        transport = self._transport
+        if self._lost is None:
+            self._lost = self._loop.create_future()
+            if self._error is not None and transport.is_closing():
+                # connection_lost may have run already.
+                self._lost.set_result(None)
+        lost = self._lost
+        transport.close()
         try:
             async with asyncio.timeout(timeout):
-                await self._writer.wait_closed()
+                await asyncio.shield(lost)
         except (OSError, TimeoutError):
-            self._transport.abort()
+            transport.abort()
         except BaseException:
-            self._transport.abort()
+            transport.abort()
             raise
 
 
@@ -666,8 +892,3 @@ def _ssl_context(option: _ssl.SSLContext | bool) -> _ssl.SSLContext | None:
     if option is True:
         return _ssl.create_default_context()
     return option or None
-
-
-def _abort_writer(writer: asyncio.StreamWriter | None) -> None:
-    if writer is not None:
-        writer.transport.abort()

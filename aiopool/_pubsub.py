@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any, Final
 
 from ._config import ConnectionOptions, PoolOptions
-from ._connection import BUSY, Connection
+from ._connection import Connection
 from ._errors import CommandTimeout, ConnectionFailure, ProtocolError, ReplyError
 from ._protocol import encode_command
 
@@ -259,7 +259,9 @@ class PubSub:
             return
         confirmation = _KINDS[kind][0 if subscribe else 1]
         command = kind if subscribe else _UNSUBSCRIBE[kind]
-        conn._writer.write(encode_command((command, *keys)))
+        # A socket found closed drops nothing: the reader sees the break and
+        # the reconnect resubscribes to what is wanted.
+        conn.send(encode_command((command, *keys)), 0)
         expected = {(confirmation, key) for key in keys}
         self._sent.append(_Sent(kind, subscribe, expected, futures, resync=False))
 
@@ -341,7 +343,7 @@ class PubSub:
             if self._closed:
                 conn.abort()
                 raise RuntimeError(f"{self!r} was closed while connecting")
-            conn.state = BUSY  # read only by the reader task; never a command's
+            conn.start_stream(subscribed=True)  # read only by the reader task
             self._conn = conn
             self._reader = asyncio.create_task(
                 self._run(), name=f"aiopool pubsub reader {id(self):x}"
@@ -356,7 +358,7 @@ class PubSub:
                         self._idle()
                         return  # nothing to come back for; the next subscribe reconnects
                     conn = await Connection.open(self.connection_options)
-                    conn.state = BUSY
+                    conn.start_stream(subscribed=True)
                     self._conn = conn
                     self._resubscribe()
                 await self._read(conn)
@@ -421,7 +423,9 @@ class PubSub:
     async def _read(self, conn: Connection) -> None:
         interval = self.options.health_check_interval
         limit = self.connection_options.command_timeout
-        pinged = False
+        pinged = False  # a PING is out and nothing arrived since
+        pongs = 0  # PING replies owed
+        replies: list[Any] = []
         while True:
             # Owed confirmations should come within command_timeout, and
             # otherwise anything within health_check_interval; when they do
@@ -429,33 +433,46 @@ class PubSub:
             waiting = pinged or bool(self._sent)
             try:
                 async with asyncio.timeout(limit if waiting else interval):
-                    reply = await conn._read_reply()
+                    await conn.receive(replies)
             except TimeoutError:
                 if pinged:
                     raise CommandTimeout(
                         f"no answer to PING within {limit}s (command_timeout)", "PING"
                     ) from None
-                conn._writer.write(_PING)
+                conn.send(_PING, 0)
                 pinged = True
+                pongs += 1
                 continue
             pinged = False
-            await self._dispatch(reply)
+            for reply in replies:
+                if pongs and (
+                    _is_pong(reply) or (isinstance(reply, ReplyError) and not self._sent)
+                ):
+                    pongs -= 1
+                else:
+                    await self._dispatch(reply)
+            replies.clear()
 
     async def _dispatch(self, reply: Any) -> None:
+        """Route one frame; one no subscriber is owed breaks the connection (a reconnect follows)."""
         if isinstance(reply, ReplyError):
             self._refused(reply)
             return
-        if not isinstance(reply, list) or not reply:
-            return
-        kind = _name(reply[0])
+        kind = _name(reply[0]) if isinstance(reply, list) and len(reply) >= 3 else None
         if kind == "message":
             await self._push(Message("message", reply[1], reply[2]))
-        elif kind == "pmessage":
+        elif kind == "pmessage" and len(reply) == 4:
             await self._push(Message("pmessage", reply[2], reply[3], reply[1]))
         elif kind == "smessage":
             await self._push(Message("smessage", reply[1], reply[2]))
-        elif kind in _CONFIRMATIONS and reply[1] is not None:
-            self._confirmed(kind, _key(reply[1], self.connection_options.encoding))
+        elif kind in _CONFIRMATIONS:
+            if reply[1] is not None:
+                self._confirmed(kind, _key(reply[1], self.connection_options.encoding))
+        else:
+            raise ProtocolError(
+                f"{self.connection_options.address} sent a frame that is not a pub/sub "
+                f"message or confirmation ({_shape(reply)}); reconnecting"
+            )
 
     def _confirmed(self, kind: str, key: bytes) -> None:
         for sent in self._sent:
@@ -471,8 +488,10 @@ class PubSub:
         # An error answers one whole command (the server checks before it
         # subscribes to any of its names): the oldest unanswered one.
         if not self._sent:
-            logger.warning("%r: unexpected error reply %r", self, error)
-            return
+            raise ProtocolError(
+                f"{self.connection_options.address} sent an error reply no subscription "
+                f"command was waiting for ({error.message}); reconnecting"
+            )
         sent = self._sent.popleft()
         for future in sent.futures:
             if not future.done():
@@ -551,6 +570,21 @@ class _Sent:
     def __repr__(self) -> str:
         verb = self.kind if self.subscribe else _UNSUBSCRIBE[self.kind]
         return f"<_Sent {verb} expecting={len(self.expected)} resync={self.resync}>"
+
+
+def _is_pong(reply: Any) -> bool:
+    """A PING's answer: ``PONG`` outside subscribed mode, ``["pong", ""]`` in it."""
+    if isinstance(reply, list) and len(reply) == 2:
+        reply = reply[0]
+    return isinstance(reply, str | bytes) and _name(reply).lower() == "pong"
+
+
+def _shape(reply: Any) -> str:
+    """A short description of a frame for messages, without its (maybe sensitive) data."""
+    if isinstance(reply, list):
+        head = _name(reply[0])[:20] if reply and isinstance(reply[0], str | bytes) else "?"
+        return f"an array of {len(reply)} starting {head!r}"
+    return f"a {type(reply).__name__}"
 
 
 def _resolve(futures: Iterable[asyncio.Future[None]]) -> None:

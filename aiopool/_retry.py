@@ -169,6 +169,17 @@ PROTOCOL_ERROR: Final = Case(
     "It reached the server; treat as unknown",
     "Not retried; the connection is aborted.",
 )
+STRAY_BYTES: Final = Case(
+    "stray-bytes",
+    "Bytes nobody asked for arrive (a late or replayed reply, a proxy's noise, an unexpected "
+    "RESP3 push) while nothing is owed",
+    "none if the connection was idle; `ProtocolError` if they trail a reply in the same read",
+    "Idle: no command involved. Trailing: it ran",
+    "The connection is closed at once (a warning on `aiopool.connection`); one found with "
+    'unread bytes before a write is replaced and the command resent, as "found dead as '
+    'written". Bytes arriving *inside* a reply stream cannot be told from replies (RESP has '
+    "no request ids).",
+)
 WATCH_CONFLICT: Final = Case(
     "watch-conflict",
     "A watched key changed before `EXEC`",
@@ -234,6 +245,7 @@ CASES: Final = (
     OUTCOME_UNKNOWN,
     COMMAND_TIMEOUT,
     PROTOCOL_ERROR,
+    STRAY_BYTES,
     WATCH_CONFLICT,
     NOSCRIPT,
     MOVED,

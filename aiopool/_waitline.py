@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from ._deadline import LazyTimer
+
 __all__ = ["Slots", "WaitLine"]
 
 T = TypeVar("T")
@@ -58,9 +60,10 @@ class WaitLine(Generic[T, P]):
       waiting command's own future onto a connection that has room:
       ``while (head := line.first()) and (room := pick()): line.pop(); ...``.
     - A waiter still in line at its deadline (a ``time.monotonic()`` value)
-      fails with ``expired(payload)``. One timer serves the whole line, armed
-      for the earliest deadline; deadlines that grow with arrival order (one
-      timeout for everyone) cost O(1) per expiry, others a scan.
+      fails with ``expired(payload)``. One timer (a ``_deadline.LazyTimer``)
+      serves the whole line, armed for the earliest deadline; deadlines that
+      grow with arrival order (one timeout for everyone) cost O(1) per
+      expiry, others a scan.
     - ``fail_all(error)`` fails every waiter with ``error(payload)`` (closing).
 
     A waiter whose future is done by other means (its task cancelled it) is
@@ -69,7 +72,7 @@ class WaitLine(Generic[T, P]):
     to the running event loop when the first deadline is armed.
     """
 
-    __slots__ = ("_expired", "_give_back", "_last", "_ordered", "_timer", "_timer_at", "_waiters")
+    __slots__ = ("_expired", "_give_back", "_last", "_loop", "_ordered", "_timer", "_waiters")
 
     def __init__(
         self,
@@ -79,13 +82,13 @@ class WaitLine(Generic[T, P]):
         self._waiters: collections.deque[_Waiter[T, P]] = collections.deque()
         self._expired = expired
         self._give_back = give_back if give_back is not None else self._serve_or_drop
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: LazyTimer | None = None  # made with the first deadline, in the loop
         self._ordered = True  # deadlines never decrease from head to tail
         self._last = math.inf  # the newest waiter's deadline (inf: none)
 
     def __repr__(self) -> str:
-        return f"<WaitLine waiting={len(self)} timer={self._timer is not None}>"
+        return f"<WaitLine waiting={len(self)} timer={self._timer!r}>"
 
     def __len__(self) -> int:
         return sum(1 for waiter in self._waiters if not waiter.future.done())
@@ -111,7 +114,7 @@ class WaitLine(Generic[T, P]):
             self._ordered = False
         self._last = later
         waiters.append(_Waiter(future, payload, deadline))
-        if deadline is not None and (self._timer is None or deadline < self._timer_at):
+        if deadline is not None:
             self._arm(deadline)
 
     async def wait(self, payload: P, deadline: float | None = None) -> T:
@@ -183,21 +186,22 @@ class WaitLine(Generic[T, P]):
     # -- the deadline timer --------------------------------------------------------------
 
     def _arm(self, deadline: float) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        loop = asyncio.get_running_loop()
-        self._timer_at = deadline
-        self._timer = loop.call_later(max(deadline - time.monotonic(), 0.0), self._expire)
+        """Make sure the timer fires by ``deadline`` (it never moves later: ``LazyTimer``)."""
+        timer, loop = self._timer, self._loop
+        if timer is None or loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+            timer = self._timer = LazyTimer(loop, self._expire)
+        timer.arm(loop.time() + deadline - time.monotonic())
 
     def _disarm(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
-            self._timer = None
 
-    def _expire(self) -> None:
-        self._timer = None
+    def _expire(self) -> float | None:
+        """Fail the waiters whose deadline passed; the loop time to look again, or None."""
         now = time.monotonic()
         waiters = self._waiters
+        soonest: float | None = None
         if self._ordered:
             while waiters:
                 waiter = waiters[0]
@@ -205,30 +209,30 @@ class WaitLine(Generic[T, P]):
                     waiters.popleft()
                     continue
                 if waiter.deadline is None:
-                    return  # and so is every later one's
+                    break  # and so is every later one's
                 if waiter.deadline > now:
-                    self._arm(waiter.deadline)
-                    return
+                    soonest = waiter.deadline
+                    break
                 waiters.popleft()
                 waiter.future.set_exception(self._expired(waiter.payload))
-            return
-        kept: collections.deque[_Waiter[T, P]] = collections.deque()
-        expired: list[_Waiter[T, P]] = []
-        soonest: float | None = None
-        for waiter in waiters:
-            if waiter.future.done():
-                continue
-            if waiter.deadline is not None and waiter.deadline <= now:
-                expired.append(waiter)
-                continue
-            kept.append(waiter)
-            if waiter.deadline is not None and (soonest is None or waiter.deadline < soonest):
-                soonest = waiter.deadline
-        self._waiters = kept
-        for waiter in expired:
-            waiter.future.set_exception(self._expired(waiter.payload))
-        if soonest is not None:
-            self._arm(soonest)
+        else:
+            kept: collections.deque[_Waiter[T, P]] = collections.deque()
+            expired: list[_Waiter[T, P]] = []
+            for waiter in waiters:
+                if waiter.future.done():
+                    continue
+                if waiter.deadline is not None and waiter.deadline <= now:
+                    expired.append(waiter)
+                    continue
+                kept.append(waiter)
+                if waiter.deadline is not None and (soonest is None or waiter.deadline < soonest):
+                    soonest = waiter.deadline
+            self._waiters = kept
+            for waiter in expired:
+                waiter.future.set_exception(self._expired(waiter.payload))
+        if soonest is None or self._loop is None:
+            return None
+        return self._loop.time() + soonest - time.monotonic()
 
 
 class Slots(Generic[T]):

@@ -183,6 +183,8 @@ class _Pipe:
             data, proxy._garble = proxy._garble + data[1:], None
         if proxy._cut is not None:
             data, proxy._cut, cut = data[: proxy._cut], None, True
+        if proxy._trail is not None:
+            data, proxy._trail = data + proxy._trail, None
         if self.budget is not None:
             if len(data) >= self.budget:
                 data, cut = data[: self.budget], True
@@ -257,7 +259,8 @@ class FaultProxy:
     The switches are plain synchronous methods that take effect at once for
     current and new connections: ``latency()``, ``blackhole()``/``heal()``,
     ``reset_all()``, ``refuse_new()``/``hang_new()``/``accept_new()``,
-    ``cut_next_reply()``, ``garble_next_reply()``, ``close_after()``, and
+    ``cut_next_reply()``, ``garble_next_reply()``, ``close_after()``,
+    ``inject()`` and ``inject_after_next_reply()`` (stray bytes), and
     ``clear_faults()`` to undo them all. "Forwarded" means handed to the
     other socket's transport: written to the kernel, or buffered by asyncio
     when the kernel's buffer is full. A "reply chunk" is what one read from
@@ -302,6 +305,7 @@ class FaultProxy:
         self._cut: int | None = None
         self._garble: bytes | None = None
         self._replace: bytes | None = None
+        self._trail: bytes | None = None
         self._close_after: int | None = None
         self._commands: collections.Counter[bytes] = collections.Counter()
         self._waiters: list[tuple[bytes, int, asyncio.Future[int]]] = []
@@ -326,6 +330,8 @@ class FaultProxy:
             faults += " garble_next_reply"
         if self._replace is not None:
             faults += " replace_next_reply"
+        if self._trail is not None:
+            faults += " inject_after_next_reply"
         if self._close_after is not None:
             faults += f" close_after={self._close_after}"
         return (
@@ -514,6 +520,36 @@ class FaultProxy:
             raise TypeError(f"data must be bytes, got {type(data).__name__}")
         self._replace = data
 
+    def inject(self, data: bytes) -> int:
+        """Send ``data`` to the client of every open piped connection, now; return how many.
+
+        The bytes come from nowhere the client asked for: a stray reply, a
+        replayed late one, an unexpected push. Whatever each connection is
+        doing (idle in a pool, borrowed, shared, subscribed, mid-reply), they
+        arrive in their own segment, after what was forwarded so far. The
+        server sees nothing.
+        """
+        if not isinstance(data, bytes) or not data:
+            raise TypeError(f"data must be non-empty bytes, got {data!r}")
+        reached = 0
+        for pipe in list(self._pipes):
+            transport = pipe.client.transport
+            if pipe.closed or transport is None or transport.is_closing():
+                continue
+            transport.write(data)
+            reached += 1
+        return reached
+
+    def inject_after_next_reply(self, data: bytes) -> None:
+        """Append ``data`` to the next reply chunk forwarded, on any connection; one shot.
+
+        The client receives its reply followed by bytes nobody asked for, in
+        the same write (a late reply riding on a real one).
+        """
+        if not isinstance(data, bytes) or not data:
+            raise TypeError(f"data must be non-empty bytes, got {data!r}")
+        self._trail = data
+
     def close_after(self, n_bytes: int | None) -> None:
         """Close each connection once it has forwarded ``n_bytes`` of replies.
 
@@ -536,6 +572,7 @@ class FaultProxy:
         self._cut = None
         self._garble = None
         self._replace = None
+        self._trail = None
         self.close_after(None)
 
     # -- observation -----------------------------------------------------------------

@@ -328,7 +328,7 @@ async def test_unix_socket_url_connects_over_unix_socket(unix_server: RedisServe
         assert await client.set("k", "v") is True
         assert await client.get("k") == b"v"
         async with client.pool.acquire() as conn:
-            sock = conn._writer.get_extra_info("socket")
+            sock = conn.get_extra_info("socket")
             assert sock.family == socket.AF_UNIX
             assert conn.address == unix_server.unix_path
 
@@ -352,7 +352,7 @@ async def test_tls_connects_and_verifies_the_server_with_the_given_ca(
         assert await client.set("k", "v") is True
         assert await client.get("k") == b"v"
         async with client.pool.acquire() as conn:
-            ssl_object = conn._writer.get_extra_info("ssl_object")
+            ssl_object = conn.get_extra_info("ssl_object")
             assert ssl_object is not None
             assert ssl_object.version().startswith("TLS")
 
@@ -400,7 +400,7 @@ async def test_tcp_keepalive_is_on_by_default(redis_url: str) -> None:
         Client.from_url(redis_url) as client,
         client.pool.acquire() as conn,
     ):
-        sock = conn._writer.get_extra_info("socket")
+        sock = conn.get_extra_info("socket")
         assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) != 0
         if hasattr(socket, "TCP_KEEPIDLE"):
             assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 60
@@ -413,7 +413,7 @@ async def test_tcp_keepalive_idle_time_follows_the_option(redis_url: str) -> Non
         Client.from_url(redis_url, tcp_keepalive=30) as client,
         client.pool.acquire() as conn,
     ):
-        sock = conn._writer.get_extra_info("socket")
+        sock = conn.get_extra_info("socket")
         assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) != 0
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 30
 
@@ -423,7 +423,7 @@ async def test_tcp_keepalive_none_turns_it_off(redis_url: str) -> None:
         Client.from_url(redis_url, tcp_keepalive=None) as client,
         client.pool.acquire() as conn,
     ):
-        sock = conn._writer.get_extra_info("socket")
+        sock = conn.get_extra_info("socket")
         assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 0
 
 

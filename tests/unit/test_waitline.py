@@ -73,17 +73,18 @@ async def test_deadlines_in_arrival_order_expire_one_by_one_on_one_timer() -> No
     line = make_line()
     now = time.monotonic()
     futures = [line.join(f"w{i}", now + 0.02 * (i + 1)) for i in range(3)]
-    timer = line._timer
-    assert timer is not None
+    assert line._timer is not None
+    handle = line._timer._handle
+    assert handle is not None
     line.join("no deadline")
-    assert line._timer is timer  # later deadlines never re-arm it
+    assert line._timer._handle is handle  # later deadlines never re-arm it
     done, _ = await asyncio.wait(futures[:1], timeout=1)
     assert futures[0] in done
     assert not futures[1].done()
     await asyncio.wait(futures, timeout=1)
     assert all(isinstance(f.exception(), Expired) for f in futures)
     assert len(line) == 1  # the waiter without a deadline is still there
-    assert line._timer is None
+    assert not line._timer.is_armed()
 
 
 async def test_an_earlier_deadline_behind_a_later_one_expires_on_time() -> None:
@@ -136,7 +137,8 @@ async def test_fail_all_fails_every_waiter_and_stops_the_timer() -> None:
     futures = [line.join(f"w{i}", time.monotonic() + 5) for i in range(3)]
     line.fail_all(lambda payload: RuntimeError(f"closed before {payload}"))
     assert [str(f.exception()) for f in futures] == [f"closed before w{i}" for i in range(3)]
-    assert line._timer is None
+    assert line._timer is not None
+    assert not line._timer.is_armed()
     assert not line
 
 
