@@ -165,3 +165,20 @@ async def test_slots_hand_idle_items_before_free_slots_and_keep_what_nobody_wait
     slots.give("conn-b")
     assert slots.close(lambda: RuntimeError("closed")) == ["conn-b"]
     assert not slots.take_free()
+
+
+def test_deadlines_already_past_expire_on_uvloop_too() -> None:
+    # uvloop answers call_at() with a past (or sub-millisecond) time with a plain
+    # Handle, which has no when(): the line's timer must not rely on it.
+    uvloop = pytest.importorskip("uvloop")
+
+    async def main() -> list[BaseException | None]:
+        line = make_line()
+        past = line.join("past", time.monotonic() - 1)
+        later = line.join("later", time.monotonic() + 0.02)
+        also_past = line.join("also past", time.monotonic() - 1)
+        await asyncio.wait([past, later, also_past], timeout=1)
+        return [f.exception() for f in (past, later, also_past)]
+
+    outcomes = uvloop.run(main())
+    assert [str(e) for e in outcomes] == ["past", "later", "also past"]
