@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
-import random
-import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import urlsplit
@@ -18,7 +15,7 @@ from ._autopipeline import AutoPipelineStats
 from ._client import Client
 from ._cluster_pipeline import ClusterPipeline
 from ._command_table import READ_ONLY
-from ._commands import Command
+from ._commands import Command, Key, Value
 from ._config import (
     AUTO_PIPELINE_FIELDS,
     CLUSTER_FIELDS,
@@ -30,7 +27,6 @@ from ._config import (
     mask_url,
     options_from_url,
 )
-from ._connection import Connection
 from ._errors import (
     AskError,
     ClusterDownError,
@@ -38,14 +34,14 @@ from ._errors import (
     ConnectionFailure,
     MovedError,
     RedirectError,
-    RedisError,
     ReplyError,
 )
-from ._keys import command_name_key, command_slot
+from ._keys import command_name_key, command_slot, key_slot
 from ._pool import Pool, PoolStats
 from ._protocol import command_name, encode_command, refuse_session_command
 from ._pubsub import PubSub
-from ._topology import SlotMap, address_of, parse_shards, parse_slots
+from ._script import Script
+from ._topology import Topology, address_of, node_options
 
 __all__ = ["ClusterClient"]
 
@@ -55,7 +51,6 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 _ASKING = encode_command(("ASKING",))
-_REFRESH_GAP = 0.1  # a refresh asked for sooner than this after the last reuses it
 # Keyless commands that every primary must run, and how their replies combine.
 _ON_ALL_PRIMARIES: dict[str, Callable[[list[Any]], Any]] = {
     "flushall": lambda replies: replies[0],
@@ -111,6 +106,44 @@ def _startup_nodes(urls: str | Sequence[str]) -> tuple[str, list[tuple[str, int]
     return listed[0], nodes
 
 
+class _Router:
+    """What a ``ClusterPipeline`` may ask of its ``ClusterClient`` (``_cluster_pipeline.Router``).
+
+    One per cluster client, shared by its pipelines: they see this, never
+    the client's private members.
+    """
+
+    __slots__ = ("_cluster",)
+
+    def __init__(self, cluster: ClusterClient) -> None:
+        self._cluster = cluster
+
+    def __repr__(self) -> str:
+        return f"<Router of {self._cluster!r}>"
+
+    @property
+    def cluster_options(self) -> ClusterOptions:
+        return self._cluster.cluster_options
+
+    async def ready(self) -> None:
+        await self._cluster._ready()
+
+    def node_for(self, slot: int | None, read_only: bool) -> str | None:
+        return self._cluster._topology.node_for(slot, read_only)
+
+    def node(self, address: str) -> Client:
+        return self._cluster.node(address)
+
+    def moved(self, slot: int, address: str) -> None:
+        self._cluster._topology.moved(slot, address)
+
+    async def refresh(self) -> None:
+        await self._cluster._topology.refresh()
+
+    async def route(self, args: tuple[Any, ...], slot: int | None, read_only: bool) -> Any:
+        return await self._cluster._route(args, slot, read_only)
+
+
 class ClusterClient:
     """An async Redis Cluster client: one ``Pool`` per node, commands routed by slot.
 
@@ -142,13 +175,10 @@ class ClusterClient:
     __slots__ = (
         "_clients",
         "_closed",
-        "_latency",
-        "_map",
-        "_periodic",
-        "_refreshed_at",
-        "_refreshing",
+        "_router",
         "_startup",
         "_tasks",
+        "_topology",
         "auto_pipeline_options",
         "cluster_options",
         "connection_options",
@@ -175,12 +205,15 @@ class ClusterClient:
         )
         check_auto_pipeline(self.auto_pipeline_options, self.pool_options)
         self._startup = [address_of(host, port) for host, port in startup_nodes]
-        self._map = SlotMap()
+        self._topology = Topology(
+            self._startup,
+            self.connection_options,
+            self.cluster_options,
+            ping=self._ping_node,
+            forget=self._forget,
+        )
+        self._router = _Router(self)
         self._clients: dict[str, Client] = {}
-        self._latency: dict[str, float] = {}
-        self._refreshing: asyncio.Task[bool] | None = None
-        self._refreshed_at = -1.0
-        self._periodic: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
 
@@ -214,8 +247,8 @@ class ClusterClient:
         if self.auto_pipeline_options.auto_pipeline:
             state += " auto_pipeline"
         return (
-            f"<ClusterClient{state} shards={len(self._map.shards)} nodes={len(self._clients)} "
-            f"read_from={self.cluster_options.read_from}>"
+            f"<ClusterClient{state} shards={len(self._topology.map.shards)} "
+            f"nodes={len(self._clients)} read_from={self.cluster_options.read_from}>"
         )
 
     async def __aenter__(self) -> ClusterClient:
@@ -239,12 +272,12 @@ class ClusterClient:
         each node's ``connect_timeout`` bounds the wait on it.
         """
         self._check_open()
-        if not self._map.shards and not await self._refresh(force=True):
+        if not self._topology.map.shards and not await self._topology.refresh(force=True):
             raise ClusterError(
                 f"no startup node answered CLUSTER SHARDS or CLUSTER SLOTS: tried "
                 f"{', '.join(self._startup)}; check the URLs and that cluster mode is on"
             )
-        self._arm_periodic()
+        self._topology.start()
         return self
 
     async def aclose(self) -> None:
@@ -252,8 +285,7 @@ class ClusterClient:
         if self._closed:
             return
         self._closed = True
-        if self._periodic is not None:
-            self._periodic.cancel()
+        await self._topology.aclose()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -264,6 +296,11 @@ class ClusterClient:
     def _check_open(self) -> None:
         if self._closed:
             raise ClusterError(f"{self!r} is closed")
+
+    async def _ready(self) -> None:
+        """Load the topology unless it is loaded; ``ClusterError`` once closed."""
+        if self._closed or not self._topology.map.shards:
+            await self.open()
 
     # -- nodes -------------------------------------------------------------------------
 
@@ -277,16 +314,11 @@ class ClusterClient:
         client = self._clients.get(address)
         if client is None:
             readonly = self.cluster_options.read_from != "primary"
-            pool = Pool(self._options_for(address, readonly=readonly), self.pool_options)
+            options = node_options(self.connection_options, address, readonly=readonly)
+            pool = Pool(options, self.pool_options)
             pool._retry_connect = False  # a refused connect goes back to _route at once
             client = self._clients[address] = Client(pool, self.auto_pipeline_options)
         return client
-
-    def _options_for(self, address: str, *, readonly: bool) -> ConnectionOptions:
-        host, _, port = address.rpartition(":")
-        return dataclasses.replace(
-            self.connection_options, host=host, port=int(port), readonly=readonly
-        )
 
     def _spawn(self, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """Run ``work`` in the background; ``aclose()`` cancels and awaits it."""
@@ -297,11 +329,11 @@ class ClusterClient:
 
     def primaries(self) -> list[str]:
         """The ``host:port`` of every primary, as of the last topology refresh."""
-        return self._map.primaries()
+        return self._topology.map.primaries()
 
     def slot_owner(self, slot: int) -> str | None:
         """The ``host:port`` of the primary serving ``slot`` as far as this client knows."""
-        shard = self._map.slots[slot]
+        shard = self._topology.map.slots[slot]
         return None if shard is None else shard.primary
 
     def stats(self) -> dict[str, PoolStats]:
@@ -313,114 +345,17 @@ class ClusterClient:
         stats = {address: client.auto_pipeline_stats() for address, client in self._clients.items()}
         return {address: s for address, s in stats.items() if s is not None}
 
-    def _address(self, slot: int | None, read_only: bool) -> str | None:
-        if slot is None:
-            primaries = self._map.primaries()
-            return random.choice(primaries) if primaries else None
-        shard = self._map.slots[slot]
-        if shard is None:
-            return None
-        mode = self.cluster_options.read_from
-        if not read_only or mode == "primary":
-            return shard.primary
-        if mode == "replicas":
-            return shard.next_replica()
-        latency = self._latency
-        return min((shard.primary, *shard.replicas), key=lambda a: latency.get(a, float("inf")))
+    # -- topology (``Topology`` owns the map; these are its callbacks) --------------------
 
-    # -- topology ----------------------------------------------------------------------
+    async def _ping_node(self, address: str) -> None:
+        await self.node(address).ping()
 
-    async def _refresh(self, *, force: bool = False) -> bool:
-        """Reload the topology; callers at the same time share one reload.
-
-        A reload asked for within ``_REFRESH_GAP`` of the last one is skipped
-        (unless ``force``), so a burst of failing commands costs one query.
-        Cancelling a caller does not cancel the shared reload.
-        """
-        task = self._refreshing
-        if task is None or task.done():
-            if not force and time.monotonic() - self._refreshed_at < _REFRESH_GAP:
-                return True
-            task = self._refreshing = self._spawn(self._reload())
-        return await asyncio.shield(task)
-
-    def _refresh_soon(self) -> None:
-        """Schedule a refresh without waiting for it (MOVED, a lost node, the timer)."""
-        if self._closed or (self._refreshing is not None and not self._refreshing.done()):
-            return
-        self._spawn(self._refresh())
-
-    def _arm_periodic(self) -> None:
-        interval = self.cluster_options.refresh_interval
-        if self._periodic is not None:
-            self._periodic.cancel()  # open() may run more than once: one timer only
-        if interval is None or self._closed:
-            return
-        loop = asyncio.get_running_loop()
-        self._periodic = loop.call_later(interval, self._on_periodic)
-
-    def _on_periodic(self) -> None:
-        self._refresh_soon()
-        self._arm_periodic()
-
-    async def _reload(self) -> bool:
-        known = self._map.primaries()
-        random.shuffle(known)
-        candidates = list(dict.fromkeys([*known, *self._map.addresses(), *self._startup]))
-        last: BaseException | None = None
-        for address in candidates:
-            try:
-                shards = await self._query(address)
-            except Exception as exc:  # any node may fail or answer nonsense: try the next
-                last = exc
-                continue
-            if not shards:
-                continue  # a node that serves no slot yet (just joined) knows little
-            self._apply(SlotMap(shards))
-            if self.cluster_options.read_from == "nearest":
-                await self._measure()
-            return True
-        logger.warning("topology refresh failed: no node answered (last error: %s)", last)
-        return False
-
-    async def _query(self, address: str) -> list[Any]:
-        options = self._options_for(address, readonly=False)
-        limit = options.connect_timeout
-        conn = await Connection.open(options, timeout=limit)
-        try:
-            try:
-                return parse_shards(await conn.execute("CLUSTER", "SHARDS", timeout=limit))
-            except ReplyError:  # before Redis 7
-                return parse_slots(await conn.execute("CLUSTER", "SLOTS", timeout=limit))
-        finally:
-            conn.abort()
-
-    def _apply(self, new: SlotMap) -> None:
-        old = self._map.addresses()
-        self._map = new
-        self._refreshed_at = time.monotonic()
-        gone = old - new.addresses() - set(self._startup)
-        for address in gone:
-            self._latency.pop(address, None)
-            client = self._clients.pop(address, None)
-            if client is not None:
-                logger.info("node %s left the cluster; closing its pool", address)
-                self._spawn(client.aclose())
-
-    async def _measure(self) -> None:
-        async def ping(address: str) -> None:
-            started = time.perf_counter()
-            try:
-                await self.node(address).ping()
-            except RedisError:
-                self._latency[address] = float("inf")
-            else:
-                elapsed = time.perf_counter() - started
-                previous = self._latency.get(address)
-                smoothed = elapsed if previous in (None, float("inf")) else previous
-                self._latency[address] = 0.7 * smoothed + 0.3 * elapsed
-
-        await asyncio.gather(*(ping(a) for a in self._map.addresses()))
+    def _forget(self, address: str) -> None:
+        """A refresh found ``address`` gone from the cluster: close its pool."""
+        client = self._clients.pop(address, None)
+        if client is not None:
+            logger.info("node %s left the cluster; closing its pool", address)
+            self._spawn(client.aclose())
 
     # -- commands ----------------------------------------------------------------------
 
@@ -438,7 +373,7 @@ class ClusterClient:
         return await self._send(args)
 
     async def _send(self, args: tuple[Any, ...]) -> Any:
-        if self._closed or not self._map.shards:
+        if self._closed or not self._topology.map.shards:
             await self.open()  # raises ClusterError once closed
         name = command_name_key(args)
         slot = command_slot(args, name)
@@ -447,10 +382,10 @@ class ClusterClient:
         return await self._route(args, slot, name in READ_ONLY)
 
     async def _on_all(self, args: tuple[Any, ...], name: str) -> list[Any]:
-        nodes = self._map.primaries()
+        nodes = self._topology.map.primaries()
         if name.startswith("script|") and self.cluster_options.read_from != "primary":
             # Scripts are not replicated: replicas serving EVALSHA_RO need them too.
-            nodes = sorted(self._map.addresses())
+            nodes = sorted(self._topology.map.addresses())
         return list(await asyncio.gather(*(self.node(a)._send(args) for a in nodes)))
 
     async def _route(self, args: tuple[Any, ...], slot: int | None, read_only: bool) -> Any:
@@ -461,7 +396,7 @@ class ClusterClient:
         unservable = _retry.SlotRetry(options.retry_timeout)
         last: RedirectError | None = None
         while True:
-            address = target or self._address(slot, read_only)
+            address = target or self._topology.node_for(slot, read_only)
             try:
                 if address is None:
                     raise ClusterDownError(
@@ -471,8 +406,7 @@ class ClusterClient:
                     return await self._asking(address, args)
                 return await self.node(address)._send(args)
             except MovedError as exc:
-                self._map.moved(exc.slot, exc.address)
-                self._refresh_soon()
+                self._topology.moved(exc.slot, exc.address)  # and a refresh soon
                 target, asking, last = exc.address, False, exc
             except AskError as exc:
                 target, asking, last = exc.address, True, exc
@@ -480,10 +414,10 @@ class ClusterClient:
                 self._check_open()
                 await unservable.pause(exc, slot)  # raises exc once retry_timeout is spent
                 target, asking = None, False
-                await self._refresh()
+                await self._topology.refresh()
                 continue
             except ConnectionFailure:
-                self._refresh_soon()  # the node may be gone; the outcome is the caller's
+                self._topology.refresh_soon()  # the node may be gone; the outcome is the caller's
                 raise
             redirects += 1
             if redirects > options.max_redirects:
@@ -524,11 +458,96 @@ class ClusterClient:
         and keys that move between primaries during the scan may be missed
         or repeated (as with SCAN on one server during a resharding).
         """
-        if self._closed or not self._map.shards:
-            await self.open()  # raises ClusterError once closed
-        for address in self._map.primaries():
+        await self._ready()
+        for address in self._topology.map.primaries():
             async for key in self.node(address).scan_iter(match, count, type_):
                 yield key
+
+    async def hscan_iter(
+        self, key: Key, match: str | bytes | None = None, count: int | None = None
+    ) -> AsyncIterator[tuple[Any, Any]]:
+        """Iterate over the ``(field, value)`` pairs of the hash at ``key`` with HSCAN.
+
+        The whole scan runs on one node of the key's slot (see ``sscan_iter``).
+        """
+        async for batch in self._scan_key(
+            key, lambda cursor: cmd.hashes.hscan(key, cursor, match, count)
+        ):
+            for item in batch.items():
+                yield item
+
+    async def sscan_iter(
+        self, key: Key, match: str | bytes | None = None, count: int | None = None
+    ) -> AsyncIterator[Any]:
+        """Iterate over the members of the set at ``key`` with SSCAN, one trip per batch.
+
+        A key lives on one node, and a cursor means something only to the
+        node that returned it, so every batch goes to the same node: the
+        slot's primary, or (``read_from``) one of its replicas chosen when
+        the scan starts. When a batch is redirected, the scan starts over
+        from cursor 0 where the redirect points, so items may repeat, as
+        SCAN allows: after ``MOVED`` (the slot moved; the map is updated)
+        on the new owner, after ``ASK`` (the key was migrated while its
+        slot moves) on the importing node, each batch preceded by
+        ``ASKING``. More than ``max_redirects`` restarts raise
+        ``ClusterError``. Any other error is raised from the batch that met
+        it. Timeouts and cancellation are per batch, as for any command; no
+        connection is held between batches.
+        """
+        async for batch in self._scan_key(
+            key, lambda cursor: cmd.sets.sscan(key, cursor, match, count)
+        ):
+            for member in batch:
+                yield member
+
+    async def zscan_iter(
+        self, key: Key, match: str | bytes | None = None, count: int | None = None
+    ) -> AsyncIterator[tuple[Any, float]]:
+        """Iterate over the ``(member, score)`` pairs of the sorted set at ``key`` with ZSCAN.
+
+        The whole scan runs on one node of the key's slot (see ``sscan_iter``).
+        """
+        async for batch in self._scan_key(
+            key, lambda cursor: cmd.zsets.zscan(key, cursor, match, count)
+        ):
+            for member in batch:
+                yield member
+
+    async def _scan_key(
+        self, key: Key, build: Callable[[int], Command[tuple[int, T]]]
+    ) -> AsyncIterator[T]:
+        """The batches of a SCAN-family command on ``key``, all from one node of its slot."""
+        await self._ready()
+        slot = key_slot(key)
+        address = self._topology.node_for(slot, True)
+        asking = False
+        redirects = self.cluster_options.max_redirects
+        last: RedirectError | None = None
+        for _ in range(redirects + 1):
+            if address is None:
+                raise ClusterDownError(f"CLUSTERDOWN no known node serves slot {slot}")
+            cursor = 0
+            try:
+                while True:
+                    command = build(cursor)
+                    if asking:
+                        reply = await self._asking(address, command.args)
+                    else:
+                        reply = await self.node(address)._send(command.args)
+                    cursor, batch = cmd.apply(command, reply, address)
+                    yield batch
+                    if cursor == 0:
+                        return
+            # A cursor is one node's: start over where the redirect points.
+            except MovedError as exc:
+                self._topology.moved(exc.slot, exc.address)
+                address, asking, last = exc.address, False, exc
+            except AskError as exc:
+                address, asking, last = exc.address, True, exc
+        raise ClusterError(
+            f"a scan of slot {slot} was redirected {redirects} times "
+            f"(max_redirects={redirects}); last: {last}"
+        ) from last
 
     def pipeline(self, transaction: bool = False) -> ClusterPipeline:
         """A ``ClusterPipeline``: commands grouped per node and sent concurrently.
@@ -537,7 +556,74 @@ class ClusterClient:
         commands are queued, ``CrossSlotError``) and the commands run in
         MULTI/EXEC on that slot's primary.
         """
-        return ClusterPipeline(self, transaction=transaction)
+        return ClusterPipeline(self._router, transaction=transaction)
+
+    async def transaction(
+        self,
+        func: Callable[[ClusterPipeline], Awaitable[object]],
+        *watch_keys: Key,
+        attempts: int = 16,
+    ) -> list[Any]:
+        """Run a read-modify-write transaction on one slot, retrying while watched keys change.
+
+        As ``Client.transaction``: each attempt opens ``pipeline(transaction=True)``,
+        WATCHes ``watch_keys`` on the primary serving their slot, awaits
+        ``func(pipeline)`` (which reads with ``pipeline.immediate`` and queues
+        commands on the pipeline) and executes it; the results of the first
+        attempt that ran are returned. Every watched and queued key must map
+        to one slot: ``CrossSlotError`` from ``watch()`` before anything is
+        sent, or at the line that queued the command, before ``MULTI`` is
+        sent. An attempt refused because the slot moved (``MOVED``; nothing
+        of the transaction ran) updates the slot map and counts as an
+        attempt, as one that lost the race (``WatchError``) does. After
+        ``attempts`` such attempts, ``WatchError``. Any other error (from
+        ``func`` too) propagates at once; cancellation releases the pinned
+        connection. Timeouts are those of the node's pool.
+        """
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+            raise ValueError(f"attempts must be a positive int, got {attempts!r}")
+
+        async def prepare(p: ClusterPipeline) -> None:
+            if watch_keys:
+                await p.watch(*watch_keys)
+            await func(p)
+
+        return await _retry.rerun_while_watched_keys_change(
+            lambda: self.pipeline(transaction=True),
+            prepare,
+            ClusterPipeline.execute,
+            attempts,
+            moved=lambda exc: self._topology.moved(exc.slot, exc.address),
+        )
+
+    def register_script(self, source: str | bytes) -> Script:
+        """A ``Script`` for the Lua ``source``: ``await script(keys=[...], args=[...])``.
+
+        Nothing is sent now; the script is loaded on first use (see ``run_script``).
+        """
+        return Script(self, source)
+
+    async def run_script(
+        self, script: Script, keys: Iterable[Key] = (), args: Iterable[Value] = ()
+    ) -> Any:
+        """Run ``script`` by its SHA1 on the node serving its keys' slot; its raw reply.
+
+        ``EVALSHA`` is routed by ``keys`` like any command (to a random
+        primary without keys); keys in two slots raise ``CrossSlotError``
+        before anything is sent. On ``NOSCRIPT`` (nothing ran) the script is
+        loaded with ``SCRIPT LOAD`` on every primary (and replica, when
+        ``read_from`` reads from them) and ``EVALSHA`` is sent again.
+        Errors, timeouts and cancellation are those of any command.
+        """
+        if not isinstance(script, Script):
+            raise TypeError(
+                f"run_script() takes a Script from register_script(), got {type(script).__name__}"
+            )
+        command = cmd.scripting.evalsha(script.sha, keys, args)
+        return await _retry.run_loading_script(
+            lambda: self._run(command),
+            lambda: self._run(cmd.scripting.script_load(script.source)),
+        )
 
     def pubsub(self, *, max_messages: int = 10_000) -> PubSub:
         """A ``PubSub`` on one primary: cluster-wide channels reach every node.
@@ -546,7 +632,7 @@ class ClusterClient:
         on the primary serving the channel's slot (``slot_owner``).
         """
         self._check_open()
-        primaries = self._map.primaries() or self._startup
+        primaries = self._topology.map.primaries() or self._startup
         return self.node(primaries[0]).pubsub(max_messages=max_messages)
 
     # -- commands: generated by tools/bind_commands.py from aiopool/_commands; do not edit

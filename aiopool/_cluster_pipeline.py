@@ -1,31 +1,72 @@
-"""``ClusterPipeline``: a pipeline split per node, sent concurrently, answered in order."""
+"""``ClusterPipeline``: a pipeline split per node, sent concurrently, answered in order.
+
+It reaches the cluster only through ``Router``, the few things it needs of
+its ``ClusterClient``: so this module never imports ``_cluster`` (which
+imports it to build pipelines).
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from . import _commands as cmd
 from . import _retry
+from ._client import Client
 from ._command_table import READ_ONLY
-from ._commands import Command
-from ._errors import AskError, ClusterError, CrossSlotError, MovedError, ReplyError, TryAgainError
+from ._commands import Command, Key
+from ._config import ClusterOptions
+from ._errors import (
+    AskError,
+    ClusterDownError,
+    ClusterError,
+    CrossSlotError,
+    MovedError,
+    ReplyError,
+    TryAgainError,
+)
 from ._keys import command_name_key, command_slot
 from ._pipeline import Pipeline, _results
 from ._protocol import encode_command, refuse_session_command
 
-if TYPE_CHECKING:  # for annotations only: _cluster imports this module
-    from ._cluster import ClusterClient
-
-__all__ = ["ClusterPipeline"]
+__all__ = ["ClusterPipeline", "Router"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 _MULTI = encode_command(("MULTI",))
 _EXEC = encode_command(("EXEC",))
+
+
+class Router(Protocol):
+    """What a ``ClusterPipeline`` needs of its cluster client, and nothing more.
+
+    ``node_for`` names the node a command for ``slot`` goes to now (None:
+    no node serves it); ``node`` is that node's ``Client`` (its pool, for a
+    group's one write; its pipelines, for a watched transaction);
+    ``route`` runs one command through the client's full routing (MOVED,
+    ASK, TRYAGAIN, failover); ``moved`` records a ``MOVED`` answer in the
+    slot map (and schedules a refresh); ``refresh`` reloads the topology
+    now (shared with other callers); ``ready`` loads it if it is not yet
+    (``ClusterError`` once the client is closed).
+    """
+
+    @property
+    def cluster_options(self) -> ClusterOptions: ...
+
+    async def ready(self) -> None: ...
+
+    def node_for(self, slot: int | None, read_only: bool) -> str | None: ...
+
+    def node(self, address: str) -> Client: ...
+
+    async def route(self, args: tuple[Any, ...], slot: int | None, read_only: bool) -> Any: ...
+
+    def moved(self, slot: int, address: str) -> None: ...
+
+    async def refresh(self) -> None: ...
 
 
 def _queued(
@@ -71,24 +112,28 @@ class ClusterPipeline:
     slot, checked as commands are queued (``CrossSlotError``); the commands
     run in MULTI/EXEC on that slot's primary, and a ``MOVED`` (the
     transaction was refused, nothing ran) sends it again to the new owner.
-    WATCH is not offered here: use ``cluster.node(address).pipeline()``.
+    ``await p.watch(*keys)`` (before queuing) pins a connection of the
+    primary serving the keys' slot, as ``Pipeline.watch`` does on one
+    server; ``cluster.transaction()`` wraps that in a retry loop.
 
     Timeouts and cancellation: as ``Pipeline``, per node: a group
     interrupted after its write closes its connection and any of its
     commands may have run (``OutcomeUnknown``).
     """
 
-    __slots__ = ("_client", "_queue", "_slot", "transaction")
+    __slots__ = ("_queue", "_router", "_slot", "_watched", "transaction")
 
-    def __init__(self, client: ClusterClient, *, transaction: bool = False) -> None:
-        self._client = client
+    def __init__(self, router: Router, *, transaction: bool = False) -> None:
+        self._router = router
         self.transaction = transaction
         self._queue: list[_Queued] = []
         self._slot: int | None = None  # a transaction's one slot
+        self._watched: Pipeline | None = None  # the node's pipeline that watch() pinned
 
     def __repr__(self) -> str:
         mode = "transaction" if self.transaction else "pipeline"
-        return f"<ClusterPipeline {mode} queued={len(self._queue)}>"
+        watched = f" watching slot {self._slot} with {self._watched!r}" if self._watched else ""
+        return f"<ClusterPipeline {mode} queued={len(self._queue)}{watched}>"
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -102,12 +147,20 @@ class ClusterPipeline:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.reset()
+        await self.reset()
 
-    def reset(self) -> None:
-        """Drop the queued commands."""
+    async def reset(self) -> None:
+        """Drop the queued commands and release a watched connection (sending ``UNWATCH``).
+
+        Called by ``async with`` on exit. As ``Pipeline.reset``: if
+        ``UNWATCH`` fails or is cancelled, the connection is closed instead
+        of reused.
+        """
         self._queue.clear()
         self._slot = None
+        watched, self._watched = self._watched, None
+        if watched is not None:
+            await watched.reset()
 
     def _add(self, command: Command[Any]) -> ClusterPipeline:
         # A bad argument, or keys in two slots, raise here, at the queuing line.
@@ -134,20 +187,114 @@ class ClusterPipeline:
         )
         return self._add(Command(args))
 
+    # -- transactions -------------------------------------------------------------------
+
+    async def watch(self, *keys: Key) -> Client:
+        """WATCH ``keys`` on their slot's primary: ``execute()`` raises ``WatchError`` if one changes.
+
+        Only with ``transaction=True``, and before queuing. The keys must map
+        to one slot (``CrossSlotError``, nothing sent), and every command
+        queued afterwards must map to it too. The first call pins one of
+        that primary's connections until ``execute()`` or ``reset()`` and
+        returns (``immediate`` holds) the ``Client`` that runs commands at
+        once on it. A slot that moved raises ``MovedError`` (from here, a
+        read on ``immediate``, or ``execute()``; nothing of the transaction
+        ran) after recording the new owner, so the next attempt goes there
+        (``cluster.transaction()`` retries it); ``AskError`` means the slot
+        is being migrated. Errors, timeouts and cancellation are otherwise
+        those of ``Pipeline.watch``: on any of them the connection is
+        released and nothing stays watched.
+        """
+        if not self.transaction:
+            raise RuntimeError("watch() needs a transaction: cluster.pipeline(transaction=True)")
+        if not keys:
+            raise ValueError("watch() needs at least one key")
+        if self._queue:
+            raise RuntimeError(
+                "watch() must come before queuing commands (WATCH, then read, then queue)"
+            )
+        slot = command_slot(("WATCH", *keys), "watch")  # CrossSlotError: nothing sent
+        if self._slot is not None and slot != self._slot:
+            raise CrossSlotError(
+                f"CROSSSLOT a cluster transaction runs on one slot: these keys are in slot "
+                f"{slot}, the keys watched before in slot {self._slot} (use a common "
+                "{hash tag})"
+            )
+        watched = self._watched
+        if watched is None:
+            router = self._router
+            await router.ready()
+            address = router.node_for(slot, False)
+            if address is None:
+                raise ClusterDownError(f"CLUSTERDOWN no known node serves slot {slot}")
+            watched = router.node(address).pipeline(transaction=True)
+        try:
+            immediate = await watched.watch(*keys)
+        except BaseException as exc:
+            # The node's pipeline released its connection: nothing is watched any more.
+            self._watched, self._slot = None, None
+            if isinstance(exc, MovedError):
+                self._router.moved(exc.slot, exc.address)
+            raise
+        self._watched, self._slot = watched, slot
+        return immediate
+
+    @property
+    def immediate(self) -> Client:
+        """After ``watch()``: the ``Client`` whose commands run at once on the watched connection.
+
+        See ``Pipeline.immediate``; before ``watch()``, ``RuntimeError``.
+        """
+        if self._watched is None:
+            raise RuntimeError("immediate is the watched connection: call watch() first")
+        return self._watched.immediate
+
+    async def _execute_watched(
+        self, watched: Pipeline, queue: list[_Queued], raise_on_error: bool
+    ) -> list[Any]:
+        # The node's pipeline owns the pinned connection and its WATCH; it runs
+        # the commands raw (raise_on_error=False keeps error replies in place),
+        # and the typed replies are made here, where the commands' transforms are.
+        try:
+            for item in queue:
+                watched.command(*item.command.args)
+            replies = await watched.execute(raise_on_error=False)
+        except MovedError as exc:  # refused while queuing (EXECABORT): nothing ran
+            self._router.moved(exc.slot, exc.address)
+            raise
+        finally:
+            await watched.reset()  # a no-op once execute() released the connection
+        results: list[Any] = []
+        first_error: ReplyError | None = None
+        for item, reply in zip(queue, replies, strict=True):
+            if isinstance(reply, ReplyError):
+                first_error = first_error or reply
+                results.append(reply)
+            else:
+                results.append(cmd.apply(item.command, reply, "the cluster"))
+        if raise_on_error and first_error is not None:
+            raise first_error
+        return results
+
+    # -- running ------------------------------------------------------------------------
+
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
         """Send everything, read everything; the results in queuing order.
 
         Error replies are raised (the first, after all were read) or, with
-        ``raise_on_error=False``, returned in place. The pipeline is empty
-        afterwards.
+        ``raise_on_error=False``, returned in place. After ``watch()``, the
+        transaction runs on the watched connection: ``WatchError`` when a
+        watched key changed, ``MovedError`` when the slot moved (nothing ran
+        in either case). The pipeline is empty afterwards, and a watched
+        connection released.
         """
-        queue, slot = self._queue, self._slot
-        self._queue, self._slot = [], None
+        queue, slot, watched = self._queue, self._slot, self._watched
+        self._queue, self._slot, self._watched = [], None, None
+        if watched is not None:
+            return await self._execute_watched(watched, queue, raise_on_error)
         if not queue:
             return []
-        client = self._client
-        if client._closed or not client._map.shards:
-            await client.open()  # raises ClusterError once closed
+        await self._router.ready()  # raises ClusterError once closed
         commands = [q.command for q in queue]
         if self.transaction:
             replies = await self._transaction(queue, slot)
@@ -158,11 +305,11 @@ class ClusterPipeline:
         return _results(commands, replies, raise_on_error, tx, "the cluster")
 
     async def _pipeline(self, queue: list[_Queued]) -> list[Any]:
-        client = self._client
+        router = self._router
         groups: dict[str, list[int]] = {}
         unrouted: list[int] = []
         for index, item in enumerate(queue):
-            address = client._address(item.slot, item.read_only)
+            address = router.node_for(item.slot, item.read_only)
             if address is None:
                 unrouted.append(index)
             else:
@@ -186,8 +333,7 @@ class ClusterPipeline:
             for index, reply in zip(indexes, outcome, strict=True):
                 if _retry.routed_again(reply):
                     if isinstance(reply, MovedError):
-                        client._map.moved(reply.slot, reply.address)
-                        client._refresh_soon()
+                        router.moved(reply.slot, reply.address)  # and a refresh soon
                     unrouted.append(index)
                 else:
                     replies[index] = reply
@@ -196,13 +342,13 @@ class ClusterPipeline:
         for index in sorted(unrouted):
             item = queue[index]
             try:
-                replies[index] = await client._route(item.command.args, item.slot, item.read_only)
+                replies[index] = await router.route(item.command.args, item.slot, item.read_only)
             except ReplyError as exc:  # an error reply stays in place, as in one pipeline
                 replies[index] = exc
         return replies
 
     async def _send_group(self, address: str, items: list[_Queued]) -> list[Any]:
-        pool = self._client.node(address).pool
+        pool = self._router.node(address).pool
         what = f"a cluster pipeline's {len(items)} commands for {address}"
         conn = await pool._acquire()
         try:
@@ -216,15 +362,15 @@ class ClusterPipeline:
             pool._release(conn)
 
     async def _transaction(self, queue: list[_Queued], slot: int | None) -> list[Any]:
-        client = self._client
+        router = self._router
         data = b"".join([_MULTI, *(item.data for item in queue), _EXEC])
         commands = [item.command for item in queue]
-        for attempt in range(1, client.cluster_options.max_redirects + 2):
-            address = client._address(slot, False)
+        for attempt in range(1, router.cluster_options.max_redirects + 2):
+            address = router.node_for(slot, False)
             if address is None:
-                await client._refresh()
+                await router.refresh()
                 continue
-            pool = client.node(address).pool
+            pool = router.node(address).pool
             conn = await pool._acquire()
             try:
                 replies = await conn.request_many(
@@ -237,8 +383,8 @@ class ClusterPipeline:
                 pool._release(conn)
             moved = next((r for r in replies[1:-1] if isinstance(r, MovedError)), None)
             if moved is not None:  # refused while queuing: EXECABORT, nothing ran
-                client._map.moved(moved.slot, moved.address)
-                await client._refresh()
+                router.moved(moved.slot, moved.address)
+                await router.refresh()
                 continue
             if any(isinstance(r, AskError | TryAgainError) for r in replies[1:-1]):
                 await _retry.slot_pause(attempt)  # a migration of this slot is under way
@@ -246,7 +392,7 @@ class ClusterPipeline:
             return Pipeline._exec_results(commands, replies)
         raise ClusterError(
             f"a cluster transaction on slot {slot} was redirected more than "
-            f"max_redirects={client.cluster_options.max_redirects} times"
+            f"max_redirects={router.cluster_options.max_redirects} times"
         )
 
     # -- commands: generated by tools/bind_commands.py from aiopool/_commands; do not edit

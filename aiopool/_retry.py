@@ -42,6 +42,7 @@ from ._errors import (
     ClusterDownError,
     ConnectError,
     ConnectionFailure,
+    MovedError,
     NoScriptError,
     OutcomeUnknown,
     PoolClosed,
@@ -185,7 +186,8 @@ WATCH_CONFLICT: Final = Case(
     "A watched key changed before `EXEC`",
     "`WatchError`",
     "No",
-    "`Client.transaction()` runs your function again, up to `attempts` times.",
+    "`Client.transaction()` runs your function again, up to `attempts` times "
+    "(`ClusterClient.transaction()` also after a `MOVED` refusal: nothing ran).",
 )
 NOSCRIPT: Final = Case(
     "noscript",
@@ -354,25 +356,36 @@ async def rerun_while_watched_keys_change(
     prepare: Callable[[P], Awaitable[object]],
     execute: Callable[[P], Awaitable[T]],
     attempts: int,
+    *,
+    moved: Callable[[MovedError], None] | None = None,
 ) -> T:
     """``WATCH_CONFLICT``: run a watched transaction again while ``EXEC`` finds a key changed.
 
     Each of at most ``attempts`` attempts is ``async with open_attempt() as
     p``, ``await prepare(p)`` (WATCH, reads, queuing), ``await execute(p)``;
-    only a ``WatchError`` from ``execute`` starts another one. Then
-    ``WatchError`` saying so. Any other error (from ``prepare`` too)
-    propagates at once; cancellation too, leaving the attempt's block.
+    only a ``WatchError`` from ``execute`` starts another one. With
+    ``moved`` (a cluster), an attempt refused with ``MOVED`` anywhere in it
+    (nothing of the transaction ran) is reported to ``moved`` and counts as
+    an attempt too. Then ``WatchError`` saying so. Any other error (from
+    ``prepare`` too) propagates at once; cancellation too, leaving the
+    attempt's block.
     """
     for _ in range(attempts):
-        async with open_attempt() as p:
-            await prepare(p)
-            try:
-                return await execute(p)
-            except WatchError:
-                continue
+        try:
+            async with open_attempt() as p:
+                await prepare(p)
+                try:
+                    return await execute(p)
+                except WatchError:
+                    continue
+        except MovedError as exc:
+            if moved is None:
+                raise
+            moved(exc)  # refused by the slot's old owner: nothing ran
+    slot_moved = "" if moved is None else " (or their slot moved)"
     raise WatchError(
-        f"the watched keys changed during each of {attempts} attempts; the transaction "
-        "did not run (raise attempts=, or reduce contention on those keys)"
+        f"the watched keys changed{slot_moved} during each of {attempts} attempts; the "
+        "transaction did not run (raise attempts=, or reduce contention on those keys)"
     )
 
 

@@ -1,18 +1,40 @@
-"""A Redis Cluster's shape: which node serves which slot, and its replicas; no I/O.
+"""A Redis Cluster's shape as the client knows it, and keeping it current.
 
-Built from ``CLUSTER SHARDS`` (Redis 7) or ``CLUSTER SLOTS`` (older), then
-patched one slot at a time by ``MOVED`` redirects until the next refresh.
+``SlotMap`` (which node serves which slot, and its replicas) and the
+``CLUSTER SHARDS``/``CLUSTER SLOTS`` parsers are plain data and pure
+functions. ``Topology`` owns the map over time: it reads it from the nodes
+(``CLUSTER SHARDS``, ``CLUSTER SLOTS`` before Redis 7) on throwaway
+connections, shares and rate-limits refreshes, runs the periodic refresh
+timer, patches the map one slot at a time on ``MOVED`` until the next
+refresh, and keeps the PING times ``read_from="nearest"`` routes by.
+
+It sits below the pools and clients: the only I/O it does itself is the
+topology query on a ``Connection`` of its own; the PINGs go through a
+callable the cluster client hands it (the node's pool), and it reports a
+node that left the cluster to another, so it never imports ``_pool``,
+``_client`` or ``_cluster``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import asyncio
+import dataclasses
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import Any
 
-from ._errors import ProtocolError
+from ._config import ClusterOptions, ConnectionOptions
+from ._connection import Connection
+from ._errors import ProtocolError, RedisError, ReplyError
 from ._keys import SLOTS
 
-__all__ = ["Shard", "SlotMap", "parse_shards", "parse_slots"]
+__all__ = ["Shard", "SlotMap", "Topology", "node_options", "parse_shards", "parse_slots"]
+
+logger = logging.getLogger("aiopool.topology")
+
+_REFRESH_GAP = 0.1  # a refresh asked for sooner than this after the last reuses it
 
 
 def _text(value: Any) -> str:
@@ -22,6 +44,12 @@ def _text(value: Any) -> str:
 def address_of(host: str, port: int) -> str:
     """``host:port``, the key of a node everywhere in the cluster client."""
     return f"{host}:{port}"
+
+
+def node_options(options: ConnectionOptions, address: str, *, readonly: bool) -> ConnectionOptions:
+    """``options`` pointed at the node ``host:port`` (``READONLY`` in the handshake or not)."""
+    host, _, port = address.rpartition(":")
+    return dataclasses.replace(options, host=host, port=int(port), readonly=readonly)
 
 
 class Shard:
@@ -146,3 +174,213 @@ class SlotMap:
             shard = Shard(address)
             self.shards.append(shard)
         self.slots[slot] = shard
+
+
+class Topology:
+    """The cluster's slot map over time: refreshed, shared, patched, measured.
+
+    ``map`` is the current ``SlotMap``; a refresh replaces it whole, a
+    ``MOVED`` patches one slot. ``node_for(slot, read_only)`` answers where
+    a command goes under ``read_from``. ``refresh()`` reloads the map:
+    callers at the same time share one reload, and one asked for within
+    0.1 s of the last is skipped, so a burst of redirects costs one
+    ``CLUSTER SHARDS``. ``start()`` arms the periodic refresh
+    (``refresh_interval``); ``aclose()`` stops it and cancels a reload in
+    progress.
+
+    ``ping(address)`` is awaited to measure a node (``read_from="nearest"``);
+    ``forget(address)`` is called, synchronously, for each node that left
+    the cluster at a refresh.
+    """
+
+    __slots__ = (
+        "_closed",
+        "_connection",
+        "_forget",
+        "_latency",
+        "_options",
+        "_periodic",
+        "_ping",
+        "_refreshed_at",
+        "_refreshing",
+        "_startup",
+        "_tasks",
+        "map",
+    )
+
+    def __init__(
+        self,
+        startup: Sequence[str],
+        connection: ConnectionOptions,
+        options: ClusterOptions,
+        *,
+        ping: Callable[[str], Awaitable[object]],
+        forget: Callable[[str], None],
+    ) -> None:
+        self._startup = list(startup)
+        self._connection = connection
+        self._options = options
+        self._ping = ping
+        self._forget = forget
+        self.map = SlotMap()
+        self._latency: dict[str, float] = {}
+        self._refreshing: asyncio.Task[bool] | None = None
+        self._refreshed_at = -1.0
+        self._periodic: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        if self._closed:
+            state = " closed"
+        elif self._refreshing is not None and not self._refreshing.done():
+            state = " refreshing"
+        elif self._refreshed_at < 0:
+            state = " not loaded"
+        else:
+            state = f" loaded {time.monotonic() - self._refreshed_at:.1f}s ago"
+        return (
+            f"<Topology{state} shards={len(self.map.shards)} "
+            f"nodes={len(self.map.addresses())} read_from={self._options.read_from}>"
+        )
+
+    # -- where a command goes ------------------------------------------------------------
+
+    def node_for(self, slot: int | None, read_only: bool) -> str | None:
+        """The ``host:port`` a command for ``slot`` goes to; ``None`` when no node serves it.
+
+        Keyless commands (``slot`` None) go to a random primary; writes to
+        the slot's primary; reads as ``read_from`` says.
+        """
+        if slot is None:
+            primaries = self.map.primaries()
+            return random.choice(primaries) if primaries else None
+        shard = self.map.slots[slot]
+        if shard is None:
+            return None
+        mode = self._options.read_from
+        if not read_only or mode == "primary":
+            return shard.primary
+        if mode == "replicas":
+            return shard.next_replica()
+        latency = self._latency
+        return min((shard.primary, *shard.replicas), key=lambda a: latency.get(a, float("inf")))
+
+    def moved(self, slot: int, address: str) -> None:
+        """Record a ``MOVED``: ``slot`` is served by ``address`` now; refresh the rest soon."""
+        self.map.moved(slot, address)
+        self.refresh_soon()
+
+    # -- refreshing ----------------------------------------------------------------------
+
+    async def refresh(self, *, force: bool = False) -> bool:
+        """Reload the topology; callers at the same time share one reload.
+
+        A reload asked for within 0.1 s of the last one is skipped (unless
+        ``force``), so a burst of failing commands costs one query. False
+        when no node answered (the map is left as it was) or once closed.
+        Cancelling a caller does not cancel the shared reload; ``aclose()``
+        does.
+        """
+        if self._closed:
+            return False
+        task = self._refreshing
+        if task is None or task.done():
+            if not force and time.monotonic() - self._refreshed_at < _REFRESH_GAP:
+                return True
+            task = self._refreshing = self._spawn(self._reload())
+        return await asyncio.shield(task)
+
+    def refresh_soon(self) -> None:
+        """Schedule a refresh without waiting for it (MOVED, a lost node, the timer)."""
+        if self._closed or (self._refreshing is not None and not self._refreshing.done()):
+            return
+        self._spawn(self.refresh())
+
+    def start(self) -> None:
+        """Arm the periodic refresh (``refresh_interval``); again re-arms, never doubles it."""
+        interval = self._options.refresh_interval
+        if self._periodic is not None:
+            self._periodic.cancel()  # open() may run more than once: one timer only
+        if interval is None or self._closed:
+            return
+        loop = asyncio.get_running_loop()
+        self._periodic = loop.call_later(interval, self._on_periodic)
+
+    async def aclose(self) -> None:
+        """Stop the periodic refresh and cancel (and wait for) a reload in progress."""
+        self._closed = True
+        if self._periodic is not None:
+            self._periodic.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _on_periodic(self) -> None:
+        self.refresh_soon()
+        self.start()
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run ``work`` in the background; ``aclose()`` cancels and awaits it."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _reload(self) -> bool:
+        known = self.map.primaries()
+        random.shuffle(known)
+        candidates = list(dict.fromkeys([*known, *self.map.addresses(), *self._startup]))
+        last: BaseException | None = None
+        for address in candidates:
+            try:
+                shards = await self._query(address)
+            except Exception as exc:  # any node may fail or answer nonsense: try the next
+                last = exc
+                continue
+            if not shards:
+                continue  # a node that serves no slot yet (just joined) knows little
+            self._apply(SlotMap(shards))
+            if self._options.read_from == "nearest":
+                await self._measure()
+            return True
+        logger.warning("topology refresh failed: no node answered (last error: %s)", last)
+        return False
+
+    async def _query(self, address: str) -> list[Shard]:
+        options = node_options(self._connection, address, readonly=False)
+        limit = options.connect_timeout
+        conn = await Connection.open(options, timeout=limit)
+        try:
+            try:
+                return parse_shards(await conn.execute("CLUSTER", "SHARDS", timeout=limit))
+            except ReplyError:  # before Redis 7
+                return parse_slots(await conn.execute("CLUSTER", "SLOTS", timeout=limit))
+        finally:
+            conn.abort()
+
+    def _apply(self, new: SlotMap) -> None:
+        old = self.map.addresses()
+        self.map = new
+        self._refreshed_at = time.monotonic()
+        for address in old - new.addresses() - set(self._startup):
+            self._latency.pop(address, None)
+            self._forget(address)
+
+    # -- latency (read_from="nearest") ---------------------------------------------------
+
+    async def _measure(self) -> None:
+        async def ping(address: str) -> None:
+            started = time.perf_counter()
+            try:
+                await self._ping(address)
+            except RedisError:
+                self._latency[address] = float("inf")
+            else:
+                elapsed = time.perf_counter() - started
+                previous = self._latency.get(address)
+                smoothed = elapsed if previous in (None, float("inf")) else previous
+                self._latency[address] = 0.7 * smoothed + 0.3 * elapsed
+
+        await asyncio.gather(*(ping(a) for a in self.map.addresses()))

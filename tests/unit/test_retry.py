@@ -381,3 +381,36 @@ async def test_slot_retries_are_cancellable() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_a_cluster_transaction_refused_with_moved_counts_as_an_attempt() -> None:
+    moves: list[tuple[int, str]] = []
+    outcomes: list[Any] = [MovedError("MOVED 7 10.0.0.2:7000"), ["OK"]]
+
+    async def prepare(attempt: FakeAttempt) -> None:
+        pass
+
+    async def execute(attempt: FakeAttempt) -> list[Any]:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return list(outcome)
+
+    def moved(exc: MovedError) -> None:
+        moves.append((exc.slot, exc.address))
+
+    log: list[str] = []
+    result = await rerun_while_watched_keys_change(
+        lambda: FakeAttempt(log), prepare, execute, 5, moved=moved
+    )
+    assert result == ["OK"]
+    assert moves == [(7, "10.0.0.2:7000")]
+    assert log == ["open", "close"] * 2
+    outcomes[:] = [MovedError("MOVED 7 10.0.0.3:7000")] * 2
+    with pytest.raises(WatchError, match="or their slot moved"):
+        await rerun_while_watched_keys_change(
+            lambda: FakeAttempt(log), prepare, execute, 2, moved=moved
+        )
+    outcomes[:] = [MovedError("MOVED 7 10.0.0.3:7000")]
+    with pytest.raises(MovedError):  # without moved=, a MOVED is not this rule's business
+        await rerun_while_watched_keys_change(lambda: FakeAttempt(log), prepare, execute, 2)
