@@ -8,11 +8,12 @@ from types import TracebackType
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from . import _commands as cmd
+from . import _retry
 from ._autopipeline import AutoPipeliner, AutoPipelineStats
 from ._commands import Command, Key, Value
 from ._config import AUTO_PIPELINE_FIELDS, AutoPipelineOptions, options_from_url
 from ._connection import Connection
-from ._errors import ConnectionFailure, NoScriptError, OutcomeUnknown, WatchError
+from ._errors import ConnectionFailure, OutcomeUnknown
 from ._pipeline import Pipeline
 from ._pool import Pool
 from ._protocol import encode_command, may_block, refuse_session_command
@@ -203,7 +204,7 @@ class Client:
             failure = exc
         finally:
             pool._release(conn)
-        return await pool._resend(failure, data, args)
+        return await _retry.resend(pool, failure, data, args)
 
     async def _run(self, command: Command[T]) -> T:
         reply = await self._send(command.args)
@@ -293,18 +294,14 @@ class Client:
         """
         if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
             raise ValueError(f"attempts must be a positive int, got {attempts!r}")
-        for _ in range(attempts):
-            async with self.pipeline(transaction=True) as p:
-                if watch_keys:
-                    await p.watch(*watch_keys)
-                await func(p)
-                try:
-                    return await p.execute()
-                except WatchError:
-                    continue
-        raise WatchError(
-            f"the watched keys changed during each of {attempts} attempts; the transaction "
-            "did not run (raise attempts=, or reduce contention on those keys)"
+
+        async def prepare(p: Pipeline) -> None:
+            if watch_keys:
+                await p.watch(*watch_keys)
+            await func(p)
+
+        return await _retry.rerun_while_watched_keys_change(
+            lambda: self.pipeline(transaction=True), prepare, Pipeline.execute, attempts
         )
 
     def register_script(self, source: str | bytes) -> Script:
@@ -327,11 +324,10 @@ class Client:
                 f"run_script() takes a Script from register_script(), got {type(script).__name__}"
             )
         command = cmd.scripting.evalsha(script.sha, keys, args)
-        try:
-            return await self._run(command)
-        except NoScriptError:
-            await self._run(cmd.scripting.script_load(script.source))
-            return await self._run(command)
+        return await _retry.run_loading_script(
+            lambda: self._run(command),
+            lambda: self._run(cmd.scripting.script_load(script.source)),
+        )
 
     def pubsub(self, *, max_messages: int = 10_000) -> PubSub:
         """A ``PubSub`` on a dedicated connection to this client's server.

@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from . import _commands as cmd
+from . import _retry
 from ._commands import Command, Key, Value
 from ._connection import Connection
 from ._errors import ConnectionFailure, OutcomeUnknown, ProtocolError, ReplyError, WatchError
@@ -19,7 +20,6 @@ from ._protocol import (
     encode_command,
     refuse_session_command,
 )
-from ._safety import is_safe_to_repeat
 from ._script import Script
 
 if TYPE_CHECKING:  # for annotations only: _client imports this module
@@ -325,10 +325,8 @@ class Pipeline:
             failure = exc
         finally:
             pool._release(conn)
-        # Repeated when the outcome is unknown only if every command is safe to repeat.
-        safe = all(is_safe_to_repeat(command.args) for command in commands)
-        return await pool._retry(
-            failure, lambda conn: conn.request_many(data, count, what, timeout), safe, what
+        return await _retry.resend_many(
+            pool, failure, data, count, what, timeout, (command.args for command in commands)
         )
 
     def _timeout(self, commands: list[Command[Any]]) -> float | None:
