@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, ClassVar, Final
+from typing import Final
 
 from ._config import ConnectionOptions, PoolOptions, options_from_url, split_options
 from ._connection import Connection
@@ -113,10 +113,6 @@ class Pool:
     checker(conn, timeout)``: None when alive, else the failure; the default
     sends ``PING``); the pool's unit tests use them, applications rarely need them.
     """
-
-    # Deprecated: _retry sets it to its resend(pool, failure, data, args) for
-    # _autopipeline.py, until that calls _retry.resend() itself. The pool knows no retry rule.
-    _resend: ClassVar[Callable[..., Awaitable[Any]]]
 
     def __init__(
         self,

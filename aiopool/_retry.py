@@ -344,10 +344,6 @@ async def resend_many(
     )
 
 
-# Deprecated seam, until _autopipeline.py calls resend(pool, ...) itself.
-Pool._resend = resend
-
-
 # -- transactions and scripts ------------------------------------------------------------
 
 

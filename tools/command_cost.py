@@ -31,13 +31,13 @@ async def run(mode: str, count: int, url: str) -> None:
     value = b"x" * 100
     if mode == "bare":
         conn = await BareConnection.open(ConnectionOptions(host="127.0.0.1", port=port(url)))
-        for i in range(count):
+        for _ in range(count):
             await conn.set("k", value)
             await conn.get("k")
         return
     async with Client.from_url(url, max_size=3, auto_pipeline=mode == "auto") as client:
         await client.ping()
-        for i in range(count):
+        for _ in range(count):
             await client.set("k", value)
             await client.get("k")
 

@@ -294,7 +294,7 @@ def test_the_command_knowledge_check_sees_an_import() -> None:
 _BACKOFF_FORMULA = re.compile(r"uniform\(|backoff\w*\s*\*|\*\s*2(\.0)?\s*\*\*")
 # Modules still computing their own backoff, each to call _retry.backoff instead:
 # PubSub._backoff (being rewritten by its owner). Remove a module once it does.
-OWN_BACKOFF_PENDING = {"_pubsub"}
+OWN_BACKOFF_PENDING: set[str] = set()
 
 
 def test_retry_decisions_live_in_the_retry_module() -> None:
