@@ -197,7 +197,9 @@ class Client:
                 )
             return await pinned.request(data, args, True)
         pool = self.pool
-        conn = await pool._acquire()
+        conn = pool._take_ready()
+        if conn is None:
+            conn = await pool._acquire()
         try:
             return await conn.request(data, args, True)
         except (ConnectionFailure, OutcomeUnknown) as exc:

@@ -37,10 +37,11 @@ from ._errors import (
     ReplyError,
 )
 from ._keys import command_name_key, command_slot, key_slot
-from ._pool import Pool, PoolStats
+from ._pool import Pool
 from ._protocol import command_name, encode_command, refuse_session_command
 from ._pubsub import PubSub
 from ._script import Script
+from ._stats import PoolStats
 from ._topology import Topology, address_of, node_options
 
 __all__ = ["ClusterClient"]

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 import traceback
 import weakref
 from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
-from typing import Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 __all__ = ["Hold", "Holds", "caller_site"]
 
@@ -37,7 +38,7 @@ class Hold:
 
     __slots__ = ("shared", "since", "site", "task", "task_name", "timer")
 
-    def __init__(self, task: asyncio.Task[object] | None, since: float) -> None:
+    def __init__(self, task: asyncio.Task[Any] | None, since: float) -> None:
         # Every borrow makes one: keep it small. The name is kept because it
         # is what reports an abandoned task, after the task itself is gone.
         self.since = since
@@ -101,9 +102,9 @@ class Holds(Generic[C]):
     def get(self, conn: C) -> Hold | None:
         return self._by_conn.get(conn)
 
-    def add(self, conn: C, now: float) -> None:
-        """Record a borrow of ``conn`` by the current task (with leak detection: and where)."""
-        task = asyncio.current_task()
+    def add(self, conn: C, now: float, loop: asyncio.AbstractEventLoop) -> None:
+        """Record a borrow of ``conn`` by the current task of ``loop`` (with leak detection: and where)."""
+        task = _current_task(loop)
         hold = self._by_conn[conn] = Hold(task, now)
         threshold = self.threshold
         if threshold is None:
@@ -191,6 +192,20 @@ class Holds(Generic[C]):
             self.threshold,
             hold.site,
         )
+
+
+if sys.version_info >= (3, 12):
+    _current_task = asyncio.current_task
+else:
+    # 3.11's asyncio.current_task() is Python code around this dict (kept by
+    # the C tasks); every borrow asks it, so ask the dict.
+    _TASKS: Final[dict[asyncio.AbstractEventLoop, asyncio.Task[Any]] | None] = getattr(
+        asyncio.tasks, "_current_tasks", None
+    )
+
+    _current_task: Callable[[asyncio.AbstractEventLoop], asyncio.Task[Any] | None] = (
+        _TASKS.get if isinstance(_TASKS, dict) else asyncio.current_task
+    )
 
 
 def caller_site() -> str:

@@ -14,7 +14,6 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Final
 
@@ -24,9 +23,10 @@ from ._errors import ConnectError, PoolClosed, PoolTimeout, ReplyError
 from ._health import Checker, Keepalive, check, ping
 from ._holds import Holds
 from ._opener import Opener
+from ._stats import PoolStats
 from ._waitline import Slots
 
-__all__ = ["Pool", "PoolStats"]
+__all__ = ["Pool"]
 
 logger = logging.getLogger("aiopool.pool")
 
@@ -34,36 +34,6 @@ Connector = Callable[[float | None], Awaitable[Connection]]
 
 _REAP_MIN_PERIOD: Final = 0.05
 _REAP_MAX_PERIOD: Final = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class PoolStats:
-    """A snapshot of a pool, from ``Pool.stats()``.
-
-    ``size`` counts every slot taken: ``in_use`` (borrowed), ``idle`` and
-    ``opening`` (being connected, health-checked, or handed to a waiter that
-    has not run yet). ``waiting`` tasks are queued for a slot. The totals (``created``, ``closed``, ``acquired``,
-    ``timeouts``, ``connect_errors``) count since the pool was made.
-    ``oldest_held`` is how long the longest-held connection has been
-    borrowed, in seconds (0.0 when none is). ``shared`` of the ``in_use``
-    connections are lent to auto-pipelining, which keeps each while commands
-    keep coming (they do not count towards ``oldest_held``).
-    """
-
-    max_size: int
-    min_size: int
-    size: int
-    in_use: int
-    idle: int
-    opening: int
-    waiting: int
-    created: int
-    closed: int
-    acquired: int
-    timeouts: int
-    connect_errors: int
-    oldest_held: float
-    shared: int = 0
 
 
 class _Borrow:
@@ -295,7 +265,7 @@ class Pool:
         """
         return _Borrow(self)
 
-    def _check_usable(self) -> None:
+    def _check_usable(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             if self._loop is not None:
@@ -306,9 +276,41 @@ class Pool:
             self._loop = loop
         if self._closing:
             raise PoolClosed(f"{self!r} is closed; create a new pool")
+        return loop
+
+    def _take_ready(self) -> Connection | None:
+        """The acquire fast path, without an await: an idle connection fit to use now.
+
+        ``None`` when there is none (or the most recently used one needs a
+        check): ``_acquire()`` then waits, health-checks or opens one.
+        """
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop or self._closing:
+            self._check_usable()
+        idle = self._slots.idle
+        if idle and self._is_fresh(idle[-1], loop):
+            return idle.pop()
+        return None
+
+    def _is_fresh(self, conn: Connection, loop: asyncio.AbstractEventLoop) -> bool:
+        """Check out and hold ``conn`` if it needs no health check, else leave it as it is."""
+        now = time.monotonic()
+        if (
+            now - conn.checked_at < self._check_after
+            and now - conn.created_at < self._max_lifetime
+            and conn.is_pooled_and_open()
+        ):
+            conn.check_out()
+            self._acquired += 1
+            self._in_use.add(conn, now, loop)
+            return True
+        return False
 
     async def _acquire(self) -> Connection:
-        self._check_usable()
+        conn = self._take_ready()
+        if conn is not None:
+            return conn
+        loop = self._check_usable()
         slots = self._slots
         deadline: float | None = None
         if slots.available():
@@ -324,16 +326,8 @@ class Pool:
                 if item is not None:
                     self._discard(item)
                 raise PoolClosed(f"{self!r} was closed while waiting for a connection")
-        if item is not None:
-            now = time.monotonic()
-            if (
-                now - item.checked_at < self._check_after
-                and now - item.created_at < self._max_lifetime
-                and item.is_pooled_and_open()
-            ):
-                item.check_out()
-                self._hold(item, now)
-                return item
+        if item is not None and self._is_fresh(item, loop):
+            return item
         # Slow path: a stale idle connection, or a free slot to open one in.
         try:
             conn = await self._prepare(item, deadline if deadline is not None else self._deadline())
@@ -343,12 +337,9 @@ class Pool:
         if self._closing:
             self._discard(conn)
             raise PoolClosed(f"{self!r} was closed while a connection was being opened")
-        self._hold(conn, time.monotonic())
-        return conn
-
-    def _hold(self, conn: Connection, now: float) -> None:
         self._acquired += 1
-        self._in_use.add(conn, now)
+        self._in_use.add(conn, time.monotonic(), loop)
+        return conn
 
     def _lend(self, conn: Connection) -> None:
         """Mark a borrowed connection as shared by auto-pipelining (see ``Holds.lend``)."""
@@ -417,8 +408,7 @@ class Pool:
             self._slots.give(conn)
             if self._slots.free > self._refill_above:
                 self._start_refill()  # e.g. after a warm-up that failed
-            if self._reaper is None and self._reap_period is not None:
-                self._arm_reaper()
+            self._arm_reaper()
         else:
             self._discard(conn)
             self._slots.give(None)
@@ -431,9 +421,8 @@ class Pool:
     # -- background upkeep -------------------------------------------------------
 
     def _arm_reaper(self) -> None:
-        assert self._loop is not None
-        assert self._reap_period is not None
-        self._reaper = self._loop.call_later(self._reap_period, self._reap)
+        if self._reaper is None and self._reap_period is not None and self._loop is not None:
+            self._reaper = self._loop.call_later(self._reap_period, self._reap)
 
     def _reap(self) -> None:
         self._reaper = None
@@ -504,8 +493,7 @@ class Pool:
                     return
                 conn.check_in()
                 self._slots.give(conn)
-                if self._reaper is None and self._reap_period is not None:
-                    self._arm_reaper()
+                self._arm_reaper()
         except (ConnectError, ReplyError) as exc:
             if asyncio.current_task() is not self._refill:
                 raise

@@ -277,7 +277,8 @@ class Slots(Generic[T]):
 
     def give(self, item: T | None) -> None:
         """Hand ``item`` to the oldest live waiter, or keep it."""
-        if self.line.serve(item):
+        line = self.line
+        if line._waiters and line.serve(item):
             return
         if item is None:
             self.free += 1

@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "_command_table": 0,
     "_backoff": 0,
     "_deadline": 0,
+    "_stats": 0,
     "_holds": 0,
     "_waitline": 1,
     "_protocol": 1,
