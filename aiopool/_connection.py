@@ -73,6 +73,8 @@ _DRAIN_ABOVE: Final = 1 << 20
 # the server's output buffer limit, push back instead of our memory.
 _INBOX_HIGH: Final = 4096
 _UNREAD_HIGH: Final = 1 << 21  # bytes received since the reader last took replies
+# Windows has no poll(): there, unread bytes are found when the loop reads them.
+_HAS_POLL: Final = hasattr(select, "poll")
 # hiredis >= 3.2 returns RESP3 push frames as this list subclass.
 _PUSH: Final[type | None] = getattr(hiredis, "PushNotification", None)
 
@@ -599,7 +601,7 @@ class Connection(asyncio.Protocol):
         self._transport = transport  # type: ignore[assignment]
         self._transport.set_write_buffer_limits(high=_DRAIN_ABOVE)
         sock = transport.get_extra_info("socket")
-        if sock is not None and transport.get_extra_info("sslcontext") is None:
+        if sock is not None and _HAS_POLL and transport.get_extra_info("sslcontext") is None:
             self._poller = select.poll()
             self._poller.register(sock.fileno(), select.POLLIN)
 
