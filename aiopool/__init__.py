@@ -40,9 +40,10 @@ from ._errors import (
 )
 from ._keys import key_slot
 from ._pipeline import Pipeline
-from ._pool import Pool, PoolStats
+from ._pool import Pool
 from ._pubsub import Message, PubSub
 from ._script import Script
+from ._stats import PoolStats
 
 __version__ = "0.1.0"
 

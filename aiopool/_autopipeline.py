@@ -16,7 +16,7 @@ by position, so the in-flight queue is the whole bookkeeping:
   commands, and goes back to the pool once its other replies are in (or is
   aborted once no caller waits for any of them);
 * a broken connection fails exactly the commands written on it, with the
-  errors and retry rules of the pool (``Pool._retry``); commands queued but
+  errors and retry rules of ``_retry.resend``; commands queued but
   not yet written move to another shared connection.
 
 A shared connection idle for ``_LINGER`` seconds goes back to the pool, where
@@ -50,6 +50,8 @@ from ._errors import (
 )
 from ._pool import Pool
 from ._protocol import display_name, encode_command
+from ._retry import resend
+from ._waitline import WaitLine
 
 __all__ = ["AutoPipelineStats", "AutoPipeliner"]
 
@@ -67,8 +69,6 @@ _ids = itertools.count(1)
 _Queued = tuple[asyncio.Future[Any], bytes, tuple[Any, ...]]
 # A command written and awaiting its reply: (future, arguments, reply deadline).
 _InFlight = tuple[asyncio.Future[Any], tuple[Any, ...], float]
-# A command waiting for room on a shared connection: (..., when it gives up).
-_Waiting = tuple[asyncio.Future[Any], bytes, tuple[Any, ...], float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,7 +407,6 @@ class AutoPipeliner:
         "_timeout",
         "_timeouts",
         "_waiting",
-        "_waiting_timer",
         "_writes",
         "options",
     )
@@ -420,8 +419,8 @@ class AutoPipeliner:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._active: list[_Shared] = []  # taking new commands
         self._all: set[_Shared] = set()  # every one whose connection is not back yet
-        self._waiting: collections.deque[_Waiting] = collections.deque()
-        self._waiting_timer: asyncio.TimerHandle | None = None
+        # Commands waiting for room on a shared connection, in the pool's kind of line.
+        self._waiting: WaitLine[Any, tuple[bytes, tuple[Any, ...]]] = WaitLine(self._no_room)
         self._closed = False
         self._commands = self._writes = self._timeouts = self._full = 0
 
@@ -435,7 +434,7 @@ class AutoPipeliner:
         """Run one command on a shared connection and return its reply.
 
         Raises what ``Client._send`` raises in the plain pool mode, and
-        applies the same retries (``Pool._retry``) to a command that failed
+        applies the same retries (``_retry.resend``) to a command that failed
         with its connection.
         """
         data = encode_command(args)
@@ -454,7 +453,7 @@ class AutoPipeliner:
             raise  # opening the shared connection failed: as acquire() would raise it
         except (ConnectionFailure, OutcomeUnknown) as exc:
             failure = exc
-        return await pool._resend(failure, data, args)
+        return await resend(pool, failure, data, args)
 
     # -- placing commands ----------------------------------------------------------------
 
@@ -463,12 +462,9 @@ class AutoPipeliner:
         if shared is not None:
             shared.push(future, data, args)
             return
-        assert self._loop is not None
         timeout = self._pool.options.acquire_timeout
-        expires = self._loop.time() + timeout if timeout is not None else float("inf")
-        self._waiting.append((future, data, args, expires))
-        if self._waiting_timer is None and timeout is not None:
-            self._waiting_timer = self._loop.call_at(expires, self._waited_too_long)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._waiting.add(future, (data, args), deadline)
 
     def _pick(self) -> _Shared | None:
         """The least loaded shared connection with room, opening another when all are busy."""
@@ -492,15 +488,12 @@ class AutoPipeliner:
     def _admit(self) -> None:
         """Move waiting commands onto shared connections that have room again."""
         waiting = self._waiting
-        while waiting:
-            future, data, args, _ = waiting[0]
-            if future.done():
-                waiting.popleft()
-                continue
+        while (head := waiting.first()) is not None:
             shared = self._pick()
             if shared is None:
                 return
-            waiting.popleft()
+            waiting.pop()
+            future, (data, args) = head
             shared.push(future, data, args)
 
     def _redispatch(self, queued: list[_Queued]) -> None:
@@ -515,32 +508,18 @@ class AutoPipeliner:
             else:
                 self._place(future, data, args)
 
-    def _waited_too_long(self) -> None:
-        assert self._loop is not None
-        self._waiting_timer = None
-        now = self._loop.time()
-        waiting = self._waiting
-        while waiting:
-            future, _, args, expires = waiting[0]
-            if future.done():
-                waiting.popleft()
-                continue
-            if expires > now:
-                self._waiting_timer = self._loop.call_at(expires, self._waited_too_long)
-                return
-            waiting.popleft()
-            self._full += 1
-            opts = self.options
-            future.set_exception(
-                PoolTimeout(
-                    f"no room for {display_name(args)} on the auto-pipelining connections to "
-                    f"{self._pool.connection_options.address} within acquire_timeout="
-                    f"{self._pool.options.acquire_timeout}s: each of "
-                    f"{opts.auto_pipeline_connections} has auto_pipeline_max_pending="
-                    f"{opts.auto_pipeline_max_pending} commands queued or in flight. Raise "
-                    "auto_pipeline_max_pending, or send fewer commands at once"
-                )
-            )
+    def _no_room(self, payload: tuple[bytes, tuple[Any, ...]]) -> PoolTimeout:
+        """The error of a command that waited ``acquire_timeout`` for room."""
+        self._full += 1
+        opts = self.options
+        return PoolTimeout(
+            f"no room for {display_name(payload[1])} on the auto-pipelining connections to "
+            f"{self._pool.connection_options.address} within acquire_timeout="
+            f"{self._pool.options.acquire_timeout}s: each of "
+            f"{opts.auto_pipeline_connections} has auto_pipeline_max_pending="
+            f"{opts.auto_pipeline_max_pending} commands queued or in flight. Raise "
+            "auto_pipeline_max_pending, or send fewer commands at once"
+        )
 
     def _forget(self, shared: _Shared) -> None:
         try:
@@ -562,7 +541,7 @@ class AutoPipeliner:
             connections=len(shared),
             queued=sum(len(s._queue) for s in shared),
             in_flight=sum(len(s._in_flight) for s in shared),
-            waiting=sum(1 for entry in self._waiting if not entry[0].done()),
+            waiting=len(self._waiting),
             commands=self._commands,
             writes=self._writes,
             timeouts=self._timeouts,
@@ -577,15 +556,11 @@ class AutoPipeliner:
         commands fail with ``ConnectionLost``). Idempotent.
         """
         self._closed = True
-        while self._waiting:
-            future, _, args, _ = self._waiting.popleft()
-            if not future.done():
-                future.set_exception(
-                    PoolClosed(f"{self!r} was closed while {display_name(args)} waited for room")
-                )
-        if self._waiting_timer is not None:
-            self._waiting_timer.cancel()
-            self._waiting_timer = None
+        self._waiting.fail_all(
+            lambda payload: PoolClosed(
+                f"{self!r} was closed while {display_name(payload[1])} waited for room"
+            )
+        )
         for shared in list(self._active):
             shared._retire()
         tasks = [shared._task for shared in self._all]

@@ -8,11 +8,12 @@ from types import TracebackType
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from . import _commands as cmd
+from . import _retry
 from ._autopipeline import AutoPipeliner, AutoPipelineStats
 from ._commands import Command, Key, Value
 from ._config import AUTO_PIPELINE_FIELDS, AutoPipelineOptions, options_from_url
 from ._connection import Connection
-from ._errors import ConnectionFailure, NoScriptError, OutcomeUnknown, WatchError
+from ._errors import ConnectionFailure, OutcomeUnknown
 from ._pipeline import Pipeline
 from ._pool import Pool
 from ._protocol import encode_command, may_block, refuse_session_command
@@ -197,14 +198,16 @@ class Client:
                 )
             return await pinned.request(data, args, True)
         pool = self.pool
-        conn = await pool._acquire()
+        conn = pool._take_ready()
+        if conn is None:
+            conn = await pool._acquire()
         try:
             return await conn.request(data, args, True)
         except (ConnectionFailure, OutcomeUnknown) as exc:
             failure = exc
         finally:
             pool._release(conn)
-        return await pool._resend(failure, data, args)
+        return await _retry.resend(pool, failure, data, args)
 
     async def _run(self, command: Command[T]) -> T:
         reply = await self._send(command[0])
@@ -294,18 +297,14 @@ class Client:
         """
         if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
             raise ValueError(f"attempts must be a positive int, got {attempts!r}")
-        for _ in range(attempts):
-            async with self.pipeline(transaction=True) as p:
-                if watch_keys:
-                    await p.watch(*watch_keys)
-                await func(p)
-                try:
-                    return await p.execute()
-                except WatchError:
-                    continue
-        raise WatchError(
-            f"the watched keys changed during each of {attempts} attempts; the transaction "
-            "did not run (raise attempts=, or reduce contention on those keys)"
+
+        async def prepare(p: Pipeline) -> None:
+            if watch_keys:
+                await p.watch(*watch_keys)
+            await func(p)
+
+        return await _retry.rerun_while_watched_keys_change(
+            lambda: self.pipeline(transaction=True), prepare, Pipeline.execute, attempts
         )
 
     def register_script(self, source: str | bytes) -> Script:
@@ -328,11 +327,10 @@ class Client:
                 f"run_script() takes a Script from register_script(), got {type(script).__name__}"
             )
         command = cmd.scripting.evalsha(script.sha, keys, args)
-        try:
-            return await self._run(command)
-        except NoScriptError:
-            await self._run(cmd.scripting.script_load(script.source))
-            return await self._run(command)
+        return await _retry.run_loading_script(
+            lambda: self._run(command),
+            lambda: self._run(cmd.scripting.script_load(script.source)),
+        )
 
     def pubsub(self, *, max_messages: int = 10_000) -> PubSub:
         """A ``PubSub`` on a dedicated connection to this client's server.

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from . import _commands as cmd
+from . import _retry
 from ._autopipeline import AutoPipelineStats
 from ._client import Client
 from ._cluster_pipeline import ClusterPipeline
@@ -29,24 +29,19 @@ from ._config import (
 )
 from ._errors import (
     AskError,
-    BusyLoadingError,
     ClusterDownError,
     ClusterError,
-    ConnectError,
     ConnectionFailure,
     MovedError,
-    NoScriptError,
-    PoolClosed,
     RedirectError,
     ReplyError,
-    TryAgainError,
-    WatchError,
 )
 from ._keys import command_slot, key_slot
-from ._pool import Pool, PoolStats
+from ._pool import Pool
 from ._protocol import canonical_name, display_name, encode_command, refuse_session_command
 from ._pubsub import PubSub
 from ._script import Script
+from ._stats import PoolStats
 from ._topology import Topology, address_of, node_options
 
 __all__ = ["ClusterClient"]
@@ -57,12 +52,6 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 _ASKING = encode_command(("ASKING",))
-_BACKOFF_FIRST = 0.02  # seconds; doubled per retry of an unservable slot
-_BACKOFF_MAX = 0.5
-# Errors after which the slot may be served elsewhere soon: nothing ran, so the
-# command is retried (after a backoff and a refresh) within retry_timeout. A
-# PoolClosed here is the pool of a node a refresh found gone.
-_RETRIABLE = (TryAgainError, ClusterDownError, BusyLoadingError, ConnectError, PoolClosed)
 # Keyless commands that every primary must run, and how their replies combine.
 _ON_ALL_PRIMARIES: dict[str, Callable[[list[Any]], Any]] = {
     "flushall": lambda replies: replies[0],
@@ -405,8 +394,7 @@ class ClusterClient:
         redirects = 0
         target: str | None = None
         asking = False
-        deadline: float | None = None
-        backoff = _BACKOFF_FIRST
+        unservable = _retry.SlotRetry(options.retry_timeout)
         last: RedirectError | None = None
         while True:
             address = target or self._topology.node_for(slot, read_only)
@@ -423,19 +411,10 @@ class ClusterClient:
                 target, asking, last = exc.address, False, exc
             except AskError as exc:
                 target, asking, last = exc.address, True, exc
-            except _RETRIABLE as exc:
+            except _retry.SLOT_UNSERVABLE_ERRORS as exc:
                 self._check_open()
-                now = time.monotonic()
-                deadline = deadline if deadline is not None else now + options.retry_timeout
-                if now + backoff > deadline:
-                    exc.add_note(
-                        f"retried for retry_timeout={options.retry_timeout}s while the cluster "
-                        f"could not serve slot {slot}"
-                    )
-                    raise
+                await unservable.pause(exc, slot)  # raises exc once retry_timeout is spent
                 target, asking = None, False
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, _BACKOFF_MAX)
                 await self._topology.refresh()
                 continue
             except ConnectionFailure:
@@ -604,22 +583,18 @@ class ClusterClient:
         """
         if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
             raise ValueError(f"attempts must be a positive int, got {attempts!r}")
-        for _ in range(attempts):
-            try:
-                async with self.pipeline(transaction=True) as p:
-                    if watch_keys:
-                        await p.watch(*watch_keys)
-                    await func(p)
-                    try:
-                        return await p.execute()
-                    except WatchError:
-                        continue
-            except MovedError as exc:  # refused by the slot's old owner: nothing ran
-                self._topology.moved(exc.slot, exc.address)
-        raise WatchError(
-            f"the watched keys changed (or their slot moved) during each of {attempts} "
-            "attempts; the transaction did not run (raise attempts=, or reduce contention "
-            "on those keys)"
+
+        async def prepare(p: ClusterPipeline) -> None:
+            if watch_keys:
+                await p.watch(*watch_keys)
+            await func(p)
+
+        return await _retry.rerun_while_watched_keys_change(
+            lambda: self.pipeline(transaction=True),
+            prepare,
+            ClusterPipeline.execute,
+            attempts,
+            moved=lambda exc: self._topology.moved(exc.slot, exc.address),
         )
 
     def register_script(self, source: str | bytes) -> Script:
@@ -646,11 +621,10 @@ class ClusterClient:
                 f"run_script() takes a Script from register_script(), got {type(script).__name__}"
             )
         command = cmd.scripting.evalsha(script.sha, keys, args)
-        try:
-            return await self._run(command)
-        except NoScriptError:
-            await self._run(cmd.scripting.script_load(script.source))
-            return await self._run(command)
+        return await _retry.run_loading_script(
+            lambda: self._run(command),
+            lambda: self._run(cmd.scripting.script_load(script.source)),
+        )
 
     def pubsub(self, *, max_messages: int = 10_000) -> PubSub:
         """A ``PubSub`` on one primary: cluster-wide channels reach every node.

@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from . import _commands as cmd
+from . import _retry
 from ._client import Client
 from ._command_table import READ_ONLY
 from ._commands import Command, Key
@@ -21,12 +22,8 @@ from ._errors import (
     AskError,
     ClusterDownError,
     ClusterError,
-    ConnectionFailure,
     CrossSlotError,
     MovedError,
-    OutcomeUnknown,
-    PoolClosed,
-    RedirectError,
     ReplyError,
     TryAgainError,
 )
@@ -328,16 +325,13 @@ class ClusterPipeline:
         failure: BaseException | None = None  # sent, or failing for another reason
         for indexes, outcome in zip(groups.values(), outcomes, strict=True):
             if isinstance(outcome, BaseException):
-                if isinstance(outcome, PoolClosed) or (
-                    isinstance(outcome, ConnectionFailure)
-                    and not isinstance(outcome, OutcomeUnknown)
-                ):
+                if _retry.group_never_sent(outcome):
                     unrouted.extend(indexes)  # nothing of this group was sent
                     continue
                 failure = failure or outcome
                 continue
             for index, reply in zip(indexes, outcome, strict=True):
-                if isinstance(reply, RedirectError | TryAgainError | ClusterDownError):
+                if _retry.routed_again(reply):
                     if isinstance(reply, MovedError):
                         router.moved(reply.slot, reply.address)  # and a refresh soon
                     unrouted.append(index)
@@ -371,7 +365,7 @@ class ClusterPipeline:
         router = self._router
         data = b"".join([_MULTI, *(item.data for item in queue), _EXEC])
         commands = [item.command for item in queue]
-        for _ in range(router.cluster_options.max_redirects + 1):
+        for attempt in range(1, router.cluster_options.max_redirects + 2):
             address = router.node_for(slot, False)
             if address is None:
                 await router.refresh()
@@ -393,7 +387,7 @@ class ClusterPipeline:
                 await router.refresh()
                 continue
             if any(isinstance(r, AskError | TryAgainError) for r in replies[1:-1]):
-                await asyncio.sleep(0.05)  # a migration of this slot is under way
+                await _retry.slot_pause(attempt)  # a migration of this slot is under way
                 continue
             return Pipeline._exec_results(commands, replies)
         raise ClusterError(

@@ -51,6 +51,7 @@ from ._errors import (
     SessionCommandError,
 )
 from ._protocol import (
+    BLOCKING_INITIALS,
     NOT_ENOUGH,
     UNPAIRED,
     blocking_timeout,
@@ -72,6 +73,8 @@ _DRAIN_ABOVE: Final = 1 << 20
 # the server's output buffer limit, push back instead of our memory.
 _INBOX_HIGH: Final = 4096
 _UNREAD_HIGH: Final = 1 << 21  # bytes received since the reader last took replies
+# Windows has no poll(): there, unread bytes are found when the loop reads them.
+_HAS_POLL: Final = hasattr(select, "poll")
 # hiredis >= 3.2 returns RESP3 push frames as this list subclass.
 _PUSH: Final[type | None] = getattr(hiredis, "PushNotification", None)
 
@@ -119,6 +122,7 @@ class Connection(asyncio.Protocol):
         "_lost",
         "_owed",
         "_parser",
+        "_polled",
         "_poller",
         "_push_handler",
         "_read_paused",
@@ -181,6 +185,8 @@ class Connection(asyncio.Protocol):
         # yet, would otherwise pass for the command's reply. None over TLS,
         # where the socket carries records (session tickets) that are not replies.
         self._poller: select.poll | None = None
+        # The pool's checkout polled just now: the first write skips its poll.
+        self._polled = False
 
     def __repr__(self) -> str:
         session = f" after {self._session}" if self._session else ""
@@ -392,20 +398,41 @@ class Connection(asyncio.Protocol):
         if self.state != READY:
             self._not_ready()
         if timeout is True:
-            timeout = blocking_timeout(args, self.options.command_timeout)
+            first = args[0]
+            if first.__class__ is str and first[:1] not in BLOCKING_INITIALS:
+                timeout = self.options.command_timeout  # the common case, without a call
+            else:
+                timeout = blocking_timeout(args, self.options.command_timeout)
         self.state = BUSY
         try:
-            self._write(data, 1)
+            # _write(data, 1), inline.
+            if not self._owed and self._poller is not None:
+                if self._polled:
+                    self._polled = False
+                elif self._poller.poll(0):
+                    self._found_unread()
+                    raise _NotSent
+            self._owed = 1
+            transport = self._transport
+            transport.write(data)
+            if transport.is_closing():
+                raise _NotSent  # see _write()
             if timeout is not None:
                 # The drain is inside the limit too: a huge value written to
                 # a frozen server must not wait for ever for buffer space.
-                self._arm(timeout)
+                deadline = self._deadline = self._loop.time() + timeout
+                self._timer.arm(deadline)
             if self._write_paused:
                 await self.drain()
             inbox = self._inbox
             if not inbox:
-                # Inline, not a helper coroutine: this is every command's one await.
-                await self._wait(1)
+                # _wait(1), inline: this is every command's one await.
+                if self._error is not None:
+                    raise self._error
+                waiter = self._waiter = self._loop.create_future()
+                self._want = 1
+                self._unread = 0
+                await waiter
             reply = inbox.popleft()
         except BaseException as exc:
             self.abort()
@@ -574,7 +601,7 @@ class Connection(asyncio.Protocol):
         self._transport = transport  # type: ignore[assignment]
         self._transport.set_write_buffer_limits(high=_DRAIN_ABOVE)
         sock = transport.get_extra_info("socket")
-        if sock is not None and transport.get_extra_info("sslcontext") is None:
+        if sock is not None and _HAS_POLL and transport.get_extra_info("sslcontext") is None:
             self._poller = select.poll()
             self._poller.register(sock.fileno(), select.POLLIN)
 
@@ -726,9 +753,12 @@ class Connection(asyncio.Protocol):
         return [inbox.popleft() for _ in range(count)]
 
     def _write(self, data: bytes, replies: int) -> None:
-        if not self._owed and self._poller is not None and self._poller.poll(0):
-            self._found_unread()
-            raise _NotSent
+        if not self._owed and self._poller is not None:
+            if self._polled:
+                self._polled = False
+            elif self._poller.poll(0):
+                self._found_unread()
+                raise _NotSent
         self._owed += replies
         transport = self._transport
         transport.write(data)
@@ -808,7 +838,15 @@ class Connection(asyncio.Protocol):
 
     def is_reusable(self) -> bool:
         """True when the connection is idle, in sync, in its original session and open."""
-        return self.state == READY and self._session is None and self._in_step()
+        return (
+            self.state == READY
+            and self._session is None
+            and not self._owed
+            and not self._inbox
+            and self._error is None
+            and not self._parser.has_data()
+            and not self._transport.is_closing()
+        )
 
     def is_pooled_and_open(self) -> bool:
         """True for an idle pooled connection that is open and has received nothing unasked.
@@ -817,11 +855,16 @@ class Connection(asyncio.Protocol):
         server's hang-up, break the connection here (so the pool discards it)
         rather than at the borrower's first command.
         """
-        if self.state != POOLED or self._error is not None or self._transport.is_closing():
+        if self.state != POOLED or self._error is not None:
             return False
-        if self._poller is not None and self._poller.poll(0):
+        poller = self._poller
+        if poller is None:
+            return not self._transport.is_closing()
+        # An idle socket the peer closed or reset polls as readable too.
+        if poller.poll(0) or self._transport.is_closing():
             self._found_unread()
             return False
+        self._polled = True
         return True
 
     def is_closed(self) -> bool:

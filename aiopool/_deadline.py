@@ -26,24 +26,27 @@ class LazyTimer:
     later, only earlier.
     """
 
-    __slots__ = ("_check", "_handle", "_loop")
+    __slots__ = ("_check", "_handle", "_loop", "_when")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, check: Callable[[], float | None]) -> None:
         self._loop = loop
         self._check = check
-        self._handle: asyncio.TimerHandle | None = None
+        # A plain Handle when uvloop was asked for a time already (nearly) past: it
+        # has no when(), so the time armed is kept here.
+        self._handle: asyncio.Handle | None = None
+        self._when = 0.0
 
     def __repr__(self) -> str:
-        when = "idle" if self._handle is None else f"at {self._handle.when():.3f}"
+        when = "idle" if self._handle is None else f"at {self._when:.3f}"
         return f"<LazyTimer {when}>"
 
     def arm(self, when: float) -> None:
         """Make sure the timer fires no later than loop time ``when``."""
         handle = self._handle
-        if handle is None:
-            self._handle = self._loop.call_at(when, self._fire)
-        elif handle.when() > when:
-            handle.cancel()
+        if handle is None or self._when > when:
+            if handle is not None:
+                handle.cancel()
+            self._when = when
             self._handle = self._loop.call_at(when, self._fire)
 
     def is_armed(self) -> bool:
@@ -60,4 +63,5 @@ class LazyTimer:
         self._handle = None
         again = self._check()
         if again is not None and self._handle is None:
+            self._when = again
             self._handle = self._loop.call_at(again, self._fire)

@@ -9,6 +9,7 @@ from types import CodeType, FunctionType, TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from . import _commands as cmd
+from . import _retry
 from ._commands import Command, Key, Value
 from ._connection import Connection
 from ._errors import ConnectionFailure, OutcomeUnknown, ProtocolError, ReplyError, WatchError
@@ -21,7 +22,6 @@ from ._protocol import (
     pack_args,
     refuse_session_command,
 )
-from ._safety import is_safe_to_repeat
 from ._script import Script
 
 if TYPE_CHECKING:  # for annotations only: _client imports this module
@@ -421,10 +421,8 @@ class Pipeline:
             failure = exc
         finally:
             pool._release(conn)
-        # Repeated when the outcome is unknown only if every command is safe to repeat.
-        safe = all(is_safe_to_repeat(args) for args, _ in commands)
-        return await pool._retry(
-            failure, lambda conn: conn.request_many(data, count, what, timeout), safe, what
+        return await _retry.resend_many(
+            pool, failure, data, count, what, timeout, (args for args, _ in commands)
         )
 
     def _timeout(self, commands: list[Command[Any]]) -> float | None:

@@ -2,184 +2,38 @@
 
 Bookkeeping is synchronous. The only awaits on the way to a connection are
 waiting for a slot and opening (or health-checking) a connection; release
-awaits nothing.
+awaits nothing. Its parts: the waiting line (``_waitline``), who holds what
+(``_holds``), opening connections (``_opener``), health checks (``_health``).
+The pool knows no command: what is retried is decided above it, in ``_retry``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import math
-import random
 import time
-import traceback
-import weakref
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, TypeVar
+from typing import Final
 
 from ._config import ConnectionOptions, PoolOptions, options_from_url, split_options
 from ._connection import Connection
-from ._errors import (
-    BusyLoadingError,
-    CommandTimeout,
-    ConnectError,
-    ConnectionFailure,
-    OutcomeUnknown,
-    PoolClosed,
-    PoolTimeout,
-    ProtocolError,
-    RedisError,
-    ReplyError,
-)
-from ._protocol import display_name
-from ._safety import is_safe_to_repeat
+from ._errors import ConnectError, PoolClosed, PoolTimeout, ReplyError
+from ._health import Checker, Keepalive, check, ping
+from ._holds import Holds
+from ._opener import Opener
+from ._stats import PoolStats
+from ._waitline import Slots
 
-__all__ = ["Pool", "PoolStats"]
+__all__ = ["Pool"]
 
 logger = logging.getLogger("aiopool.pool")
-# Retries are the client's business as far as a user reading logs is concerned.
-client_logger = logging.getLogger("aiopool.client")
-T = TypeVar("T")
 
 Connector = Callable[[float | None], Awaitable[Connection]]
 
-_PACKAGE_DIR: Final = str(Path(__file__).resolve().parent)
 _REAP_MIN_PERIOD: Final = 0.05
-# An attempt to connect needs at least this long; less is not worth starting.
-_MIN_ATTEMPT: Final = 0.01
 _REAP_MAX_PERIOD: Final = 30.0
-
-
-class _Slots:
-    """Idle connections, free slots, and the tasks waiting for either.
-
-    An item is an idle connection or ``None``, a free slot (permission to
-    open a connection). Idle connections come out most recently used first,
-    so the least used ones stay idle long enough to be reaped; a free slot is
-    handed out only when no idle connection is left.
-
-    Waiters are served strictly in FIFO order by direct hand-off: ``give()``
-    resolves the oldest waiter's future with the item, so nothing is ever
-    stored while someone waits and a newcomer cannot overtake a woken waiter.
-    (``asyncio.Queue`` wakes a getter and leaves the item in the queue; a
-    newcomer can take it first and the woken getter goes to the back of the
-    line. Serialising getters with a lock fixes that but hands out only one
-    connection per event-loop turn, leaving connections idle while tasks wait.)
-    """
-
-    __slots__ = ("closed", "free", "idle", "waiters")
-
-    def __init__(self, free: int) -> None:
-        self.idle: collections.deque[Connection] = collections.deque()
-        self.free = free
-        self.waiters: collections.deque[asyncio.Future[Connection | None]] = collections.deque()
-        self.closed = False
-
-    def __repr__(self) -> str:
-        return f"<slots idle={len(self.idle)} free={self.free} waiters={len(self.waiters)}>"
-
-    def available(self) -> bool:
-        return bool(self.idle) or self.free > 0
-
-    def take(self) -> Connection | None:
-        """Take an item without waiting; only after ``available()`` said yes."""
-        if self.idle:
-            return self.idle.pop()
-        self.free -= 1
-        return None
-
-    async def wait(self) -> Connection | None:
-        """Wait in line for an item.
-
-        On cancellation (a timeout included) an item that was already handed
-        over is passed on to the next waiter before the cancellation
-        propagates, so a slot is never lost.
-        """
-        waiter: asyncio.Future[Connection | None] = asyncio.get_running_loop().create_future()
-        self.waiters.append(waiter)
-        try:
-            return await waiter
-        except BaseException:
-            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
-                self.give(waiter.result())
-            else:
-                waiter.cancel()
-                try:
-                    self.waiters.remove(waiter)
-                except ValueError:
-                    pass
-            raise
-
-    def give(self, item: Connection | None) -> None:
-        """Hand ``item`` to the oldest live waiter, or keep it."""
-        waiters = self.waiters
-        while waiters:
-            waiter = waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(item)
-                return
-        if item is None:
-            self.free += 1
-        else:
-            self.idle.append(item)
-
-    def take_idle(self, conn: Connection) -> None:
-        """Turn one idle connection into a free slot (reaping)."""
-        self.idle.remove(conn)
-        self.free += 1
-
-    def take_free(self) -> bool:
-        """Take a free slot without waiting, passing over idle connections."""
-        if self.free and not self.closed:
-            self.free -= 1
-            return True
-        return False
-
-    def close(self, error: Callable[[], BaseException]) -> list[Connection]:
-        """Fail every waiter with ``error()`` and return the idle connections."""
-        self.closed = True
-        while self.waiters:
-            waiter = self.waiters.popleft()
-            if not waiter.done():
-                waiter.set_exception(error())
-        idle = list(self.idle)
-        self.idle.clear()
-        return idle
-
-
-@dataclass(frozen=True, slots=True)
-class PoolStats:
-    """A snapshot of a pool, from ``Pool.stats()``.
-
-    ``size`` counts every slot taken: ``in_use`` (borrowed), ``idle`` and
-    ``opening`` (being connected, health-checked, or handed to a waiter that has not
-    run yet). ``waiting`` tasks are
-    queued for a slot. The totals (``created``, ``closed``, ``acquired``,
-    ``timeouts``, ``connect_errors``) count since the pool was made.
-    ``oldest_held`` is how long the longest-held connection has been
-    borrowed, in seconds (0.0 when none is). ``shared`` of the ``in_use``
-    connections are lent to auto-pipelining, which keeps each while commands
-    keep coming (they do not count towards ``oldest_held``).
-    """
-
-    max_size: int
-    min_size: int
-    size: int
-    in_use: int
-    idle: int
-    opening: int
-    waiting: int
-    created: int
-    closed: int
-    acquired: int
-    timeouts: int
-    connect_errors: int
-    oldest_held: float
-    shared: int = 0
 
 
 class _Borrow:
@@ -204,58 +58,12 @@ class _Borrow:
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        hold = self._pool._in_use.get(conn)
-        if exc_type is GeneratorExit and hold is not None:
-            # The borrowing coroutine is being closed, typically because its
-            # task was garbage-collected while it still held the connection
-            # (with leak detection on, _abandoned() has already reported it).
-            logger.error(
-                "%r: %r was still borrowed by %s when its coroutine was closed (an abandoned "
-                "task?); returned to the pool",
-                self._pool,
-                conn,
-                hold.describe(),
-            )
+        if exc_type is GeneratorExit:
+            self._pool._in_use.closed_while_held(conn)
         self._pool._release(conn)
 
     def __repr__(self) -> str:
         return f"<acquire from {self._pool!r} conn={self._conn!r}>"
-
-
-class _Hold:
-    """Who borrowed a connection, since when and (with leak detection) from where.
-
-    The task is held weakly: a task abandoned while it borrows (pending for
-    ever, then garbage-collected) must not be kept alive by the pool, so
-    that its slot can be recovered.
-    """
-
-    __slots__ = ("shared", "since", "site", "task", "task_name", "timer")
-
-    def __init__(self, task: asyncio.Task[object] | None, since: float) -> None:
-        # Every borrow makes one: keep it small. The name is kept because it
-        # is what reports an abandoned task, after the task itself is gone.
-        self.since = since
-        self.task = None if task is None else weakref.ref(task)
-        self.task_name = None if task is None else task.get_name()
-        self.site: str | None = None
-        self.timer: asyncio.TimerHandle | None = None
-        self.shared = False
-
-    def __repr__(self) -> str:
-        return f"<_Hold {self.who()} for {time.monotonic() - self.since:.3f}s>"
-
-    def who(self) -> str:
-        """``task 'name'``, or ``no task`` for a borrow made outside any task."""
-        if self.shared:
-            return "auto-pipelining (shared by many tasks)"
-        return "no task" if self.task_name is None else f"task {self.task_name!r}"
-
-    def describe(self) -> str:
-        """``task 'name' for 1.234s (acquired at file.py:12 in f)``, for messages."""
-        who = self.who()
-        where = f" (acquired at {self.site.strip().splitlines()[0].strip()})" if self.site else ""
-        return f"{who} for {time.monotonic() - self.since:.3f}s{where}"
 
 
 class Pool:
@@ -271,7 +79,9 @@ class Pool:
     ``async with pool:`` (or call ``open()`` and ``aclose()``), and borrow
     connections with ``async with pool.acquire() as conn``. ``connector``
     replaces how connections are opened (an async callable taking the time
-    allowed); the pool's unit tests use it, applications rarely need it.
+    allowed) and ``checker`` how an idle one is health-checked (``await
+    checker(conn, timeout)``: None when alive, else the failure; the default
+    sends ``PING``); the pool's unit tests use them, applications rarely need them.
     """
 
     def __init__(
@@ -280,6 +90,7 @@ class Pool:
         options: PoolOptions | None = None,
         *,
         connector: Connector | None = None,
+        checker: Checker = ping,
     ) -> None:
         self.connection_options = connection if connection is not None else ConnectionOptions()
         self.options = options if options is not None else PoolOptions()
@@ -290,41 +101,34 @@ class Pool:
             async def connector(timeout: float | None) -> Connection:
                 return await Connection.open(target, timeout=timeout)
 
-        self._connect: Connector = connector
+        self._opener = Opener(connector, self.connection_options, opts)
+        self._check = checker
         # The cluster client turns this off: a node that refuses may have been
         # failed over, and the cluster retries after a topology refresh instead.
         self._retry_connect = True
-        self._slots = _Slots(opts.max_size)
+        self._slots: Slots[Connection] = Slots(opts.max_size, self._timeout_error)
         self._refill_above = opts.max_size - opts.min_size  # free slots beyond: below min_size
         self._waiting = 0
-        self._in_use: dict[Connection, _Hold] = {}
+        self._in_use: Holds[Connection] = Holds(
+            opts.leak_detection_threshold, self, self._abandoned
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
         self._closed_event: asyncio.Event | None = None
         self._all_returned: asyncio.Event | None = None
         self._reaper: asyncio.TimerHandle | None = None
         self._refill: asyncio.Task[None] | None = None
-        self._keepalive: asyncio.Task[None] | None = None
-        self._checking: set[Connection] = set()  # idle ones taken out for a keepalive PING
-        self._created = self._closed = self._acquired = 0
-        self._timeouts = self._connect_errors = 0
-        periods = [
-            t
-            for t in (opts.idle_timeout, opts.max_lifetime, opts.keepalive_interval)
-            if t is not None
-        ]
-        self._reap_period = (
-            min(max(min(periods) / 4, _REAP_MIN_PERIOD), _REAP_MAX_PERIOD) if periods else None
+        self._keepalive: Keepalive[Connection] = Keepalive(
+            lambda conn: check(conn, self._check, self._health_timeout), self._kept_alive
         )
-        timeouts = [
-            t
-            for t in (
-                self.connection_options.connect_timeout,
-                self.connection_options.command_timeout,
-            )
-            if t is not None
-        ]
-        self._health_timeout = min(timeouts, default=5.0)
+        self._closed = self._acquired = self._timeouts = 0
+        periods = [opts.idle_timeout, opts.max_lifetime, opts.keepalive_interval]
+        shortest = min((t for t in periods if t is not None), default=None)
+        self._reap_period = (
+            None if shortest is None else min(max(shortest / 4, _REAP_MIN_PERIOD), _REAP_MAX_PERIOD)
+        )
+        limits = (self.connection_options.connect_timeout, self.connection_options.command_timeout)
+        self._health_timeout = min((t for t in limits if t is not None), default=5.0)
         # The None-means-never options as numbers, for the acquire fast path.
         self._check_after = (
             math.inf if opts.health_check_interval is None else opts.health_check_interval
@@ -405,7 +209,7 @@ class Pool:
         refill, self._refill = self._refill, None
         if refill is not None:
             refill.cancel()
-        keepalive = self._keepalive
+        keepalive = self._keepalive.task
         if keepalive is not None:
             keepalive.cancel()
         idle = self._slots.close(
@@ -432,16 +236,17 @@ class Pool:
         finally:
             for conn in idle:
                 conn.abort()
-            for conn in self._in_use:
+            for conn in self._keepalive.checking:  # their checks were cancelled
+                conn.abort()
+            self._closed += len(self._keepalive.checking)
+            self._keepalive.checking.clear()
+            given_up = self._in_use.clear()
+            for conn in given_up:
                 conn.abort(
                     f"the pool was closed and close_timeout={self.options.close_timeout}s "
                     "ran out before this connection was returned"
                 )
-            self._closed += len(self._in_use)
-            for hold in self._in_use.values():
-                if hold.timer is not None:
-                    hold.timer.cancel()
-            self._in_use.clear()
+            self._closed += len(given_up)
             self._closed_event.set()
 
     # -- acquire and release ---------------------------------------------------
@@ -460,7 +265,7 @@ class Pool:
         """
         return _Borrow(self)
 
-    def _check_usable(self) -> None:
+    def _check_usable(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             if self._loop is not None:
@@ -471,30 +276,58 @@ class Pool:
             self._loop = loop
         if self._closing:
             raise PoolClosed(f"{self!r} is closed; create a new pool")
+        return loop
+
+    def _take_ready(self) -> Connection | None:
+        """The acquire fast path, without an await: an idle connection fit to use now.
+
+        ``None`` when there is none (or the most recently used one needs a
+        check): ``_acquire()`` then waits, health-checks or opens one.
+        """
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop or self._closing:
+            self._check_usable()
+        idle = self._slots.idle
+        if idle and self._is_fresh(idle[-1], loop):
+            return idle.pop()
+        return None
+
+    def _is_fresh(self, conn: Connection, loop: asyncio.AbstractEventLoop) -> bool:
+        """Check out and hold ``conn`` if it needs no health check, else leave it as it is."""
+        now = time.monotonic()
+        if (
+            now - conn.checked_at < self._check_after
+            and now - conn.created_at < self._max_lifetime
+            and conn.is_pooled_and_open()
+        ):
+            conn.check_out()
+            self._acquired += 1
+            self._in_use.add(conn, now, loop)
+            return True
+        return False
 
     async def _acquire(self) -> Connection:
-        self._check_usable()
+        conn = self._take_ready()
+        if conn is not None:
+            return conn
+        loop = self._check_usable()
         slots = self._slots
         deadline: float | None = None
         if slots.available():
             item = slots.take()
         else:
             deadline = self._deadline()
-            item = await self._wait_for_slot(deadline)
+            self._waiting += 1
+            try:
+                item = await slots.wait(deadline)
+            finally:
+                self._waiting -= 1
             if self._closing:  # handed over just before aclose() began
                 if item is not None:
                     self._discard(item)
                 raise PoolClosed(f"{self!r} was closed while waiting for a connection")
-        if item is not None:
-            now = time.monotonic()
-            if (
-                now - item.checked_at < self._check_after
-                and now - item.created_at < self._max_lifetime
-                and item.is_pooled_and_open()
-            ):
-                item.check_out()
-                self._hold(item, now)
-                return item
+        if item is not None and self._is_fresh(item, loop):
+            return item
         # Slow path: a stale idle connection, or a free slot to open one in.
         try:
             conn = await self._prepare(item, deadline if deadline is not None else self._deadline())
@@ -504,130 +337,29 @@ class Pool:
         if self._closing:
             self._discard(conn)
             raise PoolClosed(f"{self!r} was closed while a connection was being opened")
-        self._hold(conn, time.monotonic())
+        self._acquired += 1
+        self._in_use.add(conn, time.monotonic(), loop)
         return conn
 
-    def _hold(self, conn: Connection, now: float) -> None:
-        self._acquired += 1
-        task = asyncio.current_task(self._loop)
-        hold = self._in_use[conn] = _Hold(task, now)
-        threshold = self.options.leak_detection_threshold
-        if threshold is None:
-            return
-        hold.site = _caller_site()
-        hold.timer = asyncio.get_running_loop().call_later(threshold, self._held_too_long, conn)
-        if task is not None:
-            # A task collected while it borrows never released: recover the slot.
-            pool = weakref.ref(self)
-            hold.task = weakref.ref(task, lambda _: _abandoned(pool, conn, hold))
-
     def _lend(self, conn: Connection) -> None:
-        """Mark a borrowed connection as shared by auto-pipelining.
+        """Mark a borrowed connection as shared by auto-pipelining (see ``Holds.lend``)."""
+        self._in_use.lend(conn)
 
-        It is held by no task (many tasks' commands run on it), so it gets no
-        leak detection: its owner returns it once it has been idle a moment.
-        """
-        hold = self._in_use[conn]
-        if hold.timer is not None:
-            hold.timer.cancel()
-            hold.timer = None
-        hold.task = None  # drops the abandoned-task callback with the weak reference
-        hold.task_name = None
-        hold.shared = True
-
-    def _held_too_long(self, conn: Connection) -> None:
-        hold = self._in_use.get(conn)
-        if hold is None:
-            return
-        logger.warning(
-            "%r: %r borrowed by %s, longer than leak_detection_threshold=%ss; acquired at:\n%s",
-            self,
-            conn,
-            hold.describe(),
-            self.options.leak_detection_threshold,
-            hold.site,
-        )
-
-    async def _retry(
-        self,
-        failure: ConnectionFailure | OutcomeUnknown,
-        attempt: Callable[[Connection], Awaitable[T]],
-        safe: bool,
-        what: str,
-    ) -> T:
-        """After a first attempt failed with ``failure``: the retry rules, in one place.
-
-        A command that provably never left (a ``ConnectionFailure`` that is
-        not an ``OutcomeUnknown``) is sent again on a fresh connection, at
-        most ``max_size`` times. One whose outcome is unknown is repeated only
-        when ``safe`` (to repeat) and ``retry_safe_commands`` allows it. Once
-        any attempt's outcome was unknown, the caller gets that unknown
-        outcome, never a later "not sent" error (acquiring a connection for
-        the repeat can fail too).
-        """
-        resends = self.options.max_size
-        repeats = self.options.retry_safe_commands if safe else 0
-        unknown = failure if isinstance(failure, OutcomeUnknown) else None
-        while True:
-            if isinstance(failure, OutcomeUnknown):
-                if not repeats:
-                    raise failure
-                repeats -= 1
-                client_logger.info("repeating %s (safe to repeat) after: %s", what, failure)
-            else:
-                if not resends:
-                    raise unknown or failure
-                resends -= 1
-                client_logger.debug("resending %s on a fresh connection: %s", what, failure)
-            try:
-                conn = await self._acquire()
-            except RedisError as exc:
-                if unknown is not None:
-                    raise unknown from exc
-                raise
-            try:
-                return await attempt(conn)
-            except (ConnectionFailure, OutcomeUnknown) as exc:
-                failure = exc
-                if isinstance(exc, OutcomeUnknown):
-                    unknown = exc
-            finally:
-                self._release(conn)
-
-    async def _resend(
-        self, failure: ConnectionFailure | OutcomeUnknown, data: bytes, args: tuple[Any, ...]
-    ) -> Any:
-        """``_retry`` for one encoded command that failed with its connection."""
-        return await self._retry(
-            failure,
-            lambda conn: conn.request(data, args, True),
-            is_safe_to_repeat(args),
-            display_name(args),
-        )
+    def _abandoned(self, conn: Connection) -> None:
+        conn.abort("its borrower was garbage-collected")
+        self._release(conn)
 
     def _deadline(self) -> float | None:
         timeout = self.options.acquire_timeout
         return None if timeout is None else time.monotonic() + timeout
 
-    async def _wait_for_slot(self, deadline: float | None) -> Connection | None:
-        self._waiting += 1
-        try:
-            async with asyncio.timeout(None if deadline is None else deadline - time.monotonic()):
-                return await self._slots.wait()
-        except TimeoutError:
-            self._timeouts += 1
-            raise self._timeout_error() from None
-        finally:
-            self._waiting -= 1
-
     def _timeout_error(self) -> PoolTimeout:
+        """The error of a waiter still in line at its deadline (called by its line's timer)."""
+        self._timeouts += 1
         stats = self.stats()
         detail = ""
         if self._in_use:
-            holds = list(self._in_use.values())
-            shown = "; ".join(hold.describe() for hold in holds[:5])
-            more = f"; and {len(holds) - 5} more" if len(holds) > 5 else ""
-            detail = f", held by (oldest first) {shown}{more}"
+            detail = f", held by (oldest first) {self._in_use.holders()}"
         if stats.opening:
             detail += f", {stats.opening} being opened"
         return PoolTimeout(
@@ -645,7 +377,7 @@ class Pool:
                 self._discard(conn)
             else:
                 try:
-                    dead = await self._ping(conn)
+                    dead = await check(conn, self._check, self._health_timeout)
                 except BaseException:
                     self._closed += 1
                     raise
@@ -655,77 +387,10 @@ class Pool:
                 # Found dead before the caller's command was written: replacing
                 # it is a retry that provably never ran.
                 self._closed += 1
-        return await self._open(deadline)
-
-    async def _open(self, deadline: float | None) -> Connection:
-        """Open a connection, retrying with backoff and jitter until ``deadline``.
-
-        The error raised at the deadline names the last *real* failure: an
-        attempt the deadline cut short (or left no time for) would only say
-        "no time", hiding the refusal (``maxclients``, ``LOADING``) before it.
-        """
-        opts = self.options
-        address = self.connection_options.address
-        connect_timeout = self.connection_options.connect_timeout
-        started = time.monotonic()
-        attempt = 0
-        cause: RedisError | None = None  # the last failure not caused by the deadline
-        while True:
-            timeout = connect_timeout
-            capped = False
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining < _MIN_ATTEMPT:
-                    if cause is None:
-                        raise ConnectError(
-                            f"could not connect to {address}: no time left within "
-                            f"acquire_timeout={opts.acquire_timeout}s",
-                            address,
-                        )
-                    raise self._gave_up(attempt, started, cause)
-                capped = timeout is None or remaining < timeout
-                timeout = remaining if capped else timeout
-            attempt += 1
-            try:
-                conn = await self._connect(timeout)
-            except (ConnectError, BusyLoadingError) as exc:
-                self._connect_errors += 1
-                if not (capped and cause is not None and isinstance(exc, ConnectError)):
-                    cause = exc
-                delay = random.uniform(
-                    0, min(opts.reconnect_backoff_max, opts.reconnect_backoff * 2**attempt)
-                )
-                if (
-                    deadline is None
-                    or not self._retry_connect
-                    or time.monotonic() + delay >= deadline
-                ):
-                    if attempt == 1 and isinstance(exc, ConnectError):
-                        raise
-                    raise self._gave_up(attempt, started, cause) from exc
-                logger.debug("connect attempt %d to %r failed: %s", attempt, self, exc)
-                await asyncio.sleep(delay)
-            except ReplyError:
-                self._connect_errors += 1
-                raise
-            else:
-                self._created += 1
-                return conn
-
-    def _gave_up(self, attempts: int, started: float, cause: RedisError) -> ConnectError:
-        error = ConnectError(
-            f"could not connect to {self.connection_options.address} after {attempts} "
-            f"attempt(s) in {time.monotonic() - started:.2f}s "
-            f"(acquire_timeout={self.options.acquire_timeout}s); last error: {cause}",
-            self.connection_options.address,
-        )
-        error.__cause__ = cause
-        return error
+        return await self._opener.open(deadline, retry=self._retry_connect)
 
     def _release(self, conn: Connection) -> None:
-        hold = self._in_use.pop(conn, None)
-        if hold is not None and hold.timer is not None:
-            hold.timer.cancel()
+        hold = self._in_use.pop(conn)
         if hold is None:
             if self._closing:  # aclose() gave up on it and cleared the books
                 conn.abort()
@@ -743,8 +408,7 @@ class Pool:
             self._slots.give(conn)
             if self._slots.free > self._refill_above:
                 self._start_refill()  # e.g. after a warm-up that failed
-            if self._reaper is None and self._reap_period is not None:
-                self._arm_reaper()
+            self._arm_reaper()
         else:
             self._discard(conn)
             self._slots.give(None)
@@ -757,9 +421,8 @@ class Pool:
     # -- background upkeep -------------------------------------------------------
 
     def _arm_reaper(self) -> None:
-        assert self._loop is not None
-        assert self._reap_period is not None
-        self._reaper = self._loop.call_later(self._reap_period, self._reap)
+        if self._reaper is None and self._reap_period is not None and self._loop is not None:
+            self._reaper = self._loop.call_later(self._reap_period, self._reap)
 
     def _reap(self) -> None:
         self._reaper = None
@@ -781,71 +444,29 @@ class Pool:
                 slots.take_idle(conn)
                 self._discard(conn)
         keepalive = opts.keepalive_interval
-        if keepalive is not None and self._keepalive is None:
+        if keepalive is not None and self._keepalive.task is None:
             due = [conn for conn in idle if now - conn.checked_at >= keepalive]
             if due:
                 for conn in due:
                     idle.remove(conn)  # the slot stays taken: it counts as opening
-                self._checking.update(due)
-                assert self._loop is not None
-                self._keepalive = self._loop.create_task(self._ping_idle(due))
-        if idle or self._checking:
+                self._keepalive.start(due)
+        if idle or self._keepalive.checking:
             self._arm_reaper()
         self._start_refill()
 
-    async def _ping_idle(self, conns: list[Connection]) -> None:
-        """PING idle connections nobody used for ``keepalive_interval`` (HikariCP's keepalive).
-
-        A peer that vanished without a FIN (a partition, a frozen host) is
-        found here, within one health-check timeout, instead of by the next
-        caller's command. Each connection goes back (to a waiter first) as
-        soon as its PING answers.
-        """
-        try:
-            await asyncio.gather(*(self._ping_one(conn) for conn in conns))
-        finally:
-            self._keepalive = None
-            for conn in self._checking:  # cancelled by aclose()
-                conn.abort()
-                self._closed += 1
-            self._checking.clear()
-
-    async def _ping_one(self, conn: Connection) -> None:
-        dead = await self._ping(conn)
-        self._checking.discard(conn)
+    def _kept_alive(self, conn: Connection, dead: BaseException | None) -> None:
+        """A keepalive check answered: back to the pool (to a waiter first), or replaced."""
         if dead is not None:
             logger.info("%r: keepalive PING on %r failed (%s); closed", self, conn, dead)
             self._closed += 1
             if not self._closing:
                 self._slots.give(None)
                 self._start_refill()
-            return
-        if self._closing:
+        elif self._closing:
             self._discard(conn)
-            return
-        conn.check_in()
-        self._slots.give(conn)
-
-    async def _ping(self, conn: Connection) -> RedisError | None:
-        """PING an idle connection taken out of the pool, within the health-check timeout.
-
-        ``None`` when the server answered, an error reply included (it is
-        alive and in step; an ACL user may not be allowed PING); otherwise the
-        failure, and the connection is already aborted. Cancellation aborts it
-        and propagates.
-        """
-        conn.check_out()
-        try:
-            await conn.execute("PING", timeout=self._health_timeout)
-        except ReplyError:
-            pass
-        except (ConnectionFailure, CommandTimeout, ProtocolError) as exc:
-            return exc
-        except BaseException:
-            conn.abort()
-            raise
-        conn.checked_at = time.monotonic()
-        return None
+        else:
+            conn.check_in()
+            self._slots.give(conn)
 
     def _start_refill(self) -> None:
         """Top the pool back up to ``min_size`` in the background."""
@@ -863,7 +484,7 @@ class Pool:
                 if not self._slots.take_free():
                     return
                 try:
-                    conn = await self._open(self._deadline())
+                    conn = await self._opener.open(self._deadline(), retry=self._retry_connect)
                 except BaseException:
                     self._slots.give(None)
                     raise
@@ -872,8 +493,7 @@ class Pool:
                     return
                 conn.check_in()
                 self._slots.give(conn)
-                if self._reaper is None and self._reap_period is not None:
-                    self._arm_reaper()
+                self._arm_reaper()
         except (ConnectError, ReplyError) as exc:
             if asyncio.current_task() is not self._refill:
                 raise
@@ -892,13 +512,7 @@ class Pool:
         size = opts.max_size - self._slots.free if not self._slots.closed else len(self._in_use)
         in_use = len(self._in_use)
         idle = len(self._slots.idle)
-        oldest = 0.0
-        shared = 0
-        for hold in self._in_use.values():  # oldest first
-            if hold.shared:
-                shared += 1
-            elif not oldest:
-                oldest = time.monotonic() - hold.since
+        oldest, shared = self._in_use.oldest(time.monotonic())
         return PoolStats(
             max_size=opts.max_size,
             min_size=opts.min_size,
@@ -907,37 +521,11 @@ class Pool:
             idle=idle,
             opening=max(size - in_use - idle, 0),
             waiting=self._waiting,
-            created=self._created,
+            created=self._opener.created,
             closed=self._closed,
             acquired=self._acquired,
             timeouts=self._timeouts,
-            connect_errors=self._connect_errors,
+            connect_errors=self._opener.errors,
             oldest_held=oldest,
             shared=shared,
         )
-
-
-def _caller_site() -> str:
-    """The stack of the code that borrowed a connection, without aiopool's own frames."""
-    frames = [
-        frame
-        for frame in traceback.extract_stack(limit=40)[:-1]
-        if _PACKAGE_DIR not in frame.filename
-    ]
-    return "".join(traceback.format_list(frames[-8:][::-1])) if frames else "(unknown)"
-
-
-def _abandoned(pool_ref: weakref.ref[Pool], conn: Connection, hold: _Hold) -> None:
-    pool = pool_ref()
-    if pool is None or pool._in_use.get(conn) is not hold:
-        return  # released properly, or the pool is gone
-    logger.error(
-        "%r: %r was borrowed by %s, a task that was garbage-collected without returning it; "
-        "the connection was closed and its slot recovered. Acquired at:\n%s",
-        pool,
-        conn,
-        hold.describe(),
-        hold.site,
-    )
-    conn.abort("its borrower was garbage-collected")
-    pool._release(conn)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import random
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from types import TracebackType
@@ -23,6 +22,7 @@ from ._config import ConnectionOptions, PoolOptions
 from ._connection import Connection
 from ._errors import CommandTimeout, ConnectionFailure, ProtocolError, ReplyError
 from ._protocol import encode_command
+from ._retry import backoff
 
 __all__ = ["Message", "PubSub"]
 
@@ -386,8 +386,7 @@ class PubSub:
 
     def _backoff(self, attempt: int) -> float:
         opts = self.options
-        cap = min(opts.reconnect_backoff_max, opts.reconnect_backoff * 2 ** min(attempt, 16))
-        return random.uniform(0, cap)
+        return backoff(attempt, opts.reconnect_backoff, opts.reconnect_backoff_max)
 
     def _idle(self) -> None:
         # Nothing is subscribed any more, so nothing can be missed: a gap in

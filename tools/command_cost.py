@@ -1,0 +1,57 @@
+"""Run N sequential SET/GET pairs on one task, through aiopool or the bare baseline.
+
+For counting instructions per command through the whole client (pool
+checkout, connection, read path, reply transform), which stays steady on a
+noisy machine where timings do not:
+
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null \\
+        python tools/command_cost.py aiopool 10000      # minus the same with 0
+    ... python tools/command_cost.py bare 10000
+    ... python tools/command_cost.py auto 10000         # auto_pipeline=True
+
+(instructions(N) - instructions(0)) / (2 * N) is the cost per command; the
+ratio of aiopool's to bare's is the client's CPU overhead per command. The
+tool starts its own throwaway ``redis-server`` (callgrind does not follow it)
+and runs the default asyncio loop (uvloop's C code would be counted too, but
+is the same for every client).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from aiopool import Client
+from aiopool._bench.bare import BareConnection
+from aiopool._config import ConnectionOptions
+from aiopool.testing import RedisServer
+
+
+async def run(mode: str, count: int, url: str) -> None:
+    value = b"x" * 100
+    if mode == "bare":
+        conn = await BareConnection.open(ConnectionOptions(host="127.0.0.1", port=port(url)))
+        for _ in range(count):
+            await conn.set("k", value)
+            await conn.get("k")
+        return
+    async with Client.from_url(url, max_size=3, auto_pipeline=mode == "auto") as client:
+        await client.ping()
+        for _ in range(count):
+            await client.set("k", value)
+            await client.get("k")
+
+
+def port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].split("/", 1)[0])
+
+
+def main(mode: str, count: int) -> None:
+    if mode not in ("aiopool", "auto", "bare"):
+        raise SystemExit(f"mode is aiopool, auto or bare, not {mode!r}")
+    with RedisServer() as server:
+        asyncio.run(run(mode, count, server.url))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]))
