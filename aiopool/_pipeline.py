@@ -52,7 +52,7 @@ _PLAIN_ARGUMENTS = frozenset({str, bytes, int, float, bool, type(None)})
 # any strided view (hiredis ignores strides). A type test per argument costs
 # less than a loop over the packed arguments, command name included
 # (``python tools/pipeline_cost.py --callgrind``: 8,840 instructions per
-# queued command with the forwarding closure and that loop, 7,750 with this).
+# queued command with the forwarding closure and that loop, 7,780 with this).
 # ``{parameters}``, ``{call}`` and ``{plain}`` name the positional parameters
 # ``p0, p1, ...`` (and ``*p<n>``); ``_queued`` renames them after the
 # definition's. ``{defaults}`` passes the keyword options' defaults (``_shape``).
