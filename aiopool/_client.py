@@ -31,13 +31,12 @@ def _command(
 ) -> Callable[Concatenate[Client, P], Coroutine[Any, Any, T]]:
     """Make ``build`` (a command definition) an async ``Client`` method."""
 
-    async def method(self: Client, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        # Forwarding an empty dict costs more than testing for it (every command).
+    def method(self: Client, /, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, T]:
+        # A plain function returning _send()'s coroutine, as redis-py's methods
+        # are: bad arguments raise at the call, and a command costs one
+        # coroutine, not two. Forwarding an empty dict costs more than testing for it.
         command = build(*args, **kwargs) if kwargs else build(*args)  # type: ignore[call-arg]
-        reply = await self._send(command[0])
-        if command[1] is None:
-            return reply  # type: ignore[no-any-return]
-        return cmd.apply(command, reply, self.pool.connection_options.address)
+        return self._send(command[0], command[1])
 
     cmd.describe(method, build, "{}")
     return method
@@ -184,30 +183,41 @@ class Client:
     def _unpin(self) -> None:
         self._pinned = False
 
-    async def _send(self, args: tuple[Any, ...]) -> Any:
+    async def _send(
+        self, args: tuple[Any, ...], transform: Callable[[Any], Any] | None = None
+    ) -> Any:
+        """Run ``args`` and return its reply, through ``transform`` when given."""
         auto = self._auto
         if auto is not None and not may_block(args):
-            return await auto.send(args)
-        data = encode_command(args)
-        pinned = self._pinned
-        if pinned is not None:
-            if pinned is False:
-                raise RuntimeError(
-                    "this client ran on a pipeline's watched connection, which the pipeline "
-                    "has released; use pipeline.immediate only between watch() and execute()"
-                )
-            return await pinned.request(data, args, True)
-        pool = self.pool
-        conn = pool._take_ready()
-        if conn is None:
-            conn = await pool._acquire()
-        try:
-            return await conn.request(data, args, True)
-        except (ConnectionFailure, OutcomeUnknown) as exc:
-            failure = exc
-        finally:
-            pool._release(conn)
-        return await _retry.resend(pool, failure, data, args)
+            reply = await auto.send(args)
+        else:
+            data = encode_command(args)
+            pinned = self._pinned
+            if pinned is not None:
+                if pinned is False:
+                    raise RuntimeError(
+                        "this client ran on a pipeline's watched connection, which the pipeline "
+                        "has released; use pipeline.immediate only between watch() and execute()"
+                    )
+                reply = await pinned.request(data, args, True)
+            else:
+                pool = self.pool
+                conn = pool._take_ready()
+                if conn is None:
+                    conn = await pool._acquire()
+                try:
+                    reply = await conn.request(data, args, True)
+                except (ConnectionFailure, OutcomeUnknown) as exc:
+                    pool._release(conn)
+                    reply = await _retry.resend(pool, exc, data, args)
+                except BaseException:
+                    pool._release(conn)
+                    raise
+                else:
+                    pool._release(conn)
+        if transform is None:
+            return reply
+        return cmd.apply((args, transform), reply, self.pool.connection_options.address)
 
     async def _run(self, command: Command[T]) -> T:
         reply = await self._send(command[0])

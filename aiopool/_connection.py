@@ -826,10 +826,16 @@ class Connection(asyncio.Protocol):
 
     # -- state and teardown ----------------------------------------------------
 
-    def check_in(self) -> None:
-        """The pool took the connection back: idle, and refusing commands until checked out."""
-        if self.state == READY:
+    def check_in(self) -> bool:
+        """The pool takes the connection back if ``is_reusable()``: True, and it is pooled.
+
+        A pooled connection refuses commands until checked out. False (not
+        reusable) leaves it as it is, for the pool to abort.
+        """
+        if self.is_reusable():
             self.state = POOLED
+            return True
+        return False
 
     def check_out(self) -> None:
         """The pool hands the connection to a borrower (or to its own health-check PING)."""

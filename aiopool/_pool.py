@@ -288,8 +288,20 @@ class Pool:
         if loop is not self._loop or self._closing:
             self._check_usable()
         idle = self._slots.idle
-        if idle and self._is_fresh(idle[-1], loop):
-            return idle.pop()
+        if not idle:
+            return None
+        conn = idle[-1]
+        now = time.monotonic()
+        if (
+            now - conn.checked_at < self._check_after
+            and now - conn.created_at < self._max_lifetime
+            and conn.is_pooled_and_open()
+        ):
+            idle.pop()
+            conn.check_out()
+            self._acquired += 1
+            self._in_use.add(conn, now, loop)
+            return conn
         return None
 
     def _is_fresh(self, conn: Connection, loop: asyncio.AbstractEventLoop) -> bool:
@@ -402,17 +414,25 @@ class Pool:
                 self._all_returned.set()
             return
         now = time.monotonic()
-        if now - conn.created_at < self._max_lifetime and conn.is_reusable():
-            conn.check_in()
+        if now - conn.created_at < self._max_lifetime and conn.check_in():
             conn.last_used_at = conn.checked_at = now
             self._slots.give(conn)
             if self._slots.free > self._refill_above:
                 self._start_refill()  # e.g. after a warm-up that failed
-            self._arm_reaper()
+            if self._reaper is None:
+                self._arm_reaper()
         else:
             self._discard(conn)
             self._slots.give(None)
             self._start_refill()
+
+    def _put_back(self, conn: Connection) -> None:
+        """Pool a connection that answered a PING or was just opened (aborted if not in step)."""
+        if conn.check_in():
+            self._slots.give(conn)
+        else:
+            self._discard(conn)
+            self._slots.give(None)
 
     def _discard(self, conn: Connection) -> None:
         conn.abort()
@@ -465,8 +485,7 @@ class Pool:
         elif self._closing:
             self._discard(conn)
         else:
-            conn.check_in()
-            self._slots.give(conn)
+            self._put_back(conn)
 
     def _start_refill(self) -> None:
         """Top the pool back up to ``min_size`` in the background."""
@@ -491,8 +510,7 @@ class Pool:
                 if self._closing:
                     self._discard(conn)
                     return
-                conn.check_in()
-                self._slots.give(conn)
+                self._put_back(conn)
                 self._arm_reaper()
         except (ConnectError, ReplyError) as exc:
             if asyncio.current_task() is not self._refill:

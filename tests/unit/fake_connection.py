@@ -76,9 +76,11 @@ class FakeConnection:
 
     # -- the pool's surface ----------------------------------------------------------------
 
-    def check_in(self) -> None:
-        if self.state == "ready":
+    def check_in(self) -> bool:
+        if self.is_reusable():
             self.state = "pooled"
+            return True
+        return False
 
     def check_out(self) -> None:
         if self.state == "pooled":
