@@ -36,15 +36,13 @@ from typing import Any, Final
 
 import hiredis
 
+from . import _handshake as handshake
 from ._config import ConnectionOptions
 from ._deadline import LazyTimer
 from ._errors import (
     AuthenticationError,
-    BusyLoadingError,
-    CommandTimeout,
     ConnectError,
     ConnectionFailure,
-    ConnectionLost,
     ProtocolError,
     RedisError,
     ReplyError,
@@ -275,24 +273,7 @@ class Connection(asyncio.Protocol):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
 
     async def _handshake(self) -> None:
-        opts = self.options
-        steps: list[tuple[Any, ...]] = []
-        if opts.password is not None:
-            if opts.username:
-                steps.append(("AUTH", opts.username, opts.password))
-            else:
-                steps.append(("AUTH", opts.password))
-        if opts.db:
-            steps.append(("SELECT", opts.db))
-        if opts.client_name:
-            steps.append(("CLIENT", "SETNAME", opts.client_name))
-        if opts.readonly:
-            steps.append(("READONLY",))
-        # Always a PING, in the same write: a socket accepted by a proxy, a
-        # backlog or a frozen server is not a Redis connection until something
-        # answers, and AUTH, SELECT and CLIENT SETNAME are allowed while the
-        # server loads its data, PING is not (its LOADING is retried).
-        steps.append(("PING",))
+        steps = handshake.steps(self.options)
         self._owed += len(steps)
         self._transport.write(b"".join(encode_command(step) for step in steps))
         # Read every reply before judging any, so a failure leaves nothing owed.
@@ -301,60 +282,14 @@ class Connection(asyncio.Protocol):
         except OSError:
             # A refusal (maxclients) answers the first command and hangs up:
             # report the refusal, not the hang-up.
-            for step, reply in zip(steps, self._inbox, strict=False):
+            replies = list(self._inbox)
+            for step, reply in zip(steps, replies, strict=False):
                 if isinstance(reply, ReplyError):
-                    raise self._handshake_error(step, reply) from None
+                    raise handshake.refusal(self.address, self.options, step, reply) from None
             raise
         for step, reply in zip(steps, replies, strict=True):
             if isinstance(reply, ReplyError):
-                raise self._handshake_error(step, reply)
-
-    def _handshake_error(self, step: tuple[Any, ...], reply: ReplyError) -> RedisError:
-        name = step[0] if step[0] != "CLIENT" else "CLIENT SETNAME"
-        if isinstance(reply, BusyLoadingError):
-            return reply
-        if _is_maxclients(reply):
-            return self._maxclients_error(reply)
-        if name == "PING":
-            if isinstance(reply, AuthenticationError):
-                return AuthenticationError(
-                    f"{self.address} requires a password: {reply.message} (give the password "
-                    "option, or credentials in the URL: redis://user:password@host)",
-                    reply.code,
-                )
-            return type(reply)(f"{self.address} refused PING: {reply.message}", reply.code)
-        if name == "AUTH" or isinstance(reply, AuthenticationError):
-            user = (
-                f"user {self.options.username!r}" if self.options.username else "the default user"
-            )
-            action = (
-                f"refused AUTH for {user}" if name == "AUTH" else f"requires a password ({name})"
-            )
-            return AuthenticationError(
-                f"{self.address} {action}: {reply.message} "
-                "(check the username and password options or the URL's credentials)",
-                reply.code,
-            )
-        if name == "READONLY":
-            return type(reply)(
-                f"{self.address} refused READONLY: {reply.message} (the readonly option is "
-                "for cluster replicas; turn it off for this server)",
-                reply.code,
-            )
-        option = "db" if name == "SELECT" else "client_name"
-        shown = self.options.db if name == "SELECT" else self.options.client_name
-        return type(reply)(
-            f"{self.address} refused {name} {shown}: {reply.message} (check the {option} option)",
-            reply.code,
-        )
-
-    def _maxclients_error(self, reply: ReplyError) -> ConnectError:
-        return ConnectError(
-            f"{self.address} refused the connection: {reply.message} (the server's maxclients "
-            "limit; lower max_size across your processes or raise maxclients); "
-            "no command was run",
-            self.address,
-        )
+                raise handshake.refusal(self.address, self.options, step, reply)
 
     # -- commands --------------------------------------------------------------
 
@@ -464,9 +399,9 @@ class Connection(asyncio.Protocol):
         except BaseException as exc:
             self.abort()
             first = self._inbox[0] if self._inbox else None
-            if isinstance(first, ReplyError) and _is_maxclients(first):
+            if isinstance(first, ReplyError) and handshake.is_maxclients(first):
                 # Sent instead of any reply before the server hung up: nothing ran.
-                raise self._maxclients_error(first) from exc
+                raise handshake.maxclients_error(self.address, first) from exc
             raise self.failure(exc, what, timeout) from exc
         self._deadline = None
         self.state = READY
@@ -474,11 +409,11 @@ class Connection(asyncio.Protocol):
 
     def error_reply(self, reply: ReplyError) -> RedisError:
         """The exception a caller gets for an error reply to its command."""
-        if _is_maxclients(reply):
+        if handshake.is_maxclients(reply):
             # Sent instead of any reply, before the server closes the
             # socket: our command was never run.
             self.abort()
-            return self._maxclients_error(reply)
+            return handshake.maxclients_error(self.address, reply)
         if isinstance(reply, AuthenticationError):
             return AuthenticationError(
                 f"{self.address}: {reply.message} (give the password option, "
@@ -567,31 +502,7 @@ class Connection(asyncio.Protocol):
             exc = TimeoutError()
         if isinstance(exc, _NotSent):
             return self._not_sent(name)
-        if isinstance(exc, TimeoutError) and not (isinstance(exc, OSError) and exc.errno):
-            return CommandTimeout(
-                f"no reply from {self.address} to {name} within {timeout}s (command_timeout); "
-                "the connection was closed and the command may or may not have run",
-                name,
-            )
-        if isinstance(exc, ProtocolError):
-            return ProtocolError(
-                f"{self.address} sent an invalid reply to {name}: {exc}; the connection was closed"
-            )
-        if isinstance(exc, UnicodeDecodeError):
-            return ProtocolError(
-                f"the reply from {self.address} to {name} is not valid {self.options.encoding} "
-                f"({exc.reason}); use decode_responses=False for binary values. "
-                "The connection was closed"
-            )
-        if isinstance(exc, OSError | EOFError):
-            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-            return ConnectionLost(
-                f"connection to {self.address} lost during {name}: {reason}; "
-                "the command may or may not have run",
-                self.address,
-                name,
-            )
-        return exc
+        return handshake.translate(exc, self.address, name, timeout, self.options.encoding)
 
     # -- the read path -------------------------------------------------------------------
 
@@ -931,10 +842,6 @@ def _unparsable(exc: Exception) -> ProtocolError:
 
 class _NotSent(Exception):
     """Internal: the write failed synchronously, so the command never left."""
-
-
-def _is_maxclients(reply: ReplyError) -> bool:
-    return reply.message.startswith("ERR max number of clients reached")
 
 
 def _ssl_context(option: _ssl.SSLContext | bool) -> _ssl.SSLContext | None:

@@ -8,8 +8,7 @@ aiopool: which node holds a key, which commands a node ran or redirected
 keeping the one that does not answer ``MOVED``, so no helper relies on the
 CRC16 under test.
 
-Imported as ``cluster_support`` (``tests/integration`` is on ``sys.path``, as
-for ``pool_support``). pytest does not rewrite the asserts of this module, so
+Imported relatively, as ``pool_support`` is. pytest does not rewrite the asserts of this module, so
 each one carries its own message.
 """
 

@@ -2,8 +2,7 @@
 outcomes, a load generator that keeps a ledger of what the server acknowledged,
 and a few fault-making servers.
 
-Imported as ``fault_support`` (like ``pool_support``: ``tests/integration`` is
-on ``sys.path``). pytest does not rewrite the asserts of this module, so each
+Imported relatively, as ``pool_support`` is. pytest does not rewrite the asserts of this module, so each
 one carries its own message.
 
 **Client modes.** Every fault test builds its clients through the
@@ -24,9 +23,6 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol, TypeVar
 
-from pool_support import admin, assert_balanced
-from pool_support import assert_own_replies as assert_own_byte_replies
-
 from aiopool import (
     AutoPipelineOptions,
     Client,
@@ -40,6 +36,9 @@ from aiopool import (
     PoolTimeout,
 )
 from aiopool.testing import FaultProxy, RedisServer
+
+from .pool_support import admin, assert_balanced
+from .pool_support import assert_own_replies as assert_own_byte_replies
 
 __all__ = [
     "CLIENT_MODES",

@@ -5,12 +5,10 @@ Server-side facts (which connections exist, what they are doing, how many
 clients are connected) are read over a plain blocking socket that is not
 part of the pool under test, so they do not depend on the code being tested.
 
-The test modules import this module as ``pool_support``: pytest's default
-"prepend" import mode puts ``tests/integration`` (which has no
-``__init__.py``) on ``sys.path`` before it imports a test module there, and
-mypy maps the file to the top-level module ``pool_support`` the same way. (It
-is not called ``_support``: ``examples/_support.py`` already is, and mypy
-checks both directories as one program.)
+The test modules import it relatively (``from .pool_support import ...``):
+``tests/`` and its folders are packages, so a test file is named after what
+it tests without clashing with its namesake in the other folder
+(``unit/test_pool.py``, ``integration/test_pool.py``).
 
 pytest rewrites the ``assert`` statements of test modules only, not of this
 module, so every assertion here carries its own message.

@@ -21,16 +21,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from pool_support import (
-    address,
-    admin,
-    blocked_ids,
-    client_ids,
-    clients_named,
-    free_port,
-    unique_name,
-    wait_until,
-)
 
 from aiopool import (
     AuthenticationError,
@@ -48,6 +38,17 @@ from aiopool import (
     ReplyError,
 )
 from aiopool.testing import FaultProxy, RedisServer
+
+from .pool_support import (
+    address,
+    admin,
+    blocked_ids,
+    client_ids,
+    clients_named,
+    free_port,
+    unique_name,
+    wait_until,
+)
 
 pytestmark = pytest.mark.timeout(30)
 

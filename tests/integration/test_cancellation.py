@@ -23,8 +23,12 @@ import time
 from typing import Any
 
 import pytest
-from fault_support import CLIENT_MODES, build_client, is_auto, settle
-from pool_support import (
+
+from aiopool import AutoPipelineStats, Client, ConnectionFailure, Pool
+from aiopool.testing import FaultProxy, RedisServer
+
+from .fault_support import CLIENT_MODES, build_client, is_auto, settle
+from .pool_support import (
     assert_balanced,
     assert_own_replies,
     blocked_ids,
@@ -37,9 +41,6 @@ from pool_support import (
     wait_for_waiters,
     wait_until,
 )
-
-from aiopool import AutoPipelineStats, Client, ConnectionFailure, Pool
-from aiopool.testing import FaultProxy, RedisServer
 
 # -- helpers -------------------------------------------------------------------------
 

@@ -24,7 +24,19 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from cluster_support import (
+
+from aiopool import (
+    ClusterClient,
+    ClusterError,
+    CrossSlotError,
+    OutcomeUnknown,
+    ReplyError,
+    key_slot,
+)
+from aiopool.testing import RedisCluster, RedisServer
+from aiopool.testing.plugin import require_redis_server
+
+from .cluster_support import (
     ClusterLedger,
     Op,
     address,
@@ -38,19 +50,8 @@ from cluster_support import (
     values_on_cluster,
     wait_for,
 )
-from fault_support import full_backlog_port
-from pool_support import assert_balanced, cancel_and_settle, free_port
-
-from aiopool import (
-    ClusterClient,
-    ClusterError,
-    CrossSlotError,
-    OutcomeUnknown,
-    ReplyError,
-    key_slot,
-)
-from aiopool.testing import RedisCluster, RedisServer
-from aiopool.testing.plugin import require_redis_server
+from .fault_support import full_backlog_port
+from .pool_support import assert_balanced, cancel_and_settle, free_port
 
 FAILOVER_REPORT = "/tmp/cluster_failover.json"
 

@@ -15,7 +15,11 @@ import uuid
 from typing import Any
 
 import pytest
-from cluster_support import (
+
+from aiopool import ClusterClient, OutcomeUnknown
+from aiopool.testing import RedisCluster, RedisServer
+
+from .cluster_support import (
     ClusterLedger,
     Op,
     address,
@@ -25,9 +29,6 @@ from cluster_support import (
     values_on_cluster,
     wait_for,
 )
-
-from aiopool import ClusterClient, OutcomeUnknown
-from aiopool.testing import RedisCluster, RedisServer
 
 pytestmark = pytest.mark.timeout(60)
 

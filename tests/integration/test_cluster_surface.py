@@ -15,7 +15,6 @@ import asyncio
 from typing import Any
 
 import pytest
-from cluster_support import address, command_stats, error_count, reset_stats, unique_tag, wait_for
 
 from aiopool import (
     ClusterClient,
@@ -26,6 +25,8 @@ from aiopool import (
     key_slot,
 )
 from aiopool.testing import RedisCluster, RedisServer
+
+from .cluster_support import address, command_stats, error_count, reset_stats, unique_tag, wait_for
 
 # -- helpers -------------------------------------------------------------------------------
 

@@ -12,11 +12,12 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
-from cluster_support import address, command_stats, reset_stats, slot_ranges, wait_for
 
 from aiopool import ClusterOptions, ConnectionOptions, RedisError
 from aiopool._topology import Shard, SlotMap, Topology
 from aiopool.testing import RedisCluster
+
+from .cluster_support import address, command_stats, reset_stats, slot_ranges, wait_for
 
 
 def shards_queries(cluster: RedisCluster) -> int:

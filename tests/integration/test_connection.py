@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from pool_support import free_port
 
 from aiopool import (
     AuthenticationError,
@@ -27,6 +26,8 @@ from aiopool import (
 from aiopool._connection import BUSY
 from aiopool.testing import RedisServer, RedisServerUnavailable
 from aiopool.testing.plugin import require_redis_server
+
+from .pool_support import free_port
 
 PASSWORD = "correct-H0rse-battery"
 WRONG_PASSWORD = "wr0ng-Staple-guess"

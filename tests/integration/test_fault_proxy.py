@@ -16,7 +16,6 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from pool_support import admin, assert_balanced, assert_own_replies, free_port, wait_until
 
 from aiopool import (
     Client,
@@ -26,6 +25,8 @@ from aiopool import (
     ProtocolError,
 )
 from aiopool.testing import FaultProxy, RedisServer
+
+from .pool_support import admin, assert_balanced, assert_own_replies, free_port, wait_until
 
 PING = b"*1\r\n$4\r\nPING\r\n"
 

@@ -114,7 +114,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from fault_support import (
+
+from aiopool import (
+    BusyLoadingError,
+    Client,
+    CommandTimeout,
+    ConnectError,
+    ConnectionFailure,
+    ConnectionLost,
+    OutcomeUnknown,
+    PoolTimeout,
+    ProtocolError,
+)
+from aiopool.testing import FaultProxy, RedisServer
+
+from .fault_support import (
     CLIENT_MODES,
     ClientFactory,
     Ledger,
@@ -131,7 +145,7 @@ from fault_support import (
     settle,
     warm_exclusive,
 )
-from pool_support import (
+from .pool_support import (
     RawConnection,
     address,
     admin,
@@ -141,19 +155,6 @@ from pool_support import (
     free_port,
     wait_until,
 )
-
-from aiopool import (
-    BusyLoadingError,
-    Client,
-    CommandTimeout,
-    ConnectError,
-    ConnectionFailure,
-    ConnectionLost,
-    OutcomeUnknown,
-    PoolTimeout,
-    ProtocolError,
-)
-from aiopool.testing import FaultProxy, RedisServer
 
 # A hang fails the test well before pytest's global 60 s.
 pytestmark = pytest.mark.timeout(30)

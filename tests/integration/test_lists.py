@@ -13,7 +13,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from pool_support import (
+
+from aiopool import Client, ReplyError
+from aiopool.testing import RedisServer
+
+from .pool_support import (
     assert_balanced,
     assert_own_replies,
     blocked_ids,
@@ -22,9 +26,6 @@ from pool_support import (
     wait_for_blocked_clients,
     wait_until,
 )
-
-from aiopool import Client, ReplyError
-from aiopool.testing import RedisServer
 
 # -- pushing ------------------------------------------------------------------------------
 

@@ -10,16 +10,6 @@ import time
 from typing import Any
 
 import pytest
-from pool_support import (
-    RawConnection,
-    admin,
-    assert_balanced,
-    assert_own_replies,
-    blocked_ids,
-    clients_named,
-    unique_name,
-    wait_until,
-)
 
 from aiopool import (
     Client,
@@ -30,6 +20,17 @@ from aiopool import (
     SessionCommandError,
 )
 from aiopool.testing import RedisServer
+
+from .pool_support import (
+    RawConnection,
+    admin,
+    assert_balanced,
+    assert_own_replies,
+    blocked_ids,
+    clients_named,
+    unique_name,
+    wait_until,
+)
 
 # -- helpers -------------------------------------------------------------------------
 

@@ -13,14 +13,6 @@ import time
 from typing import Any
 
 import pytest
-from pool_support import (
-    assert_balanced,
-    assert_own_replies,
-    clients_named,
-    unique_name,
-    wait_for_waiters,
-    wait_until,
-)
 
 from aiopool import (
     Client,
@@ -32,6 +24,15 @@ from aiopool import (
     RedisError,
 )
 from aiopool.testing import RedisServer
+
+from .pool_support import (
+    assert_balanced,
+    assert_own_replies,
+    clients_named,
+    unique_name,
+    wait_for_waiters,
+    wait_until,
+)
 
 # -- helpers -------------------------------------------------------------------------
 

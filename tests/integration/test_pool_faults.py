@@ -17,17 +17,6 @@ import traceback
 from typing import Any
 
 import pytest
-from pool_support import (
-    RawConnection,
-    address,
-    admin,
-    assert_balanced,
-    assert_own_replies,
-    client_ids,
-    free_port,
-    unique_name,
-    wait_until,
-)
 
 from aiopool import (
     AuthenticationError,
@@ -40,6 +29,18 @@ from aiopool import (
     RedisError,
 )
 from aiopool.testing import FaultProxy, RedisServer
+
+from .pool_support import (
+    RawConnection,
+    address,
+    admin,
+    assert_balanced,
+    assert_own_replies,
+    client_ids,
+    free_port,
+    unique_name,
+    wait_until,
+)
 
 # -- killed connections --------------------------------------------------------------
 

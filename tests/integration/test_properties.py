@@ -29,7 +29,6 @@ from typing import Any, Final
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pool_support import admin, assert_balanced, assert_own_replies
 
 from aiopool import (
     Client,
@@ -39,6 +38,8 @@ from aiopool import (
 )
 from aiopool._protocol import NOT_ENOUGH, make_reader
 from aiopool.testing import FaultProxy, RedisServer
+
+from .pool_support import admin, assert_balanced, assert_own_replies
 
 # Each example makes a few loopback round trips; the fixtures' client, proxy
 # and server are shared by the examples of a test (each example uses its own

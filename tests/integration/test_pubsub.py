@@ -14,7 +14,6 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
-from pool_support import admin, free_port, wait_until
 
 from aiopool import (
     Client,
@@ -26,6 +25,8 @@ from aiopool import (
     ReplyError,
 )
 from aiopool.testing import RedisServer
+
+from .pool_support import admin, free_port, wait_until
 
 # -- helpers -------------------------------------------------------------------------
 

@@ -11,10 +11,11 @@ import re
 from typing import Any
 
 import pytest
-from pool_support import admin, assert_balanced, assert_own_replies, clients_named, unique_name
 
 from aiopool import Client, SessionCommandError
 from aiopool.testing import RedisServer
+
+from .pool_support import admin, assert_balanced, assert_own_replies, clients_named, unique_name
 
 # -- helpers -------------------------------------------------------------------------
 

@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pool_support import admin, assert_balanced, assert_own_replies, wait_until
 
 from aiopool import Client, OutcomeUnknown
 from aiopool.testing import FaultProxy, RedisServer
 from aiopool.testing._proxy import _Pipe
 from aiopool.testing.plugin import require_redis_server
+
+from .pool_support import admin, assert_balanced, assert_own_replies, wait_until
 
 SOAK = Path(__file__).resolve().parents[2] / "tools" / "soak.py"
 # Seconds under chaos; 12 s is enough for the seed below to plan every kind of fault.

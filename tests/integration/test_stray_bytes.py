@@ -27,11 +27,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from fault_support import CLIENT_MODES, ClientFactory, assert_recovered, build_client, outcome_of
-from pool_support import wait_until
 
 from aiopool import Client, ConnectionFailure, Message, ProtocolError
 from aiopool.testing import FaultProxy
+
+from .fault_support import CLIENT_MODES, ClientFactory, assert_recovered, build_client, outcome_of
+from .pool_support import wait_until
 
 pytestmark = pytest.mark.timeout(30)
 

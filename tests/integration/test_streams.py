@@ -11,7 +11,11 @@ import re
 import time
 
 import pytest
-from pool_support import (
+
+from aiopool import Client, ReplyError
+from aiopool.testing import RedisServer
+
+from .pool_support import (
     assert_balanced,
     assert_own_replies,
     blocked_ids,
@@ -20,9 +24,6 @@ from pool_support import (
     wait_for_blocked_clients,
     wait_until,
 )
-
-from aiopool import Client, ReplyError
-from aiopool.testing import RedisServer
 
 ID = re.compile(rb"^\d+-\d+$")
 

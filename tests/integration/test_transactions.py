@@ -16,14 +16,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from pool_support import (
-    admin,
-    assert_balanced,
-    assert_own_replies,
-    clients_named,
-    unique_name,
-    wait_until,
-)
 
 from aiopool import (
     Client,
@@ -33,6 +25,15 @@ from aiopool import (
     WatchError,
 )
 from aiopool.testing import RedisServer
+
+from .pool_support import (
+    admin,
+    assert_balanced,
+    assert_own_replies,
+    clients_named,
+    unique_name,
+    wait_until,
+)
 
 # -- helpers -------------------------------------------------------------------------
 

@@ -7,9 +7,10 @@ import time
 from typing import Any
 
 import pytest
-from pool_support import wait_for_blocked_clients
 
 from aiopool import Client, ReplyError
+
+from .pool_support import wait_for_blocked_clients
 
 INF = float("inf")
 

@@ -8,9 +8,7 @@ and ``request()``/``request_many()``, which the default health check
 (``PING``) and the retry rules use. What a request does is scripted per
 connection.
 
-The test modules import this module as ``fake_connection`` (pytest's
-"prepend" import mode puts ``tests/unit`` on ``sys.path``, as for
-``tests/integration/pool_support.py``).
+The test modules import it relatively (``from .fake_connection import ...``).
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_connection import FakeConnection, FakeConnector, assert_balanced, make_pool
 
 from aiopool import (
     AskError,
@@ -45,6 +44,8 @@ from aiopool._retry import (
     routed_again,
     run_loading_script,
 )
+
+from .fake_connection import FakeConnection, FakeConnector, assert_balanced, make_pool
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 
-from pool_support import assert_balanced, assert_own_replies
-
 from aiopool import Client, Connection, ConnectionFailure, OutcomeUnknown
 from aiopool.testing import FaultProxy
+
+from .pool_support import assert_balanced, assert_own_replies
 
 
 async def reset_unseen(proxy: FaultProxy) -> None:

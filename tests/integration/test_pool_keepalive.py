@@ -13,10 +13,11 @@ import logging
 import time
 
 import pytest
-from pool_support import assert_balanced, assert_own_replies, wait_until
 
 from aiopool import Client
 from aiopool.testing import FaultProxy, RedisServer
+
+from .pool_support import assert_balanced, assert_own_replies, wait_until
 
 
 async def warm(client: Client, count: int) -> list[int]:

@@ -7,9 +7,10 @@ import gc
 import logging
 
 import pytest
-from pool_support import assert_balanced, assert_own_replies, wait_until
 
 from aiopool import Client, Pool, PoolOptions, PoolTimeout
+
+from .pool_support import assert_balanced, assert_own_replies, wait_until
 
 
 async def test_a_borrow_longer_than_the_threshold_is_logged_with_task_and_site(
@@ -28,7 +29,7 @@ async def test_a_borrow_longer_than_the_threshold_is_logged_with_task_and_site(
     assert len(warnings) == 1, caplog.text
     message = warnings[0].getMessage()
     assert "'slow-worker'" in message
-    assert "test_leaks.py" in message
+    assert "test_pool_leaks.py" in message
     assert "hold_too_long" in message
     assert "aiopool/_pool.py" not in message  # the site is the caller's code, not ours
 
@@ -79,7 +80,7 @@ async def test_pool_timeout_lists_every_holder_and_where_it_acquired(redis_url: 
         assert "'holder-0' for" in message
         assert "'holder-1' for" in message
         assert message.count("acquired at") == 2
-        assert "test_leaks.py" in message
+        assert "test_pool_leaks.py" in message
         assert_balanced(pool)
 
 
@@ -119,7 +120,7 @@ async def test_a_task_collected_while_borrowing_gives_its_slot_back(
             reports = [r for r in caplog.records if r.levelno >= logging.ERROR]
             assert len(reports) == 1, caplog.text
             assert report in reports[0].getMessage()
-            assert ("test_leaks.py" in reports[0].getMessage()) == (threshold is not None)
+            assert ("test_pool_leaks.py" in reports[0].getMessage()) == (threshold is not None)
             # The only slot is usable again.
             assert await client.ping() is True
             await assert_own_replies(client)

@@ -17,15 +17,6 @@ import time
 from typing import Any
 
 import pytest
-from fake_connection import (
-    HANG,
-    FakeConnection,
-    FakeConnector,
-    assert_balanced,
-    fake,
-    make_pool,
-    wait_until,
-)
 
 from aiopool import (
     ConnectError,
@@ -34,6 +25,16 @@ from aiopool import (
     PoolClosed,
     PoolTimeout,
     ReplyError,
+)
+
+from .fake_connection import (
+    HANG,
+    FakeConnection,
+    FakeConnector,
+    assert_balanced,
+    fake,
+    make_pool,
+    wait_until,
 )
 
 
@@ -588,7 +589,7 @@ async def test_a_borrow_longer_than_the_threshold_is_logged_with_task_and_site(
     assert len(warnings) == 1, caplog.text
     message = warnings[0].getMessage()
     assert "'slow-worker'" in message
-    assert "test_pool_unit.py" in message
+    assert "test_pool.py" in message
     assert "borrow_for" in message
     assert "aiopool/_pool.py" not in message
     assert "aiopool/_holds.py" not in message
@@ -626,7 +627,7 @@ async def test_pool_timeout_names_every_holder_and_where_it_acquired(
     assert "'holder-0' for" in message
     assert "'holder-1' for" in message
     assert message.count("acquired at") == 2
-    assert "test_pool_unit.py" in message
+    assert "test_pool.py" in message
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,134 @@
+"""What a connection's failures mean, as exceptions a caller can act on; no I/O.
+
+The handshake: ``Connection.open()`` writes ``steps(options)`` in one go,
+reads every reply, and turns the first error reply into the exception
+``refusal()`` names (the option to fix, never the password). After it:
+``translate()`` turns a low-level failure of a command (a timeout, a reset,
+bytes that are not RESP) into the typed error the caller sees, once, at the
+connection.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._config import ConnectionOptions
+from ._errors import (
+    AuthenticationError,
+    BusyLoadingError,
+    CommandTimeout,
+    ConnectError,
+    ConnectionLost,
+    ProtocolError,
+    RedisError,
+    ReplyError,
+)
+
+__all__ = ["is_maxclients", "maxclients_error", "refusal", "steps", "translate"]
+
+
+def steps(options: ConnectionOptions) -> list[tuple[Any, ...]]:
+    """The handshake's commands: AUTH, SELECT, CLIENT SETNAME, READONLY as set, then PING."""
+    found: list[tuple[Any, ...]] = []
+    if options.password is not None:
+        if options.username:
+            found.append(("AUTH", options.username, options.password))
+        else:
+            found.append(("AUTH", options.password))
+    if options.db:
+        found.append(("SELECT", options.db))
+    if options.client_name:
+        found.append(("CLIENT", "SETNAME", options.client_name))
+    if options.readonly:
+        found.append(("READONLY",))
+    # Always a PING, in the same write: a socket accepted by a proxy, a
+    # backlog or a frozen server is not a Redis connection until something
+    # answers, and AUTH, SELECT and CLIENT SETNAME are allowed while the
+    # server loads its data, PING is not (its LOADING is retried).
+    found.append(("PING",))
+    return found
+
+
+def is_maxclients(reply: ReplyError) -> bool:
+    """The server's ``maxclients`` refusal, sent instead of any reply before it hangs up."""
+    return reply.message.startswith("ERR max number of clients reached")
+
+
+def maxclients_error(address: str, reply: ReplyError) -> ConnectError:
+    """The ``ConnectError`` for a ``maxclients`` refusal: no command was run."""
+    return ConnectError(
+        f"{address} refused the connection: {reply.message} (the server's maxclients "
+        "limit; lower max_size across your processes or raise maxclients); "
+        "no command was run",
+        address,
+    )
+
+
+def refusal(
+    address: str, options: ConnectionOptions, step: tuple[Any, ...], reply: ReplyError
+) -> RedisError:
+    """The exception for an error reply to handshake ``step``, naming the option to fix."""
+    name = step[0] if step[0] != "CLIENT" else "CLIENT SETNAME"
+    if isinstance(reply, BusyLoadingError):
+        return reply
+    if is_maxclients(reply):
+        return maxclients_error(address, reply)
+    if name == "PING":
+        if isinstance(reply, AuthenticationError):
+            return AuthenticationError(
+                f"{address} requires a password: {reply.message} (give the password "
+                "option, or credentials in the URL: redis://user:password@host)",
+                reply.code,
+            )
+        return type(reply)(f"{address} refused PING: {reply.message}", reply.code)
+    if name == "AUTH" or isinstance(reply, AuthenticationError):
+        user = f"user {options.username!r}" if options.username else "the default user"
+        action = f"refused AUTH for {user}" if name == "AUTH" else f"requires a password ({name})"
+        return AuthenticationError(
+            f"{address} {action}: {reply.message} "
+            "(check the username and password options or the URL's credentials)",
+            reply.code,
+        )
+    if name == "READONLY":
+        return type(reply)(
+            f"{address} refused READONLY: {reply.message} (the readonly option is "
+            "for cluster replicas; turn it off for this server)",
+            reply.code,
+        )
+    option = "db" if name == "SELECT" else "client_name"
+    shown = options.db if name == "SELECT" else options.client_name
+    return type(reply)(
+        f"{address} refused {name} {shown}: {reply.message} (check the {option} option)",
+        reply.code,
+    )
+
+
+def translate(
+    exc: BaseException, address: str, name: str, timeout: object, encoding: str
+) -> BaseException:
+    """The typed error for ``exc``, a failure of command ``name`` on an aborted connection."""
+    if isinstance(exc, TimeoutError) and not (isinstance(exc, OSError) and exc.errno):
+        return CommandTimeout(
+            f"no reply from {address} to {name} within {timeout}s (command_timeout); "
+            "the connection was closed and the command may or may not have run",
+            name,
+        )
+    if isinstance(exc, ProtocolError):
+        return ProtocolError(
+            f"{address} sent an invalid reply to {name}: {exc}; the connection was closed"
+        )
+    if isinstance(exc, UnicodeDecodeError):
+        return ProtocolError(
+            f"the reply from {address} to {name} is not valid {encoding} "
+            f"({exc.reason}); use decode_responses=False for binary values. "
+            "The connection was closed"
+        )
+    if isinstance(exc, OSError | EOFError):
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        return ConnectionLost(
+            f"connection to {address} lost during {name}: {reason}; "
+            "the command may or may not have run",
+            address,
+            name,
+        )
+    return exc

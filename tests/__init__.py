@@ -1,0 +1,1 @@
+"""aiopool's tests: ``unit/`` needs no server, ``integration/`` starts its own."""

@@ -1,0 +1,1 @@
+"""Tests against real redis-server processes the suite starts on loopback ports."""

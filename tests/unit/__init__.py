@@ -1,0 +1,1 @@
+"""Tests that need no server: protocol, options, commands as data, the pool on fakes."""
