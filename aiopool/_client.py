@@ -217,7 +217,10 @@ class Client:
                     pool._release(conn)
         if transform is None:
             return reply
-        return cmd.apply((args, transform), reply, self.pool.connection_options.address)
+        try:
+            return transform(reply)
+        except Exception:  # a reply the command cannot have: apply() says so, typed
+            return cmd.apply((args, transform), reply, self.pool.connection_options.address)
 
     async def _run(self, command: Command[T]) -> T:
         reply = await self._send(command[0])

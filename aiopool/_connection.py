@@ -520,37 +520,35 @@ class Connection(asyncio.Protocol):
         """Parse what arrived; owed replies go to the inbox, anything else breaks the connection."""
         parser = self._parser
         parser.feed(data)
-        got: list[Any] = []
+        inbox = self._inbox
+        start = len(inbox)
         try:
             reply = parser.gets()
             while reply is not NOT_ENOUGH:
                 if type(reply) is _PUSH:
                     if self._push_handler is None:
-                        self._unsolicited("a RESP3 push frame nobody handles")
+                        self._unsolicited("a RESP3 push frame nobody handles", start=start)
                         return
                     self._push_handler(reply)
                 elif self._owed:
                     self._owed -= 1
-                    got.append(reply)
+                    inbox.append(reply)
                 else:
-                    self._unsolicited("a reply nobody asked for")
+                    self._unsolicited("a reply nobody asked for", start=start)
                     return
                 reply = parser.gets()
         except (ProtocolError, UnicodeDecodeError) as exc:
             # Replies parsed from the same bytes as an invalid one are not
             # handed out: hiredis does not check the CRLF after a bulk string,
             # so the last of them may be cut short.
-            self._break(exc)
+            self._break(exc, start=start)
             return
         except _PARSER_CRASHES as exc:
-            self._break(_unparsable(exc))
+            self._break(_unparsable(exc), start=start)
             return
         if not self._owed and parser.has_data():
-            self._unsolicited("more bytes after the last reply owed")
+            self._unsolicited("more bytes after the last reply owed", start=start)
             return
-        inbox = self._inbox
-        if got:
-            inbox.extend(got)
         waiter = self._waiter
         if waiter is not None:
             if len(inbox) >= self._want:
@@ -588,7 +586,7 @@ class Connection(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    def _unsolicited(self, what: str, when: str | None = None) -> None:
+    def _unsolicited(self, what: str, when: str | None = None, *, start: int | None = None) -> None:
         """Bytes nobody is owed arrived: replies no longer pair with commands, whatever the state."""
         logger.warning(
             "%r: %s arrived (%s); the connection was closed so that no caller reads it",
@@ -600,7 +598,8 @@ class Connection(asyncio.Protocol):
             ProtocolError(
                 f"{self.address} sent {what}, so replies no longer pair with commands; "
                 "the connection was closed"
-            )
+            ),
+            start=start,
         )
 
     def _found_unread(self) -> None:
@@ -625,8 +624,16 @@ class Connection(asyncio.Protocol):
         else:
             self._break(ConnectionResetError(self._closed_reason()))
 
-    def _break(self, exc: BaseException) -> None:
-        """The connection can no longer be used: wake its reader with ``exc`` and abort."""
+    def _break(self, exc: BaseException, *, start: int | None = None) -> None:
+        """The connection can no longer be used: wake its reader with ``exc`` and abort.
+
+        ``start``: the inbox's length before the bytes that broke it; replies
+        parsed from those bytes are dropped, never handed out.
+        """
+        if start is not None:
+            inbox = self._inbox
+            while len(inbox) > start:
+                inbox.pop()
         if self._error is None:
             self._error = exc
             if self._abort_reason is None and isinstance(exc, ProtocolError):
