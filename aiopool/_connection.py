@@ -356,7 +356,8 @@ class Connection(asyncio.Protocol):
                 # The drain is inside the limit too: a huge value written to
                 # a frozen server must not wait for ever for buffer space.
                 deadline = self._deadline = self._loop.time() + timeout
-                self._timer.arm(deadline)
+                if deadline < self._timer.when:  # else the armed timer comes first anyway
+                    self._timer.arm(deadline)
             if self._write_paused:
                 await self.drain()
             inbox = self._inbox
@@ -755,10 +756,26 @@ class Connection(asyncio.Protocol):
             return True
         return False
 
-    def check_out(self) -> None:
-        """The pool hands the connection to a borrower (or to its own health-check PING)."""
-        if self.state == POOLED:
-            self.state = READY
+    def check_out(self) -> bool:
+        """The pool hands the connection to a borrower (or its health check) if it is fit.
+
+        True, and the connection is ready, when ``is_pooled_and_open()``
+        (which also polls the socket); False leaves a broken one broken.
+        """
+        # is_pooled_and_open(), inline: every borrow passes here.
+        if self.state != POOLED or self._error is not None:
+            return False
+        poller = self._poller
+        if poller is None:
+            if self._transport.is_closing():
+                return False
+        elif poller.poll(0) or self._transport.is_closing():
+            self._found_unread()
+            return False
+        else:
+            self._polled = True
+        self.state = READY
+        return True
 
     def is_reusable(self) -> bool:
         """True when the connection is idle, in sync, in its original session and open."""

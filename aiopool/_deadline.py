@@ -12,6 +12,7 @@ passed or when to look again.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable
 
 __all__ = ["LazyTimer"]
@@ -26,27 +27,27 @@ class LazyTimer:
     later, only earlier.
     """
 
-    __slots__ = ("_check", "_handle", "_loop", "_when")
+    __slots__ = ("_check", "_handle", "_loop", "when")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, check: Callable[[], float | None]) -> None:
         self._loop = loop
         self._check = check
-        # A plain Handle when uvloop was asked for a time already (nearly) past: it
-        # has no when(), so the time armed is kept here.
         self._handle: asyncio.Handle | None = None
-        self._when = 0.0
+        # The loop time it fires at (inf: not armed). Kept here, not read from
+        # the handle: uvloop returns a plain Handle, without when(), for a time
+        # already (nearly) past. A hot path may compare with it to skip arm().
+        self.when = math.inf
 
     def __repr__(self) -> str:
-        when = "idle" if self._handle is None else f"at {self._when:.3f}"
+        when = "idle" if self._handle is None else f"at {self.when:.3f}"
         return f"<LazyTimer {when}>"
 
     def arm(self, when: float) -> None:
         """Make sure the timer fires no later than loop time ``when``."""
-        handle = self._handle
-        if handle is None or self._when > when:
-            if handle is not None:
-                handle.cancel()
-            self._when = when
+        if when < self.when:
+            if self._handle is not None:
+                self._handle.cancel()
+            self.when = when
             self._handle = self._loop.call_at(when, self._fire)
 
     def is_armed(self) -> bool:
@@ -58,10 +59,12 @@ class LazyTimer:
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
+        self.when = math.inf
 
     def _fire(self) -> None:
         self._handle = None
+        self.when = math.inf
         again = self._check()
         if again is not None and self._handle is None:
-            self._when = again
+            self.when = again
             self._handle = self._loop.call_at(again, self._fire)

@@ -61,7 +61,7 @@ async def ping(conn: _Requester, timeout: float) -> BaseException | None:
 class _Checked(Protocol):
     checked_at: float
 
-    def check_out(self) -> None: ...
+    def check_out(self) -> bool: ...
 
     def abort(self, reason: str | None = None) -> None: ...
 
@@ -73,7 +73,9 @@ async def check(conn: _Checked, checker: Checker, timeout: float) -> BaseExcepti
     failure, and the connection is aborted. Cancellation aborts it and
     propagates.
     """
-    conn.check_out()
+    if not conn.check_out():
+        conn.abort()
+        return ConnectionError(f"{conn!r} broke while idle (the server closed it, or sent bytes)")
     try:
         dead = await checker(conn, timeout)
     except BaseException:

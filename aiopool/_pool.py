@@ -295,10 +295,9 @@ class Pool:
         if (
             now - conn.checked_at < self._check_after
             and now - conn.created_at < self._max_lifetime
-            and conn.is_pooled_and_open()
+            and conn.check_out()
         ):
             idle.pop()
-            conn.check_out()
             self._acquired += 1
             self._in_use.add(conn, now, loop)
             return conn
@@ -310,9 +309,8 @@ class Pool:
         if (
             now - conn.checked_at < self._check_after
             and now - conn.created_at < self._max_lifetime
-            and conn.is_pooled_and_open()
+            and conn.check_out()
         ):
-            conn.check_out()
             self._acquired += 1
             self._in_use.add(conn, now, loop)
             return True

@@ -80,9 +80,11 @@ class FakeConnection:
             return True
         return False
 
-    def check_out(self) -> None:
-        if self.state == "pooled":
+    def check_out(self) -> bool:
+        if self.is_pooled_and_open():
             self.state = "ready"
+            return True
+        return False
 
     def is_reusable(self) -> bool:
         return self.state == "ready" and not self.peer_closed and not self.session_changed
