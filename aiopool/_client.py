@@ -308,16 +308,11 @@ class Client:
         (from ``func`` too) propagates at once; cancellation releases the
         pinned connection.
         """
-        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
-            raise ValueError(f"attempts must be a positive int, got {attempts!r}")
-
-        async def prepare(p: Pipeline) -> None:
-            if watch_keys:
-                await p.watch(*watch_keys)
-            await func(p)
-
         return await _retry.rerun_while_watched_keys_change(
-            lambda: self.pipeline(transaction=True), prepare, Pipeline.execute, attempts
+            lambda: self.pipeline(transaction=True),
+            _retry.watching(watch_keys, func),
+            Pipeline.execute,
+            attempts,
         )
 
     def register_script(self, source: str | bytes) -> Script:

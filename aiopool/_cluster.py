@@ -581,17 +581,9 @@ class ClusterClient:
         ``func`` too) propagates at once; cancellation releases the pinned
         connection. Timeouts are those of the node's pool.
         """
-        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
-            raise ValueError(f"attempts must be a positive int, got {attempts!r}")
-
-        async def prepare(p: ClusterPipeline) -> None:
-            if watch_keys:
-                await p.watch(*watch_keys)
-            await func(p)
-
         return await _retry.rerun_while_watched_keys_change(
             lambda: self.pipeline(transaction=True),
-            prepare,
+            _retry.watching(watch_keys, func),
             ClusterPipeline.execute,
             attempts,
             moved=lambda exc: self._topology.moved(exc.slot, exc.address),

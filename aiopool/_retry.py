@@ -33,7 +33,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 from ._backoff import backoff
 from ._connection import Connection
@@ -69,6 +69,7 @@ __all__ = [
     "routed_again",
     "run_loading_script",
     "slot_pause",
+    "watching",
 ]
 
 # Retries are the client's business as far as a user reading logs is concerned.
@@ -364,8 +365,11 @@ async def rerun_while_watched_keys_change(
     (nothing of the transaction ran) is reported to ``moved`` and counts as
     an attempt too. Then ``WatchError`` saying so. Any other error (from
     ``prepare`` too) propagates at once; cancellation too, leaving the
-    attempt's block.
+    attempt's block. ``attempts`` that is not a positive int raises
+    ``ValueError`` before anything is sent.
     """
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+        raise ValueError(f"attempts must be a positive int, got {attempts!r}")
     for _ in range(attempts):
         try:
             async with open_attempt() as p:
@@ -383,6 +387,26 @@ async def rerun_while_watched_keys_change(
         f"the watched keys changed{slot_moved} during each of {attempts} attempts; the "
         "transaction did not run (raise attempts=, or reduce contention on those keys)"
     )
+
+
+class _Watching(Protocol):
+    async def watch(self, *keys: Any) -> object: ...
+
+
+W = TypeVar("W", bound=_Watching)
+
+
+def watching(
+    watch_keys: tuple[Any, ...], func: Callable[[W], Awaitable[object]]
+) -> Callable[[W], Awaitable[None]]:
+    """The ``prepare`` of a ``transaction(func, *watch_keys)``: WATCH the keys, then ``func``."""
+
+    async def prepare(p: W) -> None:
+        if watch_keys:
+            await p.watch(*watch_keys)
+        await func(p)
+
+    return prepare
 
 
 async def run_loading_script(
