@@ -11,7 +11,7 @@ from ._client import Client
 from ._cluster import ClusterClient
 from ._cluster_pipeline import ClusterPipeline
 from ._config import AutoPipelineOptions, ClusterOptions, ConnectionOptions, PoolOptions
-from ._connection import Connection
+from ._connection import Connection, ConnectionState
 from ._errors import (
     AskError,
     AuthenticationError,
@@ -65,6 +65,7 @@ __all__ = [
     "ConnectionFailure",
     "ConnectionLost",
     "ConnectionOptions",
+    "ConnectionState",
     "CrossSlotError",
     "Message",
     "MovedError",

@@ -20,10 +20,10 @@ from aiopool import (
     ConnectError,
     Connection,
     ConnectionOptions,
+    ConnectionState,
     PermissionDenied,
     ReplyError,
 )
-from aiopool._connection import BUSY
 from aiopool.testing import RedisServer, RedisServerUnavailable
 from aiopool.testing.plugin import require_redis_server
 
@@ -499,7 +499,7 @@ async def test_using_a_connection_after_returning_it_raises_runtime_error(r: Cli
 async def test_concurrent_execute_on_one_connection_raises_runtime_error(r: Client) -> None:
     async with r.pool.acquire() as conn:
         blocked = asyncio.create_task(conn.execute("BLPOP", "queue", 10))
-        await _wait_until(lambda: conn.state == BUSY, "the BLPOP is in flight")
+        await _wait_until(lambda: conn.state == ConnectionState.BUSY, "the BLPOP is in flight")
         with pytest.raises(RuntimeError, match="running another command") as info:
             await conn.execute("PING")
         assert "one command at a time" in str(info.value)
@@ -507,3 +507,23 @@ async def test_concurrent_execute_on_one_connection_raises_runtime_error(r: Clie
         assert await blocked == [b"queue", b"item"]
         # The first command's reply was not disturbed, and the connection is in sync.
         assert await conn.execute("ECHO", "after") == b"after"
+
+
+async def test_state_moves_only_through_the_connections_own_methods(redis_url: str) -> None:
+    """POOLED -> READY (checkout) -> BUSY (a command) -> READY -> POOLED (check-in) -> CLOSED."""
+    async with Client.from_url(redis_url, max_size=1) as client:
+        await client.ping()
+        async with client.pool.acquire() as conn:
+            assert conn.state is ConnectionState.READY
+            task = asyncio.create_task(conn.execute("BLPOP", "state:none", 0.2))
+            await asyncio.sleep(0.05)
+            assert conn.state is ConnectionState.BUSY
+            with pytest.raises(RuntimeError, match="running another command"):
+                await conn.execute("PING")
+            assert await task is None
+            assert conn.state is ConnectionState.READY
+        assert conn.state is ConnectionState.POOLED
+        with pytest.raises(RuntimeError, match="returned to the pool"):
+            await conn.execute("PING")
+        assert repr(ConnectionState.POOLED) == "<ConnectionState POOLED>"
+    assert conn.state is ConnectionState.CLOSED
