@@ -609,17 +609,22 @@ class Connection(asyncio.Protocol):
         Either bytes nobody asked for (they would pass for the next reply) or
         the server's hang-up: the connection breaks, and nothing is written.
         """
-        assert self._poller is not None
         self._poller = None
-        fd = self._transport.get_extra_info("socket").fileno()
-        peek = socket.socket(fileno=fd)
-        try:
-            data = peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-        except OSError as exc:
-            data = b""
-            self._break(exc)
-        finally:
-            peek.detach()
+        sock = self._transport.get_extra_info("socket")
+        fd = -1 if sock is None else sock.fileno()
+        data = b""
+        if fd >= 0:  # not already closed by an abort
+            try:
+                peek = socket.socket(fileno=fd)
+            except OSError as exc:
+                self._break(exc)
+            else:
+                try:
+                    data = peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+                except OSError as exc:
+                    self._break(exc)
+                finally:
+                    peek.detach()
         if data:
             self._unsolicited("bytes nobody asked for", "found before a write")
         else:
