@@ -62,6 +62,26 @@ class Message:
     data: Any = None
     pattern: Any = None
 
+    # redis-py hands out messages as dicts: ``msg["type"]``, ``msg.get("data")``
+    # and ``dict(msg)`` read the same fields here, so such loops port unchanged.
+
+    def __getitem__(self, field: str) -> Any:
+        """``msg["type"]``, ``msg["channel"]``, ``msg["data"]``, ``msg["pattern"]`` (redis-py's keys)."""
+        if field not in _FIELDS:
+            raise KeyError(field)
+        return getattr(self, field)
+
+    def get(self, field: str, default: Any = None) -> Any:
+        """``msg.get("data")``: the field, or ``default`` for a name that is not one."""
+        return getattr(self, field) if field in _FIELDS else default
+
+    def keys(self) -> tuple[str, ...]:
+        """The field names, as redis-py's message dicts have them (``dict(msg)`` works)."""
+        return _FIELDS
+
+
+_FIELDS: Final = ("type", "pattern", "channel", "data")
+
 
 def _name(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

@@ -16,7 +16,7 @@ accept both ``bytes`` and ``str`` replies (``decode_responses``).
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeAlias, TypeVar
 
 from .._errors import ProtocolError
@@ -170,6 +170,26 @@ def need_keys(name: str, keys: tuple[Any, ...], what: str = "key") -> None:
     """``ValueError`` when a variadic command was given nothing."""
     if not keys:
         raise ValueError(f"{name}() needs at least one {what}")
+
+
+def keys_or_list(
+    name: str, keys: tuple[Key | Sequence[Key], ...], what: str = "key"
+) -> tuple[Key, ...]:
+    """redis-py's list-or-varargs: ``mget("a", "b")``, ``mget(["a", "b"])``, ``mget(["a"], "b")``.
+
+    A list or tuple given first stands for its items; ``ValueError`` when
+    nothing is left, ``TypeError`` for a list anywhere else.
+    """
+    if keys and isinstance(keys[0], list | tuple):
+        keys = (*keys[0], *keys[1:])
+    for index, key in enumerate(keys):
+        if isinstance(key, list | tuple):
+            raise TypeError(
+                f"{name}() takes {what}s as arguments or one list first, got a "
+                f"{type(key).__name__} at position {index}"
+            )
+    need_keys(name, keys, what)
+    return keys  # type: ignore[return-value]
 
 
 def key_list(name: str, keys: KeyOrKeys) -> tuple[Key, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from typing import Any
 
 from ._base import (
@@ -13,7 +14,7 @@ from ._base import (
     Key,
     cursor_batch,
     integer,
-    need_keys,
+    keys_or_list,
     not_negative,
     ok,
     one_of,
@@ -27,21 +28,21 @@ from ._base import millis as whole_millis
 from ._base import seconds as whole_seconds
 
 
-def delete(*keys: Key) -> Command[int]:
+def delete(*keys: Key | Sequence[Key]) -> Command[int]:
     """DEL: delete ``keys``; how many existed."""
-    need_keys("delete", keys)
+    keys = keys_or_list("delete", keys)
     return ("DEL", *keys), None
 
 
-def unlink(*keys: Key) -> Command[int]:
+def unlink(*keys: Key | Sequence[Key]) -> Command[int]:
     """UNLINK: delete ``keys``, reclaiming memory in the background; how many existed."""
-    need_keys("unlink", keys)
+    keys = keys_or_list("unlink", keys)
     return ("UNLINK", *keys), None
 
 
-def exists(*keys: Key) -> Command[int]:
+def exists(*keys: Key | Sequence[Key]) -> Command[int]:
     """EXISTS: how many of ``keys`` exist (a key named twice counts twice)."""
-    need_keys("exists", keys)
+    keys = keys_or_list("exists", keys)
     return ("EXISTS", *keys), None
 
 
@@ -181,9 +182,9 @@ def pexpiretime(key: Key) -> Command[int]:
     return ("PEXPIRETIME", key), None
 
 
-def touch(*keys: Key) -> Command[int]:
+def touch(*keys: Key | Sequence[Key]) -> Command[int]:
     """TOUCH: update the last access time of ``keys``; how many exist."""
-    need_keys("touch", keys)
+    keys = keys_or_list("touch", keys)
     return ("TOUCH", *keys), None
 
 

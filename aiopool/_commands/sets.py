@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ._base import (
@@ -11,6 +12,7 @@ from ._base import (
     bool_list,
     cursor_batch,
     integer,
+    keys_or_list,
     need_keys,
     not_negative,
     scan_args,
@@ -75,48 +77,48 @@ def srandmember(key: Key, count: int | None = None) -> Command[Any]:
     return ("SRANDMEMBER", key, integer("count", count)), None
 
 
-def sinter(*keys: Key) -> Command[set[Any]]:
+def sinter(*keys: Key | Sequence[Key]) -> Command[set[Any]]:
     """SINTER: the members common to every set at ``keys``, as a set.
 
     A missing key counts as an empty set, so the result is then empty.
     """
-    need_keys("sinter", keys)
+    keys = keys_or_list("sinter", keys)
     return ("SINTER", *keys), to_set
 
 
-def sunion(*keys: Key) -> Command[set[Any]]:
+def sunion(*keys: Key | Sequence[Key]) -> Command[set[Any]]:
     """SUNION: the members of any of the sets at ``keys``, as a set (missing keys are empty)."""
-    need_keys("sunion", keys)
+    keys = keys_or_list("sunion", keys)
     return ("SUNION", *keys), to_set
 
 
-def sdiff(*keys: Key) -> Command[set[Any]]:
+def sdiff(*keys: Key | Sequence[Key]) -> Command[set[Any]]:
     """SDIFF: the members of the first set at ``keys`` that are in none of the others, as a set."""
-    need_keys("sdiff", keys)
+    keys = keys_or_list("sdiff", keys)
     return ("SDIFF", *keys), to_set
 
 
-def sinterstore(dest: Key, *keys: Key) -> Command[int]:
+def sinterstore(dest: Key, *keys: Key | Sequence[Key]) -> Command[int]:
     """SINTERSTORE: store the intersection of ``keys`` at ``dest``; its size.
 
     ``dest`` is overwritten (deleted when the result is empty).
     """
-    need_keys("sinterstore", keys)
+    keys = keys_or_list("sinterstore", keys)
     return ("SINTERSTORE", dest, *keys), None
 
 
-def sunionstore(dest: Key, *keys: Key) -> Command[int]:
+def sunionstore(dest: Key, *keys: Key | Sequence[Key]) -> Command[int]:
     """SUNIONSTORE: store the union of ``keys`` at ``dest``; its size (``dest`` is overwritten)."""
-    need_keys("sunionstore", keys)
+    keys = keys_or_list("sunionstore", keys)
     return ("SUNIONSTORE", dest, *keys), None
 
 
-def sdiffstore(dest: Key, *keys: Key) -> Command[int]:
+def sdiffstore(dest: Key, *keys: Key | Sequence[Key]) -> Command[int]:
     """SDIFFSTORE: store the first of ``keys`` minus the others at ``dest``; its size.
 
     ``dest`` is overwritten (deleted when the result is empty).
     """
-    need_keys("sdiffstore", keys)
+    keys = keys_or_list("sdiffstore", keys)
     return ("SDIFFSTORE", dest, *keys), None
 
 

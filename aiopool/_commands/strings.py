@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._base import (
@@ -14,7 +14,7 @@ from ._base import (
     Value,
     expiry_args,
     integer,
-    need_keys,
+    keys_or_list,
     number,
     ok,
     ok_or_none,
@@ -74,9 +74,9 @@ def set_(
     return tuple(args), ok_or_none
 
 
-def mget(*keys: Key) -> Command[list[Any]]:
+def mget(*keys: Key | Sequence[Key]) -> Command[list[Any]]:
     """MGET: the values at ``keys``, ``None`` for each missing one."""
-    need_keys("mget", keys)
+    keys = keys_or_list("mget", keys)
     return ("MGET", *keys), None
 
 
