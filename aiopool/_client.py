@@ -233,6 +233,8 @@ class Client:
         match: str | bytes | None = None,
         count: int | None = None,
         type_: str | None = None,
+        *,
+        _type: str | None = None,
     ) -> AsyncIterator[Any]:
         """Iterate over keys with SCAN, optionally filtered by pattern and type.
 
@@ -240,7 +242,10 @@ class Client:
         that trip, so a slow consumer holds no connection. Like SCAN, a key
         may be yielded more than once. ``count`` is a hint for the batch size.
         """
-        async for batch in self._batches(lambda cursor: cmd.keys.scan(cursor, match, count, type_)):
+        build = cmd.keys.scan
+        async for batch in self._batches(
+            lambda cursor: build(cursor, match, count, type_, _type=_type)
+        ):
             for key in batch:
                 yield key
 

@@ -74,15 +74,19 @@ def _command(
 ) -> Callable[Concatenate[ClusterClient, P], Coroutine[Any, Any, T]]:
     """Make ``build`` (a command definition) an async ``ClusterClient`` method."""
 
-    async def method(self: ClusterClient, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        command = build(*args, **kwargs)
-        reply = await self._send(command[0])
-        if command[1] is None:
-            return reply  # type: ignore[no-any-return]
-        return cmd.apply(command, reply, "the cluster")
+    def method(self: ClusterClient, /, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, T]:
+        # A plain function, as Client's: bad arguments raise at the call.
+        return _run(self, build(*args, **kwargs))
 
     cmd.describe(method, build, "{}")
     return method
+
+
+async def _run(client: ClusterClient, command: Command[T]) -> T:
+    reply = await client._send(command[0])
+    if command[1] is None:
+        return reply  # type: ignore[no-any-return]
+    return cmd.apply(command, reply, "the cluster")
 
 
 def _startup_nodes(urls: str | Sequence[str]) -> tuple[str, list[tuple[str, int]]]:
@@ -452,6 +456,8 @@ class ClusterClient:
         match: str | bytes | None = None,
         count: int | None = None,
         type_: str | None = None,
+        *,
+        _type: str | None = None,
     ) -> AsyncIterator[Any]:
         """Iterate over the keys of every primary with SCAN, one primary after another.
 
@@ -461,7 +467,7 @@ class ClusterClient:
         """
         await self._ready()
         for address in self._topology.map.primaries():
-            async for key in self.node(address).scan_iter(match, count, type_):
+            async for key in self.node(address).scan_iter(match, count, type_, _type=_type):
                 yield key
 
     async def hscan_iter(

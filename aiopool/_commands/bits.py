@@ -14,7 +14,9 @@ _OPERATIONS = ("AND", "OR", "XOR", "NOT")
 
 
 def _bit(name: str, value: object) -> int:
-    """``value`` as a bit, 0 or 1."""
+    """``value`` as a bit, 0 or 1 (``True``/``False`` too, as redis-py takes them)."""
+    if isinstance(value, bool):
+        return int(value)
     if integer(name, value) not in (0, 1):
         raise ValueError(f"{name} must be 0 or 1, got {value!r}")
     return value  # type: ignore[return-value]

@@ -116,16 +116,28 @@ def renamenx(key: Key, new_key: Key) -> Command[bool]:
     return ("RENAMENX", key, new_key), to_bool
 
 
+def _one_type(type_: str | None, _type: str | None) -> str | None:
+    """``type_``, or redis-py's ``_type`` for it; ``ValueError`` for both."""
+    if _type is None:
+        return type_
+    if type_ is not None:
+        raise ValueError("give type_ or _type (redis-py's name), not both")
+    return _type
+
+
 def scan(
     cursor: int = 0,
     match: str | bytes | None = None,
     count: int | None = None,
     type_: str | None = None,
+    *,
+    _type: str | None = None,
 ) -> Command[tuple[int, list[Any]]]:
     """SCAN: one batch, ``(next_cursor, keys)``; the cursor is 0 when done.
 
     Most code wants ``scan_iter``, which runs the batches for you.
     """
+    type_ = _one_type(type_, _type)
     args = scan_args("SCAN", None, cursor, match, count)
     if type_ is not None:
         args += ("TYPE", type_)

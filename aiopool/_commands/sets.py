@@ -65,13 +65,17 @@ def spop(key: Key, count: int | None = None) -> Command[Any]:
     return ("SPOP", key, not_negative("count", count)), to_set
 
 
-def srandmember(key: Key, count: int | None = None) -> Command[Any]:
+def srandmember(key: Key, count: int | None = None, *, number: int | None = None) -> Command[Any]:
     """SRANDMEMBER: a random member (not removed), or ``None`` when the set is empty or missing.
 
     With ``count``, a list instead: up to ``count`` distinct members for a
     positive ``count``; exactly ``-count`` members, possibly repeated, for a
     negative one (empty when the key is missing).
     """
+    if number is not None:  # redis-py's name for it
+        if count is not None:
+            raise ValueError("srandmember() takes count or number (redis-py's name), not both")
+        count = number
     if count is None:
         return ("SRANDMEMBER", key), None
     return ("SRANDMEMBER", key, integer("count", count)), None

@@ -90,9 +90,11 @@ def msetnx(mapping: Mapping[Any, Value]) -> Command[bool]:
     return ("MSETNX", *pairs("msetnx", mapping, "mapping of key -> value")), to_bool
 
 
-def incr(key: Key) -> Command[int]:
-    """INCR: add 1 to the integer at ``key`` (0 when missing); the new value."""
-    return ("INCR", key), None
+def incr(key: Key, amount: int = 1) -> Command[int]:
+    """INCR: add 1 (or ``amount``, as redis-py's ``incr``: INCRBY) to the integer at ``key``."""
+    if amount == 1 and not isinstance(amount, bool):
+        return ("INCR", key), None
+    return ("INCRBY", key, integer("amount", amount)), None
 
 
 def incrby(key: Key, amount: int = 1) -> Command[int]:
@@ -105,9 +107,11 @@ def incrbyfloat(key: Key, amount: float = 1.0) -> Command[float]:
     return ("INCRBYFLOAT", key, number("amount", amount)), to_float
 
 
-def decr(key: Key) -> Command[int]:
-    """DECR: subtract 1 from the integer at ``key``; the new value."""
-    return ("DECR", key), None
+def decr(key: Key, amount: int = 1) -> Command[int]:
+    """DECR: subtract 1 (or ``amount``, as redis-py's ``decr``: DECRBY) from the integer at ``key``."""
+    if amount == 1 and not isinstance(amount, bool):
+        return ("DECR", key), None
+    return ("DECRBY", key, integer("amount", amount)), None
 
 
 def decrby(key: Key, amount: int = 1) -> Command[int]:

@@ -109,3 +109,40 @@ async def test_messages_read_as_redis_py_dicts(redis_url: str) -> None:
         }
         with pytest.raises(KeyError):
             plain["payload"]
+
+
+async def check_argument_shapes(r: Any, key: str) -> None:
+    """Arguments redis-py code passes every day: amount=, number=, _type=, a bool bit."""
+    assert await r.incr(key + ":n", amount=5) == 5
+    assert await r.incr(key + ":n") == 6
+    assert await r.decr(key + ":n", amount=2) == 4
+    assert await r.decr(key + ":n") == 3
+    assert await r.setbit(key + ":bits", 5, True) == 0
+    assert await r.getbit(key + ":bits", 5) == 1
+    assert await r.setbit(key + ":bits", 5, False) == 1
+    await r.sadd(key + ":set", "a", "b", "c")
+    picked = await r.srandmember(key + ":set", number=2)
+    assert len(picked) == 2
+    assert set(picked) <= {b"a", b"b", b"c"}
+    with pytest.raises(ValueError, match="not both"):
+        await r.srandmember(key + ":set", 1, number=2)
+    found = {k async for k in r.scan_iter(match=key + ":*", _type="set")}
+    assert found == {(key + ":set").encode()}
+
+
+async def test_redis_py_argument_shapes(redis_url: str) -> None:
+    async with Client.from_url(redis_url) as r:
+        key = tag()
+        await check_argument_shapes(r, key)
+        _, keys = await r.scan(0, match=key + ":*", count=1000, _type="string")
+        assert set(keys) == {(key + ":n").encode(), (key + ":bits").encode()}
+        with pytest.raises(ValueError, match="not both"):
+            await r.scan(0, type_="set", _type="set")
+        pipe = r.pipeline()
+        pipe.incr(key + ":p", amount=3).decr(key + ":p", amount=1)
+        assert await pipe.execute() == [3, 2]
+
+
+async def test_redis_py_argument_shapes_on_the_cluster(redis_cluster: RedisCluster) -> None:
+    async with ClusterClient.from_url(redis_cluster.startup_url) as rc:
+        await check_argument_shapes(rc, "{" + tag() + "}")
