@@ -151,6 +151,10 @@ class Client:
             await self._auto.aclose()
         await self.pool.aclose()
 
+    async def execute_command(self, *args: Any) -> Any:
+        """redis-py's name for ``execute()``: run one raw command, return its raw reply."""
+        return await self.execute(*args)
+
     async def execute(self, *args: Any) -> Any:
         """Run one raw command, ``execute("INCR", "hits")``, and return its raw reply.
 

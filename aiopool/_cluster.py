@@ -364,6 +364,10 @@ class ClusterClient:
 
     # -- commands ----------------------------------------------------------------------
 
+    async def execute_command(self, *args: Any) -> Any:
+        """redis-py's name for ``execute()``: run one raw command, return its raw reply."""
+        return await self.execute(*args)
+
     async def execute(self, *args: Any) -> Any:
         """Run one raw command on the node its keys map to; its raw reply.
 

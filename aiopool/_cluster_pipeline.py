@@ -187,6 +187,10 @@ class ClusterPipeline:
         )
         return self._add((args, None))
 
+    def execute_command(self, *args: Any) -> ClusterPipeline:
+        """redis-py's name for ``command()``: queue one raw command."""
+        return self.command(*args)
+
     # -- transactions -------------------------------------------------------------------
 
     async def watch(self, *keys: Key) -> Client:

@@ -36,6 +36,7 @@ __all__ = [
     "RedirectError",
     "RedisError",
     "ReplyError",
+    "ResponseError",
     "SessionCommandError",
     "TryAgainError",
     "WatchError",
@@ -65,6 +66,10 @@ class ReplyError(RedisError):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"
+
+
+# redis-py's name for an error reply, so ``except ResponseError`` ports unchanged.
+ResponseError = ReplyError
 
 
 class AuthenticationError(ReplyError):

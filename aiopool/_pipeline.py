@@ -244,6 +244,10 @@ class Pipeline:
             self._may_block = True
         return self._add((args, None))
 
+    def execute_command(self, *args: Any) -> Pipeline:
+        """redis-py's name for ``command()``: queue one raw command."""
+        return self.command(*args)
+
     def run_script(
         self, script: Script, keys: Iterable[Key] = (), args: Iterable[Value] = ()
     ) -> Pipeline:

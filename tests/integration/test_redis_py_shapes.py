@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from aiopool import Client, ClusterClient, CrossSlotError, Message
+from aiopool import Client, ClusterClient, CrossSlotError, Message, ReplyError, ResponseError
 from aiopool.testing import RedisCluster
 
 
@@ -146,3 +146,24 @@ async def test_redis_py_argument_shapes(redis_url: str) -> None:
 async def test_redis_py_argument_shapes_on_the_cluster(redis_cluster: RedisCluster) -> None:
     async with ClusterClient.from_url(redis_cluster.startup_url) as rc:
         await check_argument_shapes(rc, "{" + tag() + "}")
+
+
+async def test_execute_command_and_response_error_port_from_redis_py(
+    redis_url: str, redis_cluster: RedisCluster
+) -> None:
+    key = "{" + tag() + "}:h"
+    async with (
+        Client.from_url(redis_url) as r,
+        ClusterClient.from_url(redis_cluster.startup_url) as rc,
+    ):
+        for client in (r, rc):
+            assert await client.execute_command("HSET", key, "f", "1") == 1
+            assert await client.execute_command("HINCRBY", key, "f", 2) == 3
+            pipe = client.pipeline()
+            pipe.execute_command("HGET", key, "f").execute_command("DEL", key)
+            assert await pipe.execute() == [b"3", 1]
+            await client.execute_command("SET", key, "text")
+            with pytest.raises(ResponseError) as info:  # redis-py's name for ReplyError
+                await client.execute_command("HGET", key, "f")
+            assert info.value.code == "WRONGTYPE"
+            assert isinstance(info.value, ReplyError)
