@@ -58,23 +58,25 @@ def hsetnx(key: Key, field: Key, value: Value) -> Command[bool]:
     return ("HSETNX", key, field, value), to_bool
 
 
-def hmget(key: Key, fields: Key | Iterable[Key]) -> Command[list[Any]]:
-    """HMGET: the values of ``fields`` in order, ``None`` for each missing one.
+def hmget(key: Key, fields: Key | Iterable[Key], *more: Key) -> Command[list[Any]]:
+    """HMGET: the values of the fields in order, ``None`` for each missing one.
 
-    ``fields`` is one field or an iterable of fields (a str or bytes is one
-    field): ``hmget("user:1", ["name", "email"])``. Unlike redis-py, further
-    fields are not taken as extra positional arguments.
+    As in redis-py, ``fields`` is one field or an iterable of fields (a str
+    or bytes is one field), and further fields may follow as arguments:
+    ``hmget("user:1", ["name", "email"])`` and ``hmget("user:1", "name",
+    "email")`` are the same.
     """
     if isinstance(fields, str | bytes | memoryview):
         names: tuple[Key, ...] = (fields,)
     elif isinstance(fields, Iterable):
         names = tuple(fields)
-        need_keys("hmget", names, "field")
     else:
         raise TypeError(
             f"fields must be a field name or an iterable of field names, "
             f"got {type(fields).__name__} {fields!r}"
         )
+    names += more
+    need_keys("hmget", names, "field")
     return ("HMGET", key, *names), None
 
 

@@ -126,6 +126,10 @@ async def check_argument_shapes(r: Any, key: str) -> None:
     assert set(picked) <= {b"a", b"b", b"c"}
     with pytest.raises(ValueError, match="not both"):
         await r.srandmember(key + ":set", 1, number=2)
+    await r.hset(key + ":h", mapping={"a": "1", "b": "2"})
+    assert await r.hmget(key + ":h", "a", "b", "c") == [b"1", b"2", None]  # fields as varargs
+    assert await r.hmget(key + ":h", ["a", "b"], "c") == [b"1", b"2", None]
+    assert await r.hmget(key + ":h", ["a", "b"]) == [b"1", b"2"]
     found = {k async for k in r.scan_iter(match=key + ":*", _type="set")}
     assert found == {(key + ":set").encode()}
 
