@@ -227,8 +227,7 @@ class Client:
             return cmd.apply((args, transform), reply, self.pool.connection_options.address)
 
     async def _run(self, command: Command[T]) -> T:
-        reply = await self._send(command[0])
-        return cmd.apply(command, reply, self.pool.connection_options.address)
+        return await self._send(command[0], command[1])  # type: ignore[no-any-return]
 
     # -- iteration ---------------------------------------------------------------------
 

@@ -340,18 +340,7 @@ class Connection(asyncio.Protocol):
                 timeout = blocking_timeout(args, self.options.command_timeout)
         self.state = BUSY
         try:
-            # _write(data, 1), inline.
-            if not self._owed and self._poller is not None:
-                if self._polled:
-                    self._polled = False
-                elif self._poller.poll(0):
-                    self._found_unread()
-                    raise _NotSent
-            self._owed = 1
-            transport = self._transport
-            transport.write(data)
-            if transport.is_closing():
-                raise _NotSent  # see _write()
+            self._write(data, 1)
             if timeout is not None:
                 # The drain is inside the limit too: a huge value written to
                 # a frozen server must not wait for ever for buffer space.
@@ -767,20 +756,10 @@ class Connection(asyncio.Protocol):
         True, and the connection is ready, when ``is_pooled_and_open()``
         (which also polls the socket); False leaves a broken one broken.
         """
-        # is_pooled_and_open(), inline: every borrow passes here.
-        if self.state != POOLED or self._error is not None:
-            return False
-        poller = self._poller
-        if poller is None:
-            if self._transport.is_closing():
-                return False
-        elif poller.poll(0) or self._transport.is_closing():
-            self._found_unread()
-            return False
-        else:
-            self._polled = True
-        self.state = READY
-        return True
+        if self.is_pooled_and_open():
+            self.state = READY
+            return True
+        return False
 
     def is_reusable(self) -> bool:
         """True when the connection is idle, in sync, in its original session and open."""

@@ -288,19 +288,8 @@ class Pool:
         if loop is not self._loop or self._closing:
             self._check_usable()
         idle = self._slots.idle
-        if not idle:
-            return None
-        conn = idle[-1]
-        now = time.monotonic()
-        if (
-            now - conn.checked_at < self._check_after
-            and now - conn.created_at < self._max_lifetime
-            and conn.check_out()
-        ):
-            idle.pop()
-            self._acquired += 1
-            self._in_use.add(conn, now, loop)
-            return conn
+        if idle and self._is_fresh(idle[-1], loop):
+            return idle.pop()
         return None
 
     def _is_fresh(self, conn: Connection, loop: asyncio.AbstractEventLoop) -> bool:
