@@ -614,3 +614,34 @@ async def test_reply_errors_leave_the_connection_in_the_pool(redis_url: str) -> 
         assert await client.execute("GET", "text") == b"not a list"
         stats = assert_balanced(client.pool)
         assert (stats.created, stats.closed) == (1, 0)
+
+
+async def test_a_custom_checker_decides_which_idle_connections_are_replaced(
+    redis_url: str,
+) -> None:
+    """``Pool(checker=...)`` runs instead of PING on an idle connection due for a check."""
+    checked: list[int] = []
+
+    async def checker(conn: Connection, timeout: float) -> BaseException | None:
+        checked.append(await conn.execute("CLIENT", "ID", timeout=timeout))
+        return (
+            ConnectionFailure("the custom check failed", conn.address)
+            if len(checked) == 1
+            else None
+        )
+
+    pool = Pool.from_url(redis_url, health_check_interval=0.001, max_size=1)
+    pool = Pool(pool.connection_options, pool.options, checker=checker)
+    async with pool:
+        async with pool.acquire() as conn:
+            first = await conn.execute("CLIENT", "ID")
+        await asyncio.sleep(0.01)  # idle past health_check_interval
+        async with pool.acquire() as conn:  # checked: fails, so a new connection is opened
+            second = await conn.execute("CLIENT", "ID")
+        await asyncio.sleep(0.01)
+        async with pool.acquire() as conn:  # checked: passes, kept
+            assert await conn.execute("CLIENT", "ID") == second
+    assert checked == [first, second]
+    assert first != second
+    stats = pool.stats()
+    assert (stats.created, stats.closed) == (2, 2), stats
