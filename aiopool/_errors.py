@@ -25,8 +25,14 @@ __all__ = [
     "ConnectionFailure",
     "ConnectionLost",
     "CrossSlotError",
+    "DataError",
+    "DataTypeError",
+    "DataValueError",
+    "ExecAbortError",
+    "MasterDownError",
     "MovedError",
     "NoScriptError",
+    "OutOfMemoryError",
     "OutcomeUnknown",
     "PermissionDenied",
     "PoolClosed",
@@ -35,6 +41,7 @@ __all__ = [
     "ReadOnlyError",
     "RedirectError",
     "RedisError",
+    "RedisTimeoutError",
     "ReplyError",
     "ResponseError",
     "SessionCommandError",
@@ -72,6 +79,27 @@ class ReplyError(RedisError):
 ResponseError = ReplyError
 
 
+class DataError(RedisError):
+    """An argument is invalid; nothing was sent (redis-py's name for bad input).
+
+    Always raised as one of its two concrete kinds, which are also the
+    builtin a Python caller expects: ``DataTypeError`` (a ``TypeError``: a
+    value of the wrong type, such as ``None`` or ``True`` as a command
+    argument) and ``DataValueError`` (a ``ValueError``: a wrong value or a bad
+    combination of options, such as ``nx`` with ``xx``). The message names the
+    argument to fix. ``except DataError``, ``except TypeError`` and ``except
+    ValueError`` all work.
+    """
+
+
+class DataTypeError(DataError, TypeError):
+    """An argument of the wrong type (a ``DataError`` and a ``TypeError``)."""
+
+
+class DataValueError(DataError, ValueError):
+    """An argument with a wrong value, or options that conflict (a ``DataError`` and a ``ValueError``)."""
+
+
 class AuthenticationError(ReplyError):
     """The server refused the credentials, or needs some that were not given.
 
@@ -96,6 +124,14 @@ class ReadOnlyError(ReplyError):
 
 class NoScriptError(ReplyError):
     """``EVALSHA`` named a script the server does not have (``NOSCRIPT``)."""
+
+
+class OutOfMemoryError(ReplyError):
+    """The server is at ``maxmemory`` and refused a write (``OOM``)."""
+
+
+class ExecAbortError(ReplyError):
+    """``EXEC`` discarded a transaction whose queueing failed (``EXECABORT``); nothing ran."""
 
 
 class RedirectError(ReplyError):
@@ -137,6 +173,10 @@ class TryAgainError(ReplyError):
 
 class ClusterDownError(ReplyError):
     """``CLUSTERDOWN``: the cluster cannot serve the slot now (a failover in progress)."""
+
+
+class MasterDownError(ClusterDownError):
+    """``MASTERDOWN``: a replica lost its link to the primary and serves no stale reads."""
 
 
 class CrossSlotError(ReplyError, ValueError):
@@ -234,7 +274,17 @@ class ProtocolError(RedisError):
     """
 
 
-class CommandTimeout(OutcomeUnknown, TimeoutError):
+class RedisTimeoutError(RedisError, TimeoutError):
+    """Something aiopool waited for took too long: ``CommandTimeout`` or ``PoolTimeout``.
+
+    redis-py's ``TimeoutError`` (``aiopool.exceptions.TimeoutError``); also the
+    builtin ``TimeoutError``. Catch the subclass to tell a reply that did not
+    come (the command may have run) from a connection that was never free
+    (nothing was sent).
+    """
+
+
+class CommandTimeout(OutcomeUnknown, RedisTimeoutError):
     """No complete reply arrived within ``command_timeout``.
 
     The connection was aborted (its reply may still be on the way, so it can
@@ -247,7 +297,7 @@ class CommandTimeout(OutcomeUnknown, TimeoutError):
         self.command = command
 
 
-class PoolTimeout(RedisError, TimeoutError):
+class PoolTimeout(RedisTimeoutError):
     """No connection became free within ``acquire_timeout``.
 
     No connection was touched and no command was sent. The message says how
@@ -271,6 +321,9 @@ _BY_CODE: dict[str, type[ReplyError]] = {
     "TRYAGAIN": TryAgainError,
     "CLUSTERDOWN": ClusterDownError,
     "CROSSSLOT": CrossSlotError,
+    "MASTERDOWN": MasterDownError,
+    "OOM": OutOfMemoryError,
+    "EXECABORT": ExecAbortError,
 }
 
 

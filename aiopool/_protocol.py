@@ -12,7 +12,13 @@ from typing import Any, Final, cast
 import hiredis
 
 from ._command_table import CONTAINERS
-from ._errors import ProtocolError, SessionCommandError, reply_error
+from ._errors import (
+    DataTypeError,
+    DataValueError,
+    ProtocolError,
+    SessionCommandError,
+    reply_error,
+)
 
 __all__ = [
     "BLOCKING_INITIALS",
@@ -90,7 +96,7 @@ def _reject(args: tuple[Any, ...]) -> None:
     for index, arg in enumerate(args):
         if isinstance(arg, bool) or not isinstance(arg, str | bytes | int | float | memoryview):
             what = "the command name" if index == 0 else f"argument {index}"
-            raise TypeError(
+            raise DataTypeError(
                 f"{what} of {display_name(args)} is {arg!r} of type {type(arg).__name__}; "
                 "Redis arguments must be str, bytes, int, float or memoryview "
                 "(None and bool are rejected: convert them explicitly)"
@@ -112,7 +118,7 @@ def encode_command(args: tuple[Any, ...]) -> bytes:
     and ``None`` too), and ``ValueError`` for an empty command.
     """
     if not args:
-        raise ValueError("a command needs at least its name, e.g. execute('PING')")
+        raise DataValueError("a command needs at least its name, e.g. execute('PING')")
     for arg in args:
         if arg.__class__ is memoryview and not arg.c_contiguous:
             # hiredis reads len(view) bytes from the start pointer, ignoring
