@@ -348,14 +348,23 @@ class Client:
             lambda: self._run(cmd.scripting.script_load(script.source)),
         )
 
-    def pubsub(self, *, max_messages: int = 10_000) -> PubSub:
+    def pubsub(
+        self, *, max_messages: int = 10_000, ignore_subscribe_messages: bool = True
+    ) -> PubSub:
         """A ``PubSub`` on a dedicated connection to this client's server.
 
         The connection is opened on the first subscription and is not one of
         the pool's; ``client.aclose()`` closes it too. See ``PubSub`` for
-        reconnects and ``max_messages``.
+        reconnects, ``max_messages`` and ``ignore_subscribe_messages`` (default
+        ``True``, unlike redis-py's: ``subscribe()`` returns once confirmed, so
+        the confirmations carry no news; ``False`` buffers them as messages).
         """
-        pubsub = PubSub(self.pool.connection_options, self.pool.options, max_messages=max_messages)
+        pubsub = PubSub(
+            self.pool.connection_options,
+            self.pool.options,
+            max_messages=max_messages,
+            ignore_subscribe_messages=ignore_subscribe_messages,
+        )
         self._pubsubs.add(pubsub)
         return pubsub
 

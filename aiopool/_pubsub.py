@@ -51,7 +51,9 @@ class Message:
 
     ``type`` is ``"message"`` (``channel``, ``data``), ``"pmessage"`` (also
     ``pattern``, the pattern that matched), ``"smessage"`` (a sharded
-    channel), or one of the two gap markers: ``"disconnected"`` (``data`` is
+    channel), a confirmation (``"subscribe"``, ``"unsubscribe"``, ...:
+    ``channel`` is the name, ``data`` the count of subscriptions left; only
+    with ``ignore_subscribe_messages=False``), or one of the two gap markers: ``"disconnected"`` (``data`` is
     why; messages published from now on are lost) and ``"reconnected"``
     (every subscription is back in place). Channel and data are ``bytes``, or
     ``str`` with ``decode_responses=True``.
@@ -114,13 +116,31 @@ class PubSub:
 
     Cancelling ``get_message()`` or ``listen()`` loses nothing; cancelling a
     ``subscribe()`` rolls it back.
+
+    The server's confirmations (``subscribe``, ``unsubscribe``, ... with the
+    count of subscriptions as ``data``) are not messages by default:
+    ``subscribe()`` already returns only once they came. With
+    ``ignore_subscribe_messages=False`` they are buffered as messages too, as
+    redis-py's default has them (including those of the resubscription after
+    a reconnect, between the gap markers).
     """
 
     def __init__(
-        self, connection: ConnectionOptions, options: PoolOptions, *, max_messages: int = 10_000
+        self,
+        connection: ConnectionOptions,
+        options: PoolOptions,
+        *,
+        max_messages: int = 10_000,
+        ignore_subscribe_messages: bool = True,
     ) -> None:
         if isinstance(max_messages, bool) or not isinstance(max_messages, int) or max_messages < 1:
             raise ValueError(f"max_messages must be a positive int, got {max_messages!r}")
+        if not isinstance(ignore_subscribe_messages, bool):
+            raise TypeError(
+                "ignore_subscribe_messages must be a bool, got "
+                f"{type(ignore_subscribe_messages).__name__} {ignore_subscribe_messages!r}"
+            )
+        self.ignore_subscribe_messages = ignore_subscribe_messages
         self.connection_options = connection
         self.options = options
         self.max_messages = max_messages
@@ -299,18 +319,30 @@ class PubSub:
 
     # -- receiving ------------------------------------------------------------------------
 
-    async def get_message(self, timeout: float | None = None) -> Message | None:
+    async def get_message(
+        self, ignore_subscribe_messages: bool = False, timeout: float | None = 0.0
+    ) -> Message | None:
         """The next message, waiting at most ``timeout`` seconds (``None``: for ever).
 
-        Returns ``None`` when none arrived in time. Raises ``RuntimeError``
-        once the ``PubSub`` is closed and every buffered message was read.
-        Cancellation loses no message.
+        redis-py's signature and defaults: ``timeout=0.0`` returns at once,
+        with ``None`` when nothing is buffered; ``ignore_subscribe_messages``
+        skips buffered confirmations (only ``pubsub(ignore_subscribe_messages=
+        False)`` buffers any). Raises ``RuntimeError`` once the ``PubSub`` is
+        closed and every buffered message was read. Cancellation loses no
+        message.
         """
+        if not isinstance(ignore_subscribe_messages, bool):
+            raise TypeError(
+                "ignore_subscribe_messages must be a bool (get_message's first argument, as in "
+                f"redis-py; pass timeout= by name), got {ignore_subscribe_messages!r}"
+            )
         try:
             async with asyncio.timeout(timeout):
                 while True:
-                    if self._buffer:
-                        return self._pop()
+                    while self._buffer:
+                        message = self._pop()
+                        if not (ignore_subscribe_messages and message.type in _CONFIRMATIONS):
+                            return message
                     if self._closed:
                         raise RuntimeError(f"{self!r} is closed")
                     self._readable.clear()
@@ -487,6 +519,8 @@ class PubSub:
         elif kind in _CONFIRMATIONS:
             if reply[1] is not None:
                 self._confirmed(kind, _key(reply[1], self.connection_options.encoding))
+            if not self.ignore_subscribe_messages:
+                await self._push(Message(kind, reply[1], reply[2]))
         else:
             raise ProtocolError(
                 f"{self.connection_options.address} sent a frame that is not a pub/sub "

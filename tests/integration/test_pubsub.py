@@ -43,7 +43,7 @@ async def message_of_type(ps: PubSub, kind: str, timeout: float = 5.0) -> list[M
     seen: list[Message] = []
     async with asyncio.timeout(timeout):
         while not seen or seen[-1].type != kind:
-            message = await ps.get_message()
+            message = await ps.get_message(timeout=None)
             assert message is not None
             seen.append(message)
     return seen
@@ -308,7 +308,7 @@ async def test_a_waiting_get_message_raises_runtime_error_when_the_pubsub_is_clo
     ps: PubSub,
 ) -> None:
     await ps.subscribe("ch")
-    getter = asyncio.create_task(ps.get_message())
+    getter = asyncio.create_task(ps.get_message(timeout=None))
     await asyncio.sleep(0.05)
     assert not getter.done()
     await ps.aclose()
@@ -714,7 +714,7 @@ def publish_many(server: RedisServer, channel: str, count: int, size: int) -> No
 async def test_cancelling_get_message_loses_no_message(r: Client, ps: PubSub) -> None:
     await ps.subscribe("ch")
     for i in range(30):
-        getter = asyncio.create_task(ps.get_message())
+        getter = asyncio.create_task(ps.get_message(timeout=None))
         for _ in range(i % 4):
             await asyncio.sleep(0)
         assert await r.publish("ch", str(i)) == 1

@@ -12,8 +12,11 @@ from aiopool import (
     ConnectError,
     ConnectionFailure,
     ConnectionLost,
+    ExecAbortError,
+    MasterDownError,
     NoScriptError,
     OutcomeUnknown,
+    OutOfMemoryError,
     PermissionDenied,
     PoolClosed,
     PoolTimeout,
@@ -118,6 +121,17 @@ def test_typed_reply_errors_are_reply_errors(cls: type[Exception]) -> None:
             "WRONGTYPE",
         ),
         ("ERR unknown command 'FOO'", ReplyError, "ERR"),
+        ("OOM command not allowed when used memory > 'maxmemory'.", OutOfMemoryError, "OOM"),
+        (
+            "EXECABORT Transaction discarded because of previous errors.",
+            ExecAbortError,
+            "EXECABORT",
+        ),
+        (
+            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+            MasterDownError,
+            "MASTERDOWN",
+        ),
     ],
 )
 def test_reply_error_maps_code_to_type(message: str, cls: type[ReplyError], code: str) -> None:
@@ -169,3 +183,28 @@ def test_redirect_replies_carry_slot_and_node_and_survive_a_malformed_text() -> 
     broken = reply_error("MOVED nonsense")
     assert isinstance(broken, RedirectError)
     assert (broken.slot, broken.host, broken.port) == (-1, "", 0)
+
+
+def test_redis_py_names_are_the_matching_aiopool_errors() -> None:
+    from aiopool import exceptions
+
+    assert exceptions.ResponseError is ReplyError
+    assert exceptions.ConnectionError is ConnectionFailure
+    assert issubclass(exceptions.TimeoutError, TimeoutError)
+    assert issubclass(CommandTimeout, exceptions.TimeoutError)
+    assert issubclass(PoolTimeout, exceptions.TimeoutError)
+    assert exceptions.NoPermissionError is PermissionDenied
+    assert exceptions.InvalidResponse is ProtocolError
+    assert exceptions.MaxConnectionsError is PoolTimeout
+    for name in exceptions.__all__:
+        assert issubclass(getattr(exceptions, name), RedisError), name
+
+
+def test_data_errors_are_also_the_builtin_a_caller_expects() -> None:
+    from aiopool import DataError, DataTypeError, DataValueError
+
+    assert issubclass(DataTypeError, DataError)
+    assert issubclass(DataTypeError, TypeError)
+    assert issubclass(DataValueError, DataError)
+    assert issubclass(DataValueError, ValueError)
+    assert not issubclass(DataTypeError, ValueError)

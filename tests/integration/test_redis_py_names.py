@@ -1,0 +1,183 @@
+"""redis-py's exception names and pub/sub reading behaviour, against real servers.
+
+``from aiopool.exceptions import ConnectionError, TimeoutError, DataError``
+catch what redis-py's would; ``get_message()`` has redis-py's signature and
+defaults; ``pubsub(ignore_subscribe_messages=False)`` buffers the server's
+confirmations as redis-py does by default.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+from aiopool import (
+    Client,
+    DataError,
+    MasterDownError,
+    Message,
+    OutOfMemoryError,
+    PoolTimeout,
+    exceptions,
+)
+from aiopool.testing import RedisServer
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# -- exceptions ----------------------------------------------------------------------------
+
+
+async def test_bad_input_is_a_data_error_and_a_builtin(redis_url: str) -> None:
+    async with Client.from_url(redis_url) as r:
+        with pytest.raises(DataError, match="argument 2 of SET is None"):
+            await r.set("k", None)  # type: ignore[arg-type]
+        with pytest.raises(TypeError):
+            await r.execute("SET", "k", True)
+        with pytest.raises(exceptions.DataError):
+            await r.execute()
+        with pytest.raises(ValueError, match="at least its name"):
+            await r.execute()
+        assert await r.get("k") is None  # nothing was sent
+
+
+async def test_connection_error_catches_a_refused_connection() -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    async with Client.from_url(url, acquire_timeout=0.3, connect_timeout=0.2) as r:
+        with pytest.raises(exceptions.ConnectionError) as caught:
+            await r.get("k")
+    assert isinstance(caught.value, ConnectionError)  # the builtin too
+
+
+async def test_timeout_error_catches_a_frozen_server_and_a_full_pool() -> None:
+    with RedisServer() as server:
+        async with Client.from_url(
+            server.url, command_timeout=0.2, max_size=1, acquire_timeout=0.2
+        ) as r:
+            await r.ping()
+            async with r.pool.acquire():
+                with pytest.raises(exceptions.TimeoutError) as caught:
+                    await r.get("k")  # PoolTimeout: the one connection is held
+                assert isinstance(caught.value, PoolTimeout)
+            server.pause()
+            try:
+                with pytest.raises(exceptions.TimeoutError) as caught:
+                    await r.get("k")  # CommandTimeout: written, no reply
+                assert isinstance(caught.value, exceptions.TimeoutError)
+                assert not isinstance(caught.value, PoolTimeout)
+            finally:
+                server.resume()
+
+
+async def test_out_of_memory_is_its_own_reply_error() -> None:
+    with RedisServer(args=["--maxmemory-policy", "noeviction"]) as server:
+        async with Client.from_url(server.url) as r:
+            used = int((await r.info("memory"))["used_memory"])
+            await r.config_set("maxmemory", str(used + 2_000_000))
+            await r.set("big:0", b"x" * 100_000)
+            refused = None
+            for i in range(1, 100):  # bounded: 100 x 100 KB is far past 2 MB more
+                try:
+                    await r.set(f"big:{i}", b"x" * 100_000)
+                except OutOfMemoryError as exc:
+                    refused = exc
+                    break
+            assert refused is not None
+            assert refused.code == "OOM"
+            assert await r.get("big:0") == b"x" * 100_000  # the connection is fine
+            with pytest.raises(exceptions.ResponseError):
+                await r.set("one-more", b"x" * 100_000)
+
+
+async def test_a_replica_cut_off_from_its_primary_answers_master_down() -> None:
+    gone = free_port()  # nothing listens there: the replica never syncs
+    with RedisServer() as replica:
+        async with Client.from_url(replica.url) as r:
+            await r.config_set("replica-serve-stale-data", "no")
+            await r.execute("REPLICAOF", "127.0.0.1", str(gone))
+            with pytest.raises(MasterDownError, match="MASTERDOWN"):
+                await r.get("k")
+            with pytest.raises(exceptions.ClusterDownError):
+                await r.get("k")  # redis-py's MasterDownError is a ClusterDownError too
+
+
+# -- pub/sub -------------------------------------------------------------------------------
+
+
+async def test_get_message_does_not_wait_by_default(redis_url: str) -> None:
+    async with Client.from_url(redis_url) as r, r.pubsub() as ps:
+        await ps.subscribe("ch")
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        assert await ps.get_message() is None  # timeout=0.0, as in redis-py
+        assert loop.time() - started < 0.5
+        await r.publish("ch", "hi")
+        message = await ps.get_message(timeout=2)  # confirmations are not buffered
+        assert message == Message("message", b"ch", b"hi")
+
+
+async def test_confirmations_are_messages_when_asked_for(redis_url: str) -> None:
+    async with (
+        Client.from_url(redis_url, decode_responses=True) as r,
+        r.pubsub(ignore_subscribe_messages=False) as ps,
+    ):
+        await ps.subscribe("ch")
+        await ps.psubscribe("news.*")
+        first = await ps.get_message(timeout=2)
+        assert first is not None
+        assert dict(first) == {"type": "subscribe", "pattern": None, "channel": "ch", "data": 1}
+        second = await ps.get_message(timeout=2)
+        assert second is not None
+        assert (second["type"], second["channel"], second["data"]) == ("psubscribe", "news.*", 2)
+        await r.publish("ch", "one")
+        await ps.unsubscribe("ch")
+        await r.publish("news.x", "two")
+        seen = []
+        for _ in range(3):
+            message = await ps.get_message(timeout=2)
+            assert message is not None
+            seen.append((message["type"], message["data"]))
+        assert seen == [("message", "one"), ("unsubscribe", 1), ("pmessage", "two")]
+
+
+async def test_get_message_can_skip_buffered_confirmations(redis_url: str) -> None:
+    async with (
+        Client.from_url(redis_url) as r,
+        r.pubsub(ignore_subscribe_messages=False) as ps,
+    ):
+        await ps.subscribe("a", "b")
+        await r.publish("b", "x")
+        message = await ps.get_message(ignore_subscribe_messages=True, timeout=2)
+        assert message == Message("message", b"b", b"x")
+        assert await ps.get_message(True) is None  # redis-py's positional form
+
+
+async def test_listen_yields_confirmations_as_redis_py_does(redis_url: str) -> None:
+    async with (
+        Client.from_url(redis_url) as r,
+        r.pubsub(ignore_subscribe_messages=False) as ps,
+    ):
+        await ps.subscribe("ch")
+        await r.publish("ch", "x")
+        kinds = []
+        async with asyncio.timeout(5):
+            async for message in ps.listen():
+                kinds.append(message["type"])
+                if message["type"] == "message":
+                    break
+        assert kinds == ["subscribe", "message"]
+
+
+async def test_a_timeout_given_first_is_refused_naming_the_fix(redis_url: str) -> None:
+    async with Client.from_url(redis_url) as r, r.pubsub() as ps:
+        await ps.subscribe("ch")
+        with pytest.raises(TypeError, match="pass timeout= by name"):
+            await ps.get_message(1.0)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="ignore_subscribe_messages must be a bool"):
+            r.pubsub(ignore_subscribe_messages="yes")  # type: ignore[arg-type]
