@@ -7,6 +7,7 @@ message.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import math
 import re
@@ -57,7 +58,10 @@ class ConnectionOptions:
     one reply (blocking commands such as BLPOP get their own blocking time on
     top). ``tcp_keepalive`` is the idle time in seconds before the kernel
     starts probing a silent peer (``None`` turns keepalive off). With
-    ``decode_responses`` bulk replies are ``str`` decoded with ``encoding``.
+    ``decode_responses`` bulk replies are ``str`` decoded with ``encoding``
+    and the codec error handler ``encoding_errors`` (``"strict"``: a reply
+    that does not decode is a ``ProtocolError``; ``"replace"`` puts U+FFFD
+    in its place, as redis-py's option does).
     ``readonly`` sends ``READONLY`` in the handshake, so a cluster replica
     serves reads (the cluster client sets it for ``read_from`` other than
     ``"primary"``; elsewhere it has no effect).
@@ -76,6 +80,7 @@ class ConnectionOptions:
     tcp_keepalive: float | None = 60.0
     decode_responses: bool = False
     encoding: str = "utf-8"
+    encoding_errors: str = "strict"
     readonly: bool = False
 
     def __post_init__(self) -> None:
@@ -114,6 +119,13 @@ class ConnectionOptions:
             "".encode(self.encoding)
         except (LookupError, TypeError):
             raise ValueError(f"option encoding names no known codec: {self.encoding!r}") from None
+        try:
+            codecs.lookup_error(self.encoding_errors)
+        except (LookupError, TypeError):
+            raise ValueError(
+                "option encoding_errors names no codec error handler (strict, replace, "
+                f"ignore, backslashreplace, ...): {self.encoding_errors!r}"
+            ) from None
 
     @property
     def address(self) -> str:
@@ -268,16 +280,39 @@ _TIMEOUT_FIELDS = frozenset(
 )
 _POOL_FIELDS = frozenset(f.name for f in fields(PoolOptions))
 
-# Names a redis-py user will type, and ours.
-_FAMILIAR = {
+# redis-py's option names that mean what ours do: accepted, as keywords and
+# as URL query parameters, and read as ours.
+ALIASES: dict[str, str] = {
     "max_connections": "max_size",
     "socket_timeout": "command_timeout",
     "socket_connect_timeout": "connect_timeout",
-    "socket_keepalive": "tcp_keepalive",
-    "timeout": "acquire_timeout",
     "unix_socket_path": "path",
-    "ssl_context": "ssl",
 }
+# Names a redis-py user will type that mean something else here: refused with ours.
+_FAMILIAR = {
+    "socket_keepalive": "tcp_keepalive",  # redis-py: a bool; ours: seconds of idle time
+    "timeout": "acquire_timeout",  # BlockingConnectionPool's wait for a connection
+    "ssl_context": "ssl",
+    "retry_on_timeout": "retry_safe_commands",
+    "retry": "retry_safe_commands",
+}
+
+
+def _resolve_aliases(options: dict[str, Any], *, where: str) -> dict[str, Any]:
+    """``options`` with redis-py's names (``ALIASES``) read as ours; both given is an error."""
+    if not ALIASES.keys() & options.keys():
+        return options
+    resolved = dict(options)
+    for alias, name in ALIASES.items():
+        if alias in resolved:
+            if name in resolved:
+                raise ValueError(
+                    f"options {alias!r} (redis-py's name) and {name!r} for {where} are the "
+                    "same option; give one"
+                )
+            resolved[name] = resolved.pop(alias)
+    return resolved
+
 
 # Query parameters a URL may carry, and how each is converted.
 _BOOL_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
@@ -382,10 +417,11 @@ def options_from_url(
     if parts.password is not None:
         values["password"] = unquote(parts.password)
     for name, raw in parse_qsl(parts.query, keep_blank_values=True):
-        key = "client_name" if name == "name" else name
+        key = "client_name" if name == "name" else ALIASES.get(name, name)
         if key not in _CONNECTION_FIELDS | _POOL_FIELDS or key in ("host", "port", "path"):
             raise ValueError(f"invalid Redis URL {shown!r}: unknown query parameter {name!r}")
         values[key] = _convert(key, raw, shown)
+    options = _resolve_aliases(options, where=where)
     for name in options:
         if name not in _CONNECTION_FIELDS and name not in _POOL_FIELDS:
             raise _unknown_option(name, where)
@@ -397,6 +433,7 @@ def options_from_url(
 
 def split_options(options: dict[str, Any], *, where: str) -> tuple[ConnectionOptions, PoolOptions]:
     """Build both option objects from keywords alone (no URL)."""
+    options = _resolve_aliases(options, where=where)
     for name in options:
         if name not in _CONNECTION_FIELDS and name not in _POOL_FIELDS:
             raise _unknown_option(name, where)

@@ -145,7 +145,9 @@ class Connection(asyncio.Protocol):
 
     def __init__(self, options: ConnectionOptions) -> None:
         """Build the protocol half; ``open()`` connects it. Not for direct use."""
-        self._parser = make_reader(options.encoding if options.decode_responses else None)
+        self._parser = make_reader(
+            options.encoding if options.decode_responses else None, options.encoding_errors
+        )
         self.options = options
         self.address = options.address
         self.id = next(_ids)

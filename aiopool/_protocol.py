@@ -132,12 +132,14 @@ def encode_command(args: tuple[Any, ...]) -> bytes:
         raise
 
 
-def make_reader(encoding: str | None) -> hiredis.Reader:
+def make_reader(encoding: str | None, errors: str = "strict") -> hiredis.Reader:
     """Build the per-connection reply parser.
 
     Error replies become typed ``ReplyError`` values (returned, not raised),
     invalid bytes raise ``ProtocolError``, and an incomplete buffer yields
-    ``NOT_ENOUGH``. With ``encoding``, bulk strings are decoded.
+    ``NOT_ENOUGH``. With ``encoding``, bulk strings are decoded, with the
+    codec error handler ``errors`` (``"strict"``: bytes that do not decode
+    are a ``ProtocolError``; ``"replace"``, ``"backslashreplace"``, ...).
     """
     if encoding is None:
         return hiredis.Reader(
@@ -148,7 +150,7 @@ def make_reader(encoding: str | None) -> hiredis.Reader:
         replyError=reply_error,
         notEnoughData=NOT_ENOUGH,
         encoding=encoding,
-        errors="strict",
+        errors=errors,
     )
 
 

@@ -20,6 +20,7 @@ from aiopool import (
     Message,
     OutOfMemoryError,
     PoolTimeout,
+    ProtocolError,
     exceptions,
 )
 from aiopool.testing import RedisServer
@@ -181,3 +182,30 @@ async def test_a_timeout_given_first_is_refused_naming_the_fix(redis_url: str) -
             await ps.get_message(1.0)  # type: ignore[arg-type]
         with pytest.raises(TypeError, match="ignore_subscribe_messages must be a bool"):
             r.pubsub(ignore_subscribe_messages="yes")  # type: ignore[arg-type]
+
+
+# -- options -------------------------------------------------------------------------------
+
+
+async def test_encoding_errors_decides_what_bytes_that_do_not_decode_become(
+    redis_url: str,
+) -> None:
+    async with Client.from_url(redis_url) as raw:
+        await raw.set("latin", b"caf\xe9")
+    async with Client.from_url(
+        redis_url, decode_responses=True, encoding_errors="replace"
+    ) as replacing:
+        assert await replacing.get("latin") == "caf\ufffd"
+    async with Client.from_url(f"{redis_url}?decode_responses=true") as strict:
+        with pytest.raises(ProtocolError, match="decode"):
+            await strict.get("latin")
+        assert await strict.ping()  # a new connection replaced the aborted one
+
+
+async def test_redis_py_option_names_work_against_a_server(redis_url: str) -> None:
+    async with Client.from_url(
+        redis_url, max_connections=2, socket_timeout=5, socket_connect_timeout=2
+    ) as r:
+        assert await r.ping()
+        assert r.pool.options.max_size == 2
+        assert r.pool.connection_options.command_timeout == 5

@@ -249,10 +249,9 @@ def test_mask_url_leaves_url_without_password_alone() -> None:
 @pytest.mark.parametrize(
     ("given", "suggested"),
     [
-        ("max_connections", "max_size"),
-        ("socket_timeout", "command_timeout"),
-        ("socket_connect_timeout", "connect_timeout"),
-        ("unix_socket_path", "path"),
+        ("socket_keepalive", "tcp_keepalive"),
+        ("retry_on_timeout", "retry_safe_commands"),
+        ("ssl_context", "ssl"),
         ("comand_timeout", "command_timeout"),
     ],
 )
@@ -265,6 +264,46 @@ def test_unknown_keyword_option_raises_type_error_suggesting_the_right_name(
     assert repr(given) in message
     assert f"did you mean {suggested!r}" in message
     assert "from_url" in message
+
+
+@pytest.mark.parametrize(
+    ("alias", "value", "field", "expected"),
+    [
+        ("max_connections", 7, "max_size", 7),
+        ("socket_timeout", 2.5, "command_timeout", 2.5),
+        ("socket_connect_timeout", 1.5, "connect_timeout", 1.5),
+    ],
+)
+def test_redis_py_option_names_that_mean_the_same_are_accepted(
+    alias: str, value: object, field: str, expected: object
+) -> None:
+    client = Client.from_url("redis://example.com", **{alias: value})
+    options = client.pool.options if field == "max_size" else client.pool.connection_options
+    assert getattr(options, field) == expected
+    from_query = Client.from_url(f"redis://example.com/0?{alias}={value}")
+    options = from_query.pool.options if field == "max_size" else from_query.pool.connection_options
+    assert getattr(options, field) == expected
+
+
+def test_unix_socket_path_is_redis_py_s_name_for_path() -> None:
+    client = Client.from_url("redis://example.com", unix_socket_path="/tmp/r.sock")
+    assert client.pool.connection_options.path == "/tmp/r.sock"
+
+
+def test_an_alias_and_its_name_together_are_refused() -> None:
+    with pytest.raises(ValueError, match="'socket_timeout' .* and 'command_timeout'"):
+        Client.from_url("redis://example.com", socket_timeout=1, command_timeout=2)
+
+
+def test_encoding_errors_must_name_a_codec_error_handler() -> None:
+    assert (
+        Client.from_url(
+            "redis://h", encoding_errors="replace"
+        ).pool.connection_options.encoding_errors
+        == "replace"
+    )
+    with pytest.raises(ValueError, match="encoding_errors names no codec error handler"):
+        Client.from_url("redis://h", encoding_errors="bogus")
 
 
 def test_unknown_keyword_option_without_a_close_match_names_it() -> None:
