@@ -291,7 +291,7 @@ def test_unix_socket_path_is_redis_py_s_name_for_path() -> None:
 
 
 def test_an_alias_and_its_name_together_are_refused() -> None:
-    with pytest.raises(ValueError, match="'socket_timeout' .* and 'command_timeout'"):
+    with pytest.raises(ValueError, match=r"'socket_timeout' .* and 'command_timeout'"):
         Client.from_url("redis://example.com", socket_timeout=1, command_timeout=2)
 
 
