@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from types import TracebackType
@@ -292,11 +293,16 @@ class Client:
 
     # -- pipelines, transactions, scripts, pub/sub ------------------------------------------
 
-    def pipeline(self, transaction: bool = False) -> Pipeline:
-        """A ``Pipeline`` on this client's pool; ``transaction=True`` wraps it in MULTI/EXEC.
+    def pipeline(self, transaction: bool = True, shard_hint: object = None) -> Pipeline:
+        """A ``Pipeline`` on this client's pool; a ``MULTI``/``EXEC`` transaction by default.
 
-        Nothing is borrowed until ``execute()`` (or ``watch()``).
+        ``transaction=True`` (redis-py's default too) runs the queued commands
+        atomically; ``transaction=False`` only batches them into one write,
+        which is faster and what a bulk load wants. ``shard_hint`` is
+        accepted for redis-py's signature and ignored. Nothing is borrowed
+        until ``execute()`` (or ``watch()``).
         """
+        del shard_hint  # redis-py's signature; one pool, nothing to hint
         return Pipeline(self, transaction=transaction)
 
     async def transaction(
@@ -304,24 +310,53 @@ class Client:
         func: Callable[[Pipeline], Awaitable[object]],
         *watch_keys: Key,
         attempts: int = 16,
-    ) -> list[Any]:
+        shard_hint: object = None,
+        value_from_callable: bool = False,
+        watch_delay: float | None = None,
+    ) -> Any:
         """Run a read-modify-write transaction, retrying it while watched keys change.
 
         Each attempt opens ``pipeline(transaction=True)``, WATCHes
-        ``watch_keys``, awaits ``func(pipeline)`` (which reads with
-        ``pipeline.immediate`` and queues commands on the pipeline) and
-        executes it; the results of
-        the first attempt that ran are returned. After ``attempts`` attempts
-        that all lost the race, ``WatchError`` is raised. Any other error
-        (from ``func`` too) propagates at once; cancellation releases the
-        pinned connection.
+        ``watch_keys`` and awaits ``func(pipeline)``, which reads the watched
+        keys (redis-py's way, ``value = await pipe.get(k)`` then
+        ``pipe.multi()``, or with ``pipeline.immediate``) and queues the
+        writes; then the pipeline is executed. The ``EXEC`` results of the
+        first attempt that ran are returned, or with ``value_from_callable``
+        what ``func`` returned in it (as redis-py). ``watch_delay`` seconds
+        are slept before each new attempt. After ``attempts`` attempts that
+        all lost the race, ``WatchError`` is raised. Any other error (from
+        ``func`` too) propagates at once; cancellation releases the pinned
+        connection. ``shard_hint`` is accepted for redis-py's signature.
         """
-        return await _retry.rerun_while_watched_keys_change(
+        del shard_hint
+        if watch_delay is not None and (
+            isinstance(watch_delay, bool)
+            or not isinstance(watch_delay, int | float)
+            or watch_delay < 0
+        ):
+            raise ValueError(f"watch_delay must be a number of seconds >= 0, got {watch_delay!r}")
+        returned: list[object] = []
+        tries = 0
+
+        async def call(pipe: Pipeline) -> None:
+            returned[:] = [await func(pipe)]
+
+        watch_then_call = _retry.watching(watch_keys, call)
+
+        async def attempt(pipe: Pipeline) -> None:
+            nonlocal tries
+            tries += 1
+            if tries > 1 and watch_delay:
+                await asyncio.sleep(watch_delay)  # before WATCH: nothing is pinned yet
+            await watch_then_call(pipe)
+
+        results = await _retry.rerun_while_watched_keys_change(
             lambda: self.pipeline(transaction=True),
-            _retry.watching(watch_keys, func),
+            attempt,
             Pipeline.execute,
             attempts,
         )
+        return returned[0] if value_from_callable else results
 
     def register_script(self, source: str | bytes) -> Script:
         """A ``Script`` for the Lua ``source``: ``await script(keys=[...], args=[...])``.

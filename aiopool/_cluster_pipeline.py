@@ -8,7 +8,7 @@ imports it to build pipelines).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
@@ -137,6 +137,17 @@ class ClusterPipeline:
 
     def __len__(self) -> int:
         return len(self._queue)
+
+    def __bool__(self) -> bool:
+        # Always true, as redis-py's: ``if pipe:`` must not depend on what is queued.
+        return True
+
+    def __await__(self) -> Generator[Any, None, ClusterPipeline]:
+        """``await pipe.set(...)`` queues and gives the pipeline, as redis-py's does."""
+        return self._itself().__await__()
+
+    async def _itself(self) -> ClusterPipeline:
+        return self
 
     async def __aenter__(self) -> ClusterPipeline:
         return self

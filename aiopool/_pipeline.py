@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from types import CodeType, FunctionType, TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
@@ -181,6 +181,7 @@ class Pipeline:
         "_encoded",
         "_immediate",
         "_may_block",
+        "_multi",
         "_pool",
         "_scripts",
         "_watched",
@@ -200,6 +201,7 @@ class Pipeline:
         self._scripts: dict[str, Script] = {}
         self._conn: Connection | None = None  # pinned by watch()
         self._watched = 0
+        self._multi = False  # multi() called: after watch(), awaiting no longer runs at once
 
     def __repr__(self) -> str:
         mode = "transaction" if self.transaction else "pipeline"
@@ -208,6 +210,29 @@ class Pipeline:
 
     def __len__(self) -> int:
         return len(self._commands)
+
+    def __bool__(self) -> bool:
+        # Always true, as redis-py's: ``if pipe:`` must not depend on what is queued.
+        return True
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        """redis-py's forms: ``await pipe.get(k)`` after ``watch()``, ``await pipe.set(...)``.
+
+        After ``watch()`` and before ``multi()``, awaiting the pipeline runs
+        the command just queued at once on the watched connection and gives
+        its result (``value = await pipe.get("k")``), as redis-py's immediate
+        mode does. Anywhere else it gives the pipeline itself, unchanged, so
+        ``await pipe.set("k", "v")`` queues as in redis-py.
+        """
+        return self._awaited().__await__()
+
+    async def _awaited(self) -> Any:
+        immediate = self._immediate
+        if immediate is None or self._multi or not self._commands:
+            return self
+        command = self._commands.pop()
+        self._encoded.pop()
+        return await immediate._run(command)
 
     async def __aenter__(self) -> Pipeline:
         return self
@@ -266,6 +291,24 @@ class Pipeline:
         return self
 
     # -- transactions -------------------------------------------------------------------
+
+    def multi(self) -> None:
+        """Start the queued part of a watched transaction, as redis-py's ``multi()``.
+
+        redis-py code reads after ``watch()`` with ``value = await
+        pipe.get(k)``, then calls ``multi()`` and queues the writes; from here
+        on command methods only queue, awaited or not. A pipeline made with
+        ``transaction=False`` becomes a transaction. ``RuntimeError`` when
+        called twice, or after commands were queued.
+        """
+        if self._multi:
+            raise RuntimeError("multi() was already called on this pipeline (no nested MULTI)")
+        if self._commands:
+            raise RuntimeError(
+                "multi() must come before queuing commands (WATCH, reads, multi(), writes)"
+            )
+        self._multi = True
+        self.transaction = True
 
     async def watch(self, *keys: Key) -> Client:
         """WATCH ``keys``: ``execute()`` raises ``WatchError`` if any changes before it.
@@ -330,6 +373,7 @@ class Pipeline:
         self._commands.clear()
         self._encoded.clear()
         self._may_block = False
+        self._multi = False
         self._scripts.clear()
         await self._unpin(send_unwatch=True)
 
@@ -367,6 +411,7 @@ class Pipeline:
         """
         commands, encoded, may_block = self._commands, self._encoded, self._may_block
         self._commands, self._encoded, self._may_block = [], [], False
+        self._multi = False
         scripts, self._scripts = self._scripts, {}
         if not commands:
             await self._unpin(send_unwatch=True)

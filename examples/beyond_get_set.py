@@ -36,7 +36,7 @@ return value
 
 async def pipelines(r: aiopool.Client) -> None:
     # One write, one connection, results converted as the typed methods would.
-    async with r.pipeline() as p:
+    async with r.pipeline(transaction=False) as p:
         p.set(BALANCE, 100).hset(PROFILE, mapping={"name": "ada", "plan": "pro"})
         p.hgetall(PROFILE).incrby(BALANCE, 5)
         print("pipeline ->", await p.execute())

@@ -48,7 +48,7 @@ def main(mode: str, count: int) -> None:
     for _ in keys:
         replies += [b"OK", value]
     for _ in range(count):
-        p = client.pipeline()
+        p = client.pipeline(transaction=False)
         for key in keys:
             p.set(key, value)
             p.get(key)

@@ -561,7 +561,7 @@ class Worker:
         seq, key, value = ledger.new_set()
 
         async def run() -> list[Any]:
-            async with self.client.pipeline() as p:
+            async with self.client.pipeline(transaction=False) as p:
                 p.set(key, value).incr(ledger.counter).get(key).mget(key, *other)
                 return await p.execute()
 
@@ -590,7 +590,7 @@ class Worker:
         keys = [key_for(self.index, s) for s in seqs]
 
         async def run() -> list[Any]:
-            async with self.client.pipeline() as p:
+            async with self.client.pipeline(transaction=False) as p:
                 p.get(keys[0]).mget(*keys).get(ledger.counter)
                 return await p.execute()
 
@@ -621,7 +621,8 @@ class Worker:
 
         async def run() -> list[Any]:
             if watched:
-                return await self.client.transaction(body, ledger.counter)
+                results: list[Any] = await self.client.transaction(body, ledger.counter)
+                return results
             async with self.client.pipeline(transaction=True) as p:
                 p.incr(ledger.counter).set(key, value).get(key)
                 return await p.execute()

@@ -184,7 +184,7 @@ class AiopoolAdapter(Adapter):
         return Commands(client.get, client.set)
 
     async def pipeline(self, task: int, keys: Sequence[str], value: bytes) -> None:
-        p = self._open().pipeline()
+        p = self._open().pipeline(transaction=False)
         for key in keys:
             p.set(key, value)
             p.get(key)

@@ -238,12 +238,19 @@ _CLUSTER_SCRIPTS_NOT_YET = (
     "loaded; call the script, or queue evalsha() after script_load()"
 )
 
+_MULTI = "redis-py's explicit transaction start after watch(): a pipeline's"
+_CLUSTER_MULTI = (
+    "not yet: a watched cluster transaction reads with immediate after watch() and queues "
+    "without multi() (aiopool's form)"
+)
+
 # Surface -> {public method it lacks: why}. Everything public on one surface and
 # not listed here exists on all four.
 ABSENT: Final[dict[str, dict[str, str]]] = {
     "Client": {
         "command": _RAW_QUEUED,
         "immediate": _PIPELINE_ONLY,
+        "multi": _MULTI,
         "reset": _PIPELINE_ONLY,
         "watch": _PIPELINE_ONLY,
         "node": _TOPOLOGY,
@@ -273,6 +280,7 @@ ABSENT: Final[dict[str, dict[str, str]]] = {
     "ClusterClient": {
         "command": _RAW_QUEUED,
         "immediate": _PIPELINE_ONLY,
+        "multi": _MULTI,
         "reset": _PIPELINE_ONLY,
         "watch": _PIPELINE_ONLY,
     },
@@ -289,6 +297,7 @@ ABSENT: Final[dict[str, dict[str, str]]] = {
         "register_script": _CLIENT_SCRIPTS,
         "transaction": _IS_TRANSACTION,
         "run_script": _CLUSTER_SCRIPTS_NOT_YET,
+        "multi": _CLUSTER_MULTI,
         "node": _TOPOLOGY,
         "open": _TOPOLOGY,
         "primaries": _TOPOLOGY,

@@ -233,7 +233,10 @@ async def warm_exclusive(client: Client) -> None:
     test's first command is the idle one. A no-op in the plain pool mode.
     """
     if is_auto(client):
-        assert await client.pipeline().echo("warm").execute() in ([b"warm"], ["warm"])
+        assert await client.pipeline(transaction=False).echo("warm").execute() in (
+            [b"warm"],
+            ["warm"],
+        )
 
 
 async def _own_decoded_replies(client: Client, tasks: int) -> None:

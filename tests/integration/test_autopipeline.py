@@ -325,7 +325,7 @@ async def test_pipelines_and_transactions_run_on_their_own_connection_under_load
         loaders = [asyncio.create_task(load(i)) for i in range(20)]
         try:
             await wait_until(lambda: ap(c).commands > 200, "shared load")
-            async with c.pipeline() as p:
+            async with c.pipeline(transaction=False) as p:
                 p.set("p:a", 1).incr("p:a").get("p:a").command("ECHO", "piped")
                 assert await p.execute() == [True, 2, b"2", b"piped"]
             async with c.pipeline(transaction=True) as t:

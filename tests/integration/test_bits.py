@@ -177,7 +177,7 @@ async def test_hyperloglog_commands_on_a_plain_string_raise_reply_error(r: Clien
 
 
 async def test_pipeline_transforms_bits_results(r: Client) -> None:
-    async with r.pipeline() as p:
+    async with r.pipeline(transaction=False) as p:
         p.setbit("b", 1, 1).setbit("b", 1, 0).getbit("b", 1).bitcount("b").bitpos("b", 0)
         p.bitop("NOT", "n", "b").pfadd("h", "a").pfadd("h", "a").pfcount("h").pfmerge("m", "h")
         assert await p.execute() == [0, 1, 0, 0, 0, 1, True, False, 1, True]

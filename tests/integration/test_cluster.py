@@ -327,7 +327,7 @@ async def test_cross_slot_commands_raise_before_anything_is_sent(
         assert await tx.execute() == [True]
         assert c.execute(owners(c, [b])[b], "EXISTS", b) == 0
         # So does a plain pipeline, for a multi-key command.
-        pipe = cc.pipeline()
+        pipe = cc.pipeline(transaction=False)
         with pytest.raises(CrossSlotError):
             pipe.mget(a, b)
         assert len(pipe) == 0
@@ -409,7 +409,7 @@ async def test_ask_during_a_live_migration_keeps_every_reply_right(
     target = other_master(c, source)
     workers = 20
     async with ClusterClient.from_url(c.startup_url, refresh_interval=None) as cc:
-        filler = cc.pipeline()
+        filler = cc.pipeline(transaction=False)
         for i in range(150):
             filler.set(f"{tag}:fill:{i}", str(i))
         await filler.execute()
@@ -599,7 +599,7 @@ async def test_pipeline_across_every_shard_answers_in_queue_order(
         await cc.ping()
         reset_stats(c)
         before = acquired(cc)
-        p = cc.pipeline()
+        p = cc.pipeline(transaction=False)
         for i, key in enumerate(keys):
             p.set(key, str(i)).incr(key).get(key)
         assert len(p) == 3 * len(keys)
@@ -611,7 +611,7 @@ async def test_pipeline_across_every_shard_answers_in_queue_order(
         assert results == want
         # One borrowed connection (one write, one read pass) per shard.
         assert delta(before, acquired(cc)) == {address(m): 1 for m in c.masters()}
-        assert await cc.pipeline().execute() == []
+        assert await cc.pipeline(transaction=False).execute() == []
         assert await cc.pipeline(transaction=True).execute() == []
     assert redirects(c) == 0
 
@@ -624,7 +624,7 @@ async def test_pipeline_error_replies_stay_in_place_or_raise_after_everything_ra
     spread = keys_per_master(c, t, 2)
     (a, b), (x, y), (m, n) = spread.values()
     async with ClusterClient.from_url(c.startup_url) as cc:
-        p = cc.pipeline()
+        p = cc.pipeline(transaction=False)
         p.set(a, "text").incr(a).get(a).lpush(x, "v").set(y, "1").incr(x).get(m)
         results = await p.execute(raise_on_error=False)
         assert results[0] is True
@@ -637,7 +637,7 @@ async def test_pipeline_error_replies_stay_in_place_or_raise_after_everything_ra
         assert "WRONGTYPE" in str(results[5])
         assert results[6] is None
 
-        p = cc.pipeline()
+        p = cc.pipeline(transaction=False)
         p.incr(a).set(b, "after").lpush(x, "w").incr(x).set(n, "last")
         with pytest.raises(ReplyError, match="not an integer"):
             await p.execute()
@@ -665,7 +665,7 @@ async def test_pipeline_spanning_a_just_moved_slot_still_answers_in_order(
         await cc.set(f"{tag}:n", "10")
         await asyncio.to_thread(c.move_slot, slot, target)
         reset_stats(c)
-        p = cc.pipeline()
+        p = cc.pipeline(transaction=False)
         p.get(others[0]).get(f"{tag}:a").get(others[1]).incr(f"{tag}:n").get(others[2])
         p.set(f"{tag}:b", "B").get(others[3]).get(f"{tag}:b").get(others[4]).get(others[5])
         assert await p.execute() == [
@@ -683,7 +683,7 @@ async def test_pipeline_spanning_a_just_moved_slot_still_answers_in_order(
         # The group sent to the old owner came back MOVED, once per command of the slot.
         assert error_count(c, source, "MOVED") == 4
         assert cc.slot_owner(slot) == address(target)
-        p = cc.pipeline()
+        p = cc.pipeline(transaction=False)
         p.get(f"{tag}:a").get(others[0])
         assert await p.execute() == [b"A", others[0].encode()]
         assert error_count(c, source, "MOVED") == 4, "the map was fixed: no more MOVED"
@@ -728,7 +728,7 @@ async def test_scan_iter_yields_every_key_of_every_primary_once(
     t = unique_tag("scan")
     written = {f"{t}:{i}".encode() for i in range(600)}
     async with ClusterClient.from_url(c.startup_url) as cc:
-        p = cc.pipeline()
+        p = cc.pipeline(transaction=False)
         for key in written:
             p.set(key, "1")
         await p.execute()
@@ -877,7 +877,7 @@ async def test_cancelled_blocking_command_leaves_pools_balanced_and_replies_own(
         others = [per[0] for per in keys_per_master(c, unique_tag("cp"), 1).values()]
         for other in others:  # an idle connection on every node: each group writes at once
             assert await cc.get(other) is None
-        p = cc.pipeline()
+        p = cc.pipeline(transaction=False)
         for other in others:
             p.set(other, "v")
         p.blpop([key], timeout=10)
@@ -1110,7 +1110,7 @@ async def test_commands_waiting_for_a_departed_node_are_rerouted_not_failed(
         blockers = [asyncio.create_task(cc.blpop([key], timeout=20)) for key in keys[:2]]
         await wait_for(lambda: blocked() == 2, "both connections to block")
         waiters = [asyncio.create_task(cc.get(key)) for key in keys[2:5]]
-        pipe = cc.pipeline()
+        pipe = cc.pipeline(transaction=False)
         pipe.get(keys[5]).get(elsewhere).get(keys[6]).get(keys[7])
         waiters.append(asyncio.create_task(pipe.execute()))
         pool = cc.node(address(doomed)).pool

@@ -349,7 +349,7 @@ async def test_transaction_refuses_keys_in_two_slots_before_sending_them(
                 await p.watch(b)
             with pytest.raises(RuntimeError, match="before queuing"):
                 await p.set(a, "3").watch(a)
-        async with cc.pipeline() as p:
+        async with cc.pipeline(transaction=False) as p:
             with pytest.raises(RuntimeError, match="needs a transaction"):
                 await p.watch(a)
         assert in_use(cc) == {}

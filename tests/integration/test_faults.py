@@ -196,7 +196,7 @@ async def _run(client: Client, kind: str, counter: str, name: str) -> Any:
         return await client.get(name)
     if kind == "INCR":
         return await client.incr(counter)
-    async with client.pipeline() as pipe:
+    async with client.pipeline(transaction=False) as pipe:
         pipe.incr(counter).get(name)
         return await pipe.execute()
 
@@ -282,7 +282,7 @@ async def test_cancel_after_the_send_swept_over_reply_timings_never_misdelivers(
                 if got != big:
                     wrong.append(f"GETRANGE {n}: {len(got)} bytes")
             else:
-                async with client.pipeline() as pipe:
+                async with client.pipeline(transaction=False) as pipe:
                     pipe.command("INCR", counter).command("GETRANGE", big_key, 0, 9)
                     got = await pipe.execute()
                 if not (isinstance(got[0], int) and got[1] == big[:10]):
@@ -341,7 +341,7 @@ async def test_reply_not_complete_within_command_timeout_raises_command_timeout(
             fault_proxy.replace_next_reply(b"$100\r\nxxxxxxxxxx")  # then the server goes quiet
         operation: Awaitable[Any]
         if shape == "pipeline-partial":
-            pipe = client.pipeline().get(name).get(name).get(name)
+            pipe = client.pipeline(transaction=False).get(name).get(name).get(name)
             operation, command = pipe.execute(), "a pipeline of 3 commands"
         else:
             operation, command = client.get(name), "GET"
@@ -393,7 +393,7 @@ async def test_garbled_reply_raises_protocol_error_naming_server_and_command(
         if command == "GET":
             operation = client.get(name)
         else:
-            operation = client.pipeline().get(name).echo("two").execute()
+            operation = client.pipeline(transaction=False).get(name).echo("two").execute()
         error, _ = await fails_within(2, ProtocolError, operation, how)
         message = str(error)
         assert proxy_address(fault_proxy) in message, message
@@ -482,7 +482,9 @@ async def test_truncated_reply_raises_connection_lost_and_is_not_repeated(
         if command == "GET":
             operation = client.get(name)
         else:
-            operation = client.pipeline().echo("first").get(name).get(name).execute()
+            operation = (
+                client.pipeline(transaction=False).echo("first").get(name).get(name).execute()
+            )
         error, _ = await fails_within(5, ConnectionLost, operation, "the cut command")
         fault_proxy.close_after(None)
         assert isinstance(error, OutcomeUnknown)
@@ -947,7 +949,7 @@ async def test_pipeline_of_16_mb_each_way_returns_every_value(
 ) -> None:
     values = {key("mb"): bytes([65 + i]) * (1 << 20) for i in range(16)}
     async with make_client(redis_url, max_size=2) as client:
-        pipe = client.pipeline()
+        pipe = client.pipeline(transaction=False)
         for name, value in values.items():
             pipe.set(name, value)
         for name in values:
@@ -1032,9 +1034,15 @@ def _retry_operation(case_id: str, client: Client, name: str) -> Awaitable[Any]:
     if case_id == "SET-GET-retry-1":
         return client.set(name, "new", get=True)
     if case_id == "pipeline-of-reads-retry-1":
-        return client.pipeline().get(name).mget(name, f"{name}:none").exists(name).execute()
+        return (
+            client.pipeline(transaction=False)
+            .get(name)
+            .mget(name, f"{name}:none")
+            .exists(name)
+            .execute()
+        )
     assert case_id == "pipeline-with-INCR-retry-1"
-    return client.pipeline().get(name).incr(f"{name}:n").execute()
+    return client.pipeline(transaction=False).get(name).incr(f"{name}:n").execute()
 
 
 @pytest.mark.parametrize("case_id", list(_RETRY_CASES))

@@ -239,7 +239,7 @@ async def test_hscan_returns_cursor_and_dict(r: Client) -> None:
 
 
 async def test_pipeline_transforms_hash_results(r: Client) -> None:
-    async with r.pipeline() as p:
+    async with r.pipeline(transaction=False) as p:
         p.hset("h", mapping={"a": "1", "b": "2"}).hsetnx("h", "a", "x").hget("h", "a")
         p.hgetall("h").hexists("h", "b").hincrbyfloat("h", "a", 0.5).hmget("h", ["a", "z"])
         p.hrandfield("h", 5, withvalues=True).hdel("h", "b").hlen("h")

@@ -457,6 +457,6 @@ async def test_keys_and_server_commands_in_a_pipeline_return_transformed_results
 
 
 async def test_wait_in_a_pipeline_waits_for_the_writes_queued_before_it(r: Client) -> None:
-    async with r.pipeline() as p:
+    async with r.pipeline(transaction=False) as p:
         p.set("k", "v").wait(0, 0)
         assert await p.execute() == [True, 0]

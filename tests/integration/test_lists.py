@@ -402,7 +402,7 @@ async def test_blpop_timed_out_by_wait_for_leaves_the_client_usable(redis_url: s
 
 
 async def test_pipeline_transforms_list_results(r: Client) -> None:
-    async with r.pipeline() as p:
+    async with r.pipeline(transaction=False) as p:
         p.rpush("l", "a", "b", "c").lpush("l", "z").lrange("l", 0, -1).lpop("l", 2)
         p.lset("l", 0, "B").ltrim("l", 0, 0).lpos("l", "B", count=0).blpop("l", 0.1)
         p.blpop("l", 0.1).lmove("missing", "l")

@@ -65,7 +65,7 @@ def notes(exc: BaseException) -> str:
 async def test_chained_methods_return_the_pipeline_and_execute_returns_transformed_results(
     r: Client,
 ) -> None:
-    async with r.pipeline() as p:
+    async with r.pipeline(transaction=False) as p:
         assert p.set("k", "v") is p
         chained = (
             p.incr("n")
@@ -88,14 +88,14 @@ async def test_chained_methods_return_the_pipeline_and_execute_returns_transform
 
 
 async def test_command_queues_a_raw_command_and_returns_its_raw_reply(r: Client) -> None:
-    async with r.pipeline() as p:
+    async with r.pipeline(transaction=False) as p:
         p.command("SET", "k", "v").command("HSET", "h", "f", 1)
         p.command("HGETALL", "h").command("get", "k").command(b"STRLEN", b"k")
         assert await p.execute() == [b"OK", 1, [b"f", b"1"], b"v", 1]
 
 
 async def test_typed_and_raw_commands_mix_in_order(r: Client) -> None:
-    async with r.pipeline() as p:
+    async with r.pipeline(transaction=False) as p:
         p.set("a", 1).command("INCRBY", "a", 5).get("a").command("LPUSH", "l", "x", "y")
         assert await p.execute() == [True, 6, b"6", 2]
 
@@ -112,7 +112,7 @@ async def test_all_commands_arrive_in_one_write(private_redis_server: RedisServe
                 return info_field(raw.call("INFO", "stats"), "total_reads_processed")
 
             before = reads()
-            async with client.pipeline() as p:
+            async with client.pipeline(transaction=False) as p:
                 for i in range(100):
                     p.set(f"k{i}", i)
                 results = await p.execute()
@@ -136,7 +136,7 @@ async def test_empty_pipeline_returns_an_empty_list_without_borrowing(redis_url:
 
 async def test_leaving_the_block_without_execute_sends_nothing(redis_url: str) -> None:
     async with Client.from_url(redis_url) as client:
-        async with client.pipeline() as p:
+        async with client.pipeline(transaction=False) as p:
             p.set("never", "sent").incr("counter")
             assert len(p) == 2
         assert len(p) == 0
@@ -146,7 +146,7 @@ async def test_leaving_the_block_without_execute_sends_nothing(redis_url: str) -
 
 
 async def test_pipeline_is_empty_and_reusable_after_execute(r: Client) -> None:
-    async with r.pipeline() as p:
+    async with r.pipeline(transaction=False) as p:
         p.set("k", "first").get("k")
         assert await p.execute() == [True, b"first"]
         assert len(p) == 0
@@ -156,7 +156,7 @@ async def test_pipeline_is_empty_and_reusable_after_execute(r: Client) -> None:
 
 
 async def test_repr_shows_mode_and_queue_length(r: Client) -> None:
-    async with r.pipeline() as p:
+    async with r.pipeline(transaction=False) as p:
         p.set("k", "v")
         assert repr(p) == "<Pipeline pipeline queued=1>"
     assert repr(r.pipeline(transaction=True)) == "<Pipeline transaction queued=0>"
@@ -169,7 +169,7 @@ async def test_error_reply_in_the_middle_raises_after_every_command_ran(redis_ur
     async with Client.from_url(redis_url, max_size=1) as client:
         await client.set("text", "not a number")
         conn_id = await client.execute("CLIENT", "ID")
-        async with client.pipeline() as p:
+        async with client.pipeline(transaction=False) as p:
             p.set("before", 1).incr("text").set("after", 2).get("before")
             with pytest.raises(ReplyError) as caught:
                 await p.execute()
@@ -188,7 +188,7 @@ async def test_error_reply_in_the_middle_raises_after_every_command_ran(redis_ur
 
 async def test_error_reply_keeps_its_type(r: Client) -> None:
     await r.execute("HSET", "hash", "f", "v")
-    async with r.pipeline() as p:
+    async with r.pipeline(transaction=False) as p:
         p.get("hash").evalsha("0" * 40).ping()
         results = await p.execute(raise_on_error=False)
     wrongtype, noscript, pong = results
@@ -196,7 +196,7 @@ async def test_error_reply_keeps_its_type(r: Client) -> None:
     assert wrongtype.code == "WRONGTYPE"
     assert type(noscript) is NoScriptError
     assert pong is True
-    async with r.pipeline() as p:
+    async with r.pipeline(transaction=False) as p:
         p.ping().evalsha("0" * 40)
         with pytest.raises(NoScriptError) as caught:
             await p.execute()
@@ -205,7 +205,7 @@ async def test_error_reply_keeps_its_type(r: Client) -> None:
 
 async def test_first_error_is_raised_when_several_commands_fail(r: Client) -> None:
     await r.set("s", "x")
-    async with r.pipeline() as p:
+    async with r.pipeline(transaction=False) as p:
         p.incr("s").set("ok", 1).command("LPUSH", "s", "item")
         with pytest.raises(ReplyError) as caught:
             await p.execute()
@@ -216,7 +216,7 @@ async def test_first_error_is_raised_when_several_commands_fail(r: Client) -> No
 
 async def test_raise_on_error_false_returns_the_error_in_place(r: Client) -> None:
     await r.set("text", "abc")
-    async with r.pipeline() as p:
+    async with r.pipeline(transaction=False) as p:
         p.set("a", "1").incr("text").incr("a").get("text")
         results = await p.execute(raise_on_error=False)
     assert results[0] is True
@@ -230,7 +230,7 @@ async def test_raise_on_error_false_returns_the_error_in_place(r: Client) -> Non
 
 async def test_bad_argument_types_raise_type_error_when_queued(redis_url: str) -> None:
     async with Client.from_url(redis_url) as client:
-        async with client.pipeline() as p:
+        async with client.pipeline(transaction=False) as p:
             p.set("kept", "yes")
             with pytest.raises(TypeError, match="argument 2 of SET"):
                 p.set("k", None)  # type: ignore[arg-type]
@@ -281,7 +281,7 @@ async def test_session_commands_are_refused_when_queued(
 
 
 async def test_pipeline_of_ten_thousand_commands(r: Client) -> None:
-    async with r.pipeline() as p:
+    async with r.pipeline(transaction=False) as p:
         for i in range(10_000):
             p.set(f"key:{i}", i)
         for _ in range(10_000):
@@ -289,14 +289,14 @@ async def test_pipeline_of_ten_thousand_commands(r: Client) -> None:
         results = await p.execute()
     assert results[:10_000] == [True] * 10_000
     assert results[10_000:] == list(range(1, 10_001))
-    async with r.pipeline() as p:
+    async with r.pipeline(transaction=False) as p:
         for i in range(10_000):
             p.get(f"key:{i}")
         assert await p.execute() == [str(i).encode() for i in range(10_000)]
 
 
 async def test_pipeline_on_a_decode_responses_client_returns_str(rs: Client) -> None:
-    async with rs.pipeline() as p:
+    async with rs.pipeline(transaction=False) as p:
         p.set("k", "héllo").get("k").incr("n").type("k").command("ECHO", "raw")
         p.mget("k", "missing").command("HSET", "h", "f", "v").hscan("h")
         results = await p.execute()
@@ -307,7 +307,7 @@ async def test_concurrent_pipelines_each_get_their_own_results(redis_url: str) -
     async with Client.from_url(redis_url, max_size=4, acquire_timeout=10) as client:
 
         async def one(i: int) -> list[Any]:
-            async with client.pipeline() as p:
+            async with client.pipeline(transaction=False) as p:
                 p.set(f"own:{i}", f"v{i}").incrby(f"n:{i}", i).get(f"own:{i}").echo(f"e{i}")
                 return await p.execute()
 
@@ -331,7 +331,7 @@ async def test_cancel_execute_discards_the_connection_and_later_callers_get_own_
         pool = client.pool
         big = b"B" * (1 << 20)  # 20 of these overflow the socket buffers: some must be read
         await client.set("big", big)
-        pipe = client.pipeline()
+        pipe = client.pipeline(transaction=False)
         for _ in range(replies_read):
             pipe.get("big")
         pipe.command("BLPOP", "queue", 5).set("after-blpop", 1)  # BLPOP blocks the server's side
@@ -368,7 +368,7 @@ async def test_cancel_execute_in_the_middle_of_a_large_reply(
         pool = client.pool
         chunk = b"C" * (512 << 10)
         await client.set("chunk", chunk)
-        pipe = client.pipeline()
+        pipe = client.pipeline(transaction=False)
         for _ in range(100):  # 50 MiB of replies
             pipe.get("chunk")
         sent_before = server_stat(server, "total_net_output_bytes")
@@ -399,7 +399,7 @@ async def test_cancelled_execute_leaves_the_pipeline_empty_and_usable(
 ) -> None:
     name = unique_name()
     async with Client.from_url(redis_url, client_name=name) as client:
-        async with client.pipeline() as p:
+        async with client.pipeline(transaction=False) as p:
             p.command("BLPOP", "queue", 5)
             task = asyncio.create_task(p.execute())
             await wait_until(lambda: bool(blocked_ids(redis_server, name)), "BLPOP to block")
@@ -416,7 +416,9 @@ async def test_killed_server_during_execute_raises_connection_failure(
     server = private_redis_server
     name = unique_name()
     async with Client.from_url(server.url, client_name=name, acquire_timeout=1) as client:
-        pipe = client.pipeline().set("k", "v").command("BLPOP", "queue", 10).get("k")
+        pipe = (
+            client.pipeline(transaction=False).set("k", "v").command("BLPOP", "queue", 10).get("k")
+        )
         task = asyncio.create_task(pipe.execute())
         await wait_until(lambda: bool(blocked_ids(server, name)), "BLPOP to block")
         started = time.monotonic()
@@ -434,6 +436,6 @@ async def test_killed_server_during_execute_raises_connection_failure(
 
 
 async def test_pipeline_class_is_exported_and_built_by_the_client(r: Client) -> None:
-    assert isinstance(r.pipeline(), Pipeline)
-    assert r.pipeline().transaction is False
+    assert isinstance(r.pipeline(transaction=False), Pipeline)
+    assert r.pipeline(transaction=False).transaction is False
     assert r.pipeline(transaction=True).transaction is True

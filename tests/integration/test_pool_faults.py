@@ -598,7 +598,7 @@ async def test_typed_blocking_command_in_a_pipeline_gets_its_blocking_time(
     # execute() looks for blocking times only when a blocking command was
     # queued (a flag the typed methods set): this proves each one sets it.
     async with Client.from_url(redis_url, command_timeout=0.2) as client:
-        p = client.pipeline().set("before", 1)
+        p = client.pipeline(transaction=False).set("before", 1)
         queue_blocking(p)
         started = time.monotonic()
         results = await p.execute()
@@ -617,5 +617,5 @@ async def test_pipeline_without_a_blocking_command_times_out_at_command_timeout(
         fault_proxy.latency(0.8)
         started = time.monotonic()
         with pytest.raises(CommandTimeout):
-            await client.pipeline().set("k", 1).get("k").execute()
+            await client.pipeline(transaction=False).set("k", 1).get("k").execute()
         assert time.monotonic() - started < 0.6

@@ -223,7 +223,7 @@ async def test_a_10mb_value_round_trips_byte_exact(r: Client) -> None:
 async def test_10mb_values_round_trip_byte_exact_in_a_pipeline(r: Client) -> None:
     value = ten_megabytes()
     reversed_value = value[::-1]
-    async with r.pipeline() as p:
+    async with r.pipeline(transaction=False) as p:
         p.set("a", value).rpush("list", value, b"\r\n", reversed_value).get("a")
         p.lrange("list", 0, -1).hset("h", mapping={b"\r\n": value}).hgetall("h")
         results = await p.execute()
@@ -332,7 +332,7 @@ async def test_injection_payloads_as_whole_arguments_and_in_a_pipeline_run_nothi
     for payload in INJECTIONS:
         assert await proxied.set(payload, payload) is True
         assert await proxied.execute("ECHO", payload) == payload
-    async with proxied.pipeline() as p:
+    async with proxied.pipeline(transaction=False) as p:
         for payload in INJECTIONS:
             p.hset(b"h" + payload, payload, payload).get(payload)
         results = await p.execute()
@@ -601,8 +601,10 @@ async def test_pipeline_given_a_wrong_shaped_reply_names_the_command_and_stays_i
     await proxied.set("k", "v")
     fault_proxy.replace_next_reply(b"+OK\r\n:5\r\n$1\r\nv\r\n")  # HGETALL answered 5
     with pytest.raises(ProtocolError, match=r"answered HGETALL with 5"):
-        await proxied.pipeline().set("k", "v").hgetall("h").get("k").execute()
-    assert await proxied.pipeline().set("k", "w").hgetall("h").get("k").execute() == [
+        await proxied.pipeline(transaction=False).set("k", "v").hgetall("h").get("k").execute()
+    assert await proxied.pipeline(transaction=False).set("k", "w").hgetall("h").get(
+        "k"
+    ).execute() == [
         True,
         {},
         b"w",

@@ -456,7 +456,7 @@ async def test_publishing_and_pubsub_commands_in_a_pipeline(r: Client, ps: PubSu
     await ps.subscribe("a")
     await ps.psubscribe("p*")
     await ps.ssubscribe("s")
-    async with r.pipeline() as p:
+    async with r.pipeline(transaction=False) as p:
         p.publish("a", "one").spublish("s", "two").pubsub_channels().pubsub_numsub("a", "b")
         p.pubsub_numpat().pubsub_shardchannels().pubsub_shardnumsub("s")
         results = await p.execute()

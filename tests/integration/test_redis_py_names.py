@@ -19,6 +19,7 @@ from aiopool import (
     MasterDownError,
     Message,
     OutOfMemoryError,
+    Pipeline,
     PoolTimeout,
     ProtocolError,
     exceptions,
@@ -209,3 +210,102 @@ async def test_redis_py_option_names_work_against_a_server(redis_url: str) -> No
         assert await r.ping()
         assert r.pool.options.max_size == 2
         assert r.pool.connection_options.command_timeout == 5
+
+
+# -- pipelines and transactions ------------------------------------------------------------
+
+
+async def test_a_pipeline_is_a_transaction_by_default(redis_url: str) -> None:
+    async with Client.from_url(redis_url) as r:
+        pipe = r.pipeline()
+        assert pipe.transaction
+        assert bool(pipe)  # empty, and still true, as in redis-py
+        assert len(pipe) == 0
+        # A queuing error discards the whole transaction: nothing ran.
+        pipe.set("tx:a", "1").execute_command("SET", "tx:b")  # wrong arity
+        with pytest.raises(exceptions.ResponseError, match="wrong number of arguments"):
+            await pipe.execute()
+        assert await r.get("tx:a") is None
+        plain = r.pipeline(transaction=False)
+        plain.set("tx:a", "1").execute_command("SET", "tx:b")
+        results = await plain.execute(raise_on_error=False)
+        assert results[0] is True
+        assert isinstance(results[1], exceptions.ResponseError)
+        assert await r.get("tx:a") == b"1"  # batched, not atomic: the first one ran
+
+
+async def test_awaiting_a_queued_command_returns_the_pipeline(redis_url: str) -> None:
+    async with Client.from_url(redis_url) as r, r.pipeline() as pipe:
+        same = await pipe.set("tx:k", "v")  # redis-py's asyncio pipelines allow this
+        assert same is pipe
+        assert len(pipe) == 1
+        assert await pipe.get("tx:k") is pipe  # not watching: still only queued
+        assert await pipe.execute() == [True, b"v"]
+
+
+async def test_redis_py_watch_read_multi_write(redis_url: str) -> None:
+    async with Client.from_url(redis_url) as r:
+        await r.set("tx:balance", "100")
+        async with r.pipeline() as pipe:
+            await pipe.watch("tx:balance")
+            balance = int(await pipe.get("tx:balance"))  # runs now
+            assert balance == 100
+            pipe.multi()
+            pipe.set("tx:balance", balance - 30)
+            pipe.incrby("tx:spent", 30)
+            assert await pipe.execute() == [True, 30]
+        assert await r.get("tx:balance") == b"70"
+
+
+async def test_a_write_between_watch_and_execute_aborts_redis_py_style(redis_url: str) -> None:
+    async with Client.from_url(redis_url) as r, Client.from_url(redis_url) as other:
+        await r.set("tx:w", "1")
+        async with r.pipeline() as pipe:
+            await pipe.watch("tx:w")
+            value = await pipe.get("tx:w")
+            await other.set("tx:w", "changed")
+            pipe.multi()
+            pipe.set("tx:w", value + b"!")
+            with pytest.raises(exceptions.WatchError):
+                await pipe.execute()
+        assert await r.get("tx:w") == b"changed"
+
+
+async def test_multi_is_refused_twice_or_after_queuing(redis_url: str) -> None:
+    async with Client.from_url(redis_url) as r:
+        pipe = r.pipeline(transaction=False)
+        pipe.multi()
+        assert pipe.transaction  # multi() makes it one, as in redis-py
+        with pytest.raises(RuntimeError, match="already called"):
+            pipe.multi()
+        queued = r.pipeline()
+        queued.get("tx:x")
+        with pytest.raises(RuntimeError, match="before queuing"):
+            queued.multi()
+
+
+async def test_transaction_takes_redis_py_arguments(redis_url: str) -> None:
+    async with Client.from_url(redis_url) as r, Client.from_url(redis_url) as other:
+        await r.set("tx:n", "1")
+        calls = 0
+
+        async def bump(pipe: Pipeline) -> int:
+            nonlocal calls
+            calls += 1
+            current = int(await pipe.get("tx:n"))
+            if calls == 1:
+                await other.incr("tx:n")  # lose the first race
+            pipe.multi()
+            pipe.set("tx:n", current * 10)
+            return current * 10
+
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        result = await r.transaction(bump, "tx:n", value_from_callable=True, watch_delay=0.2)
+        assert result == 20  # what bump returned, in the attempt that ran
+        assert calls == 2
+        assert loop.time() - started >= 0.2  # the delay before the second attempt
+        assert await r.get("tx:n") == b"20"
+        assert await r.transaction(bump, "tx:n") == [True]  # EXEC's results by default
+        with pytest.raises(ValueError, match="watch_delay"):
+            await r.transaction(bump, "tx:n", watch_delay=-1)

@@ -55,7 +55,7 @@ async def test_multi_key_commands_take_a_list_or_varargs(redis_url: str) -> None
 async def test_a_pipeline_takes_a_list_of_keys_too(redis_url: str) -> None:
     t = tag()
     async with Client.from_url(redis_url) as r:
-        pipe = r.pipeline()
+        pipe = r.pipeline(transaction=False)
         pipe.set(f"{t}:a", "1").mget([f"{t}:a", f"{t}:b"]).delete([f"{t}:a"])
         assert await pipe.execute() == [True, [b"1", None], 1]
 
@@ -142,7 +142,7 @@ async def test_redis_py_argument_shapes(redis_url: str) -> None:
         assert set(keys) == {(key + ":n").encode(), (key + ":bits").encode()}
         with pytest.raises(ValueError, match="not both"):
             await r.scan(0, type_="set", _type="set")
-        pipe = r.pipeline()
+        pipe = r.pipeline(transaction=False)
         pipe.incr(key + ":p", amount=3).decr(key + ":p", amount=1)
         assert await pipe.execute() == [3, 2]
 
@@ -163,7 +163,7 @@ async def test_execute_command_and_response_error_port_from_redis_py(
         for client in (r, rc):
             assert await client.execute_command("HSET", key, "f", "1") == 1
             assert await client.execute_command("HINCRBY", key, "f", 2) == 3
-            pipe = client.pipeline()
+            pipe = client.pipeline(transaction=False)
             pipe.execute_command("HGET", key, "f").execute_command("DEL", key)
             assert await pipe.execute() == [b"3", 1]
             await client.execute_command("SET", key, "text")

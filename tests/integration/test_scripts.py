@@ -359,7 +359,7 @@ async def test_run_script_rejects_anything_but_a_script(r: Client) -> None:
     with pytest.raises(TypeError, match="register_script"):
         await r.run_script(INCR_BY, ["n"], [1])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="register_script"):
-        r.pipeline().run_script(INCR_BY)  # type: ignore[arg-type]
+        r.pipeline(transaction=False).run_script(INCR_BY)  # type: ignore[arg-type]
 
 
 # -- scripts in pipelines ---------------------------------------------------------------------------
@@ -397,7 +397,7 @@ async def test_script_error_in_a_pipeline_raises_after_every_reply(
 
 async def test_pipeline_run_script_with_a_lone_string_raises_type_error(r: Client) -> None:
     script = r.register_script(INCR_BY)
-    async with r.pipeline() as p:
+    async with r.pipeline(transaction=False) as p:
         with pytest.raises(TypeError, match="keys and args are lists"):
             p.run_script(script, "n", [1])
         assert len(p) == 0
@@ -415,7 +415,7 @@ async def test_pipeline_run_script_refused_for_bad_arguments_loads_nothing(r: Cl
 
 async def test_script_commands_in_a_pipeline_return_transformed_results(r: Client) -> None:
     sha = sha1("return ARGV[1]")
-    async with r.pipeline() as p:
+    async with r.pipeline(transaction=False) as p:
         p.script_load("return ARGV[1]").script_exists(sha).evalsha(sha, [], ["x"])
         p.eval("return #KEYS", ["a", "b"]).function_load(LIBRARY).fcall("concat", ["k"], ["z"])
         p.function_list().script_flush()

@@ -209,7 +209,7 @@ async def test_set_commands_with_decode_responses_return_str(rs: Client) -> None
 
 
 async def test_set_commands_in_a_pipeline_return_transformed_results(r: Client) -> None:
-    async with r.pipeline() as p:
+    async with r.pipeline(transaction=False) as p:
         p.sadd("a", "1", "2", "3").sadd("b", "3").smembers("a").sismember("a", "2")
         p.smismember("a", "1", "9").sinter("a", "b").sunionstore("u", "a", "b")
         p.smove("a", "b", "1").scard("b").spop("missing", 1).srandmember("missing")

@@ -160,7 +160,7 @@ async def test_stray_bytes_after_a_pipelines_replies_never_reach_it_or_the_next_
     client = make_client(fault_proxy.url, max_size=smallest_pool(client_mode))
     values = await seed(client, 10)
     for _ in range(3):
-        pipe = client.pipeline()
+        pipe = client.pipeline(transaction=False)
         for key in values:
             pipe.get(key)
         fault_proxy.inject_after_next_reply(STRAY)
@@ -182,7 +182,7 @@ async def test_stray_bytes_while_a_pipeline_is_queued_never_reach_it(
     client = make_client(fault_proxy.url, max_size=smallest_pool(client_mode))
     values = await seed(client, 5)
     await client.execute("PING")
-    pipe = client.pipeline()
+    pipe = client.pipeline(transaction=False)
     for key in values:
         pipe.get(key)
     fault_proxy.inject(STRAY)

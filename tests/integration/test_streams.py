@@ -557,7 +557,7 @@ async def test_xinfo_groups_gives_a_str_keyed_dict_per_group(r: Client) -> None:
 
 
 async def test_pipeline_transforms_stream_results(r: Client) -> None:
-    async with r.pipeline() as p:
+    async with r.pipeline(transaction=False) as p:
         p.xadd("s", {"n": 1}, "1-0").xadd("s", {"n": 2}, "2-0").xlen("s")
         p.xrange("s", count=1).xrevrange("s", count=1).xread({"s": "1-0"})
         p.xgroup_create("s", "g", "0").xreadgroup("g", "c", {"s": ">"}, count=1)

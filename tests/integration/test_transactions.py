@@ -201,7 +201,7 @@ async def test_watch_after_queuing_raises_runtime_error(redis_url: str) -> None:
 
 async def test_watch_on_a_plain_pipeline_raises_runtime_error(redis_url: str) -> None:
     async with Client.from_url(redis_url) as client:
-        async with client.pipeline() as p:
+        async with client.pipeline(transaction=False) as p:
             with pytest.raises(RuntimeError, match="transaction=True"):
                 await p.watch("k")
         assert client.pool.stats().acquired == 0

@@ -497,7 +497,7 @@ async def test_sorted_set_commands_with_decode_responses_return_str(rs: Client) 
 
 
 async def test_sorted_set_commands_in_a_pipeline_return_transformed_results(r: Client) -> None:
-    async with r.pipeline() as p:
+    async with r.pipeline(transaction=False) as p:
         p.zadd("z", {"a": 1, "b": 2, "c": 3}).zadd("z", {"a": 0.5}, incr=True)
         p.zscore("z", "a").zmscore("z", "b", "x").zrange("z", 0, -1, withscores=True)
         p.zrank("z", "x").zcount("z", "(1.5", "+inf").zpopmax("z").bzpopmin("z", 1)

@@ -20,7 +20,7 @@ from aiopool._protocol import encode_command
 @pytest.fixture
 def pipeline() -> Pipeline:
     # Queuing needs no connection: nothing is sent until execute().
-    return Client.from_url("redis://127.0.0.1:1/0").pipeline()
+    return Client.from_url("redis://127.0.0.1:1/0").pipeline(transaction=False)
 
 
 def _strided() -> memoryview:
