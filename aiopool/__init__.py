@@ -23,6 +23,8 @@ from ._errors import (
     ConnectionFailure,
     ConnectionLost,
     CrossSlotError,
+    LockError,
+    LockNotOwnedError,
     MovedError,
     NoScriptError,
     OutcomeUnknown,
@@ -40,6 +42,8 @@ from ._errors import (
     WatchError,
 )
 from ._keys import key_slot
+from ._lock import Lock
+from ._monitor import Monitor
 from ._pipeline import Pipeline
 from ._pool import Pool
 from ._pubsub import Message, PubSub
@@ -68,7 +72,11 @@ __all__ = [
     "ConnectionOptions",
     "ConnectionState",
     "CrossSlotError",
+    "Lock",
+    "LockError",
+    "LockNotOwnedError",
     "Message",
+    "Monitor",
     "MovedError",
     "NoScriptError",
     "OutcomeUnknown",
