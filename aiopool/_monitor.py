@@ -104,7 +104,7 @@ class Monitor:
     MONITOR itself costs the server: use it for debugging, not in production.
     """
 
-    __slots__ = ("_closed", "_conn", "_lines", "connection_options")
+    __slots__ = ("__weakref__", "_closed", "_conn", "_lines", "connection_options")
 
     def __init__(self, connection: ConnectionOptions) -> None:
         self.connection_options = connection
