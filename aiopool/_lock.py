@@ -95,12 +95,20 @@ async def _to_the_end(work: Coroutine[Any, Any, T]) -> T:
     """
     task = asyncio.ensure_future(work)
     _BACKGROUND.add(task)
-    task.add_done_callback(_BACKGROUND.discard)
+    task.add_done_callback(_settled)
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
         await asyncio.wait([task])
         raise
+
+
+def _settled(task: asyncio.Task[Any]) -> None:
+    _BACKGROUND.discard(task)
+    # Retrieved here, so an error nobody awaited any more (the caller was
+    # cancelled) is logged once, at debug level, not as "never retrieved".
+    if not task.cancelled() and (error := task.exception()) is not None:
+        logger.debug("a lock round trip failed: %r", error)
 
 
 class _Token:
