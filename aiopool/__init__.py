@@ -27,6 +27,8 @@ from ._errors import (
     DataTypeError,
     DataValueError,
     ExecAbortError,
+    LockError,
+    LockNotOwnedError,
     MasterDownError,
     MovedError,
     NoScriptError,
@@ -47,6 +49,8 @@ from ._errors import (
     WatchError,
 )
 from ._keys import key_slot
+from ._lock import Lock
+from ._monitor import Monitor
 from ._pipeline import Pipeline
 from ._pool import Pool
 from ._pubsub import Message, PubSub
@@ -79,8 +83,12 @@ __all__ = [
     "DataTypeError",
     "DataValueError",
     "ExecAbortError",
+    "Lock",
+    "LockError",
+    "LockNotOwnedError",
     "MasterDownError",
     "Message",
+    "Monitor",
     "MovedError",
     "NoScriptError",
     "OutOfMemoryError",

@@ -37,6 +37,7 @@ from ._errors import (
     ReplyError,
 )
 from ._keys import command_slot, key_slot
+from ._lock import lock as _lock
 from ._pool import Pool
 from ._protocol import canonical_name, display_name, encode_command, refuse_session_command
 from ._pubsub import PubSub
@@ -627,6 +628,8 @@ class ClusterClient:
             lambda: self._run(command),
             lambda: self._run(cmd.scripting.script_load(script.source)),
         )
+
+    lock = _lock
 
     def pubsub(
         self, *, max_messages: int = 10_000, ignore_subscribe_messages: bool = True

@@ -29,6 +29,8 @@ __all__ = [
     "DataTypeError",
     "DataValueError",
     "ExecAbortError",
+    "LockError",
+    "LockNotOwnedError",
     "MasterDownError",
     "MovedError",
     "NoScriptError",
@@ -201,6 +203,31 @@ class WatchError(RedisError):
 
     The connection is healthy (``EXEC`` answered). Retry the read-modify-write
     cycle, as ``Client.transaction()`` does for you.
+    """
+
+
+class LockError(RedisError, ValueError):
+    """A ``Lock`` could not be taken, or was used in a way its state does not allow.
+
+    Raised by ``async with lock`` when ``acquire()`` gave up (``"Unable to
+    acquire lock ..."``), and by ``release()``/``extend()``/``reacquire()`` on
+    a lock this object does not hold. A ``ValueError`` too, as redis-py's
+    ``LockError`` is (it began as ``threading.Lock``'s). ``lock_name`` is the
+    lock's key. Nothing about the connection: a lock's commands raise their
+    own errors (``ConnectionFailure``, ``CommandTimeout``, ...).
+    """
+
+    def __init__(self, message: str | None = None, lock_name: object = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.lock_name = lock_name
+
+
+class LockNotOwnedError(LockError):
+    """The lock's key no longer holds this holder's token: it expired, or another took it.
+
+    Raised by ``release()``, ``extend()`` and ``reacquire()``; the server
+    answered, so the connection is fine and nothing was changed.
     """
 
 

@@ -247,7 +247,7 @@ _SESSION: Final[dict[str, str]] = {
     "unsubscribe": _USE_PUBSUB,
     "punsubscribe": _USE_PUBSUB,
     "sunsubscribe": _USE_PUBSUB,
-    "monitor": "redis-cli monitor, or a Connection you open and close yourself",
+    "monitor": "client.monitor()",
     "readonly": "a Client for the replica's address",
     "readwrite": "a Client for the primary's address",
     "hello": "the username, password and client_name options (aiopool speaks RESP2)",

@@ -237,6 +237,15 @@ _CLUSTER_SCRIPTS_NOT_YET = (
     "not yet (README, Not yet): each node a group goes to would need the script "
     "loaded; call the script, or queue evalsha() after script_load()"
 )
+_LOCK_ON_CLIENT = (
+    "a lock takes and releases itself in round trips of its own (SET NX, then a script); "
+    "take it with client.lock(name) around the pipeline"
+)
+_MONITOR_PER_NODE = (
+    "MONITOR shows one server's commands: cluster.node(address).monitor() for each node "
+    "to watch (cluster.primaries() lists them)"
+)
+_MONITOR_ON_CLIENT = "MONITOR takes a connection of its own: client.monitor()"
 
 _MULTI = "redis-py's explicit transaction start after watch(): a pipeline's"
 _CLUSTER_MULTI = (
@@ -276,6 +285,8 @@ ABSENT: Final[dict[str, dict[str, str]]] = {
         "primaries": _TOPOLOGY,
         "slot_owner": _TOPOLOGY,
         "stats": _TOPOLOGY,
+        "lock": _LOCK_ON_CLIENT,
+        "monitor": _MONITOR_ON_CLIENT,
     },
     "ClusterClient": {
         "command": _RAW_QUEUED,
@@ -283,6 +294,7 @@ ABSENT: Final[dict[str, dict[str, str]]] = {
         "multi": _MULTI,
         "reset": _PIPELINE_ONLY,
         "watch": _PIPELINE_ONLY,
+        "monitor": _MONITOR_PER_NODE,
     },
     "ClusterPipeline": {
         "aclose": _MADE_BY_CLIENT,
@@ -303,5 +315,7 @@ ABSENT: Final[dict[str, dict[str, str]]] = {
         "primaries": _TOPOLOGY,
         "slot_owner": _TOPOLOGY,
         "stats": _TOPOLOGY,
+        "lock": _LOCK_ON_CLIENT,
+        "monitor": _MONITOR_ON_CLIENT,
     },
 }

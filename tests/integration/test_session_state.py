@@ -53,7 +53,7 @@ REFUSED: list[tuple[tuple[Any, ...], str]] = [
     (("CLIENT", "TRACKING", "ON"), "a Connection you open"),
     (("CLIENT", "CACHING", "YES"), "a Connection you open"),
     (("CLIENT", "NO-EVICT", "ON"), "a Connection you open"),
-    (("MONITOR",), "redis-cli monitor"),
+    (("MONITOR",), "client.monitor()"),
     (("HELLO", "3"), "RESP2"),
     (("AUTH", "x"), "password options"),
     (("READONLY",), "replica"),

@@ -53,6 +53,8 @@ LAYERS: dict[str, float] = {
     "_script": 6,
     "_pipeline": 7,
     "_pubsub": 7,
+    "_lock": 7,  # a Lock drives its client through execute() and register_script()
+    "_monitor": 7,
     "_client": 8,
     "_topology": 4,
     "_cluster_pipeline": 9,
