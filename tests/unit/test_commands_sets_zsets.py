@@ -23,7 +23,9 @@ def test_sadd_and_srem_send_every_member() -> None:
 
 
 @pytest.mark.parametrize(
-    "builder", [sets.sadd, sets.srem, sets.smismember, zsets.zrem, zsets.zmscore]
+    "builder",
+    [sets.sadd, sets.srem, sets.smismember, zsets.zrem, lambda key: zsets.zmscore(key, [])],
+    ids=["sadd", "srem", "smismember", "zrem", "zmscore"],
 )
 def test_member_variadic_commands_need_a_member(builder: Any) -> None:
     with pytest.raises(ValueError, match="needs at least one member"):
@@ -313,7 +315,7 @@ def test_zrangestore_shares_zrange_options_and_checks() -> None:
 
 def test_zremrangebyrank_takes_int_ranks() -> None:
     assert zsets.zremrangebyrank("z", 0, -2)[0] == ("ZREMRANGEBYRANK", "z", 0, -2)
-    with pytest.raises(TypeError, match="start must be an int"):
+    with pytest.raises(TypeError, match="min must be an int"):
         zsets.zremrangebyrank("z", "0", 1)  # type: ignore[arg-type]
 
 
