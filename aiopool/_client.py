@@ -508,6 +508,16 @@ class Client:
     zunion = _command(cmd.zsets.zunion)
     zunionstore = _command(cmd.zsets.zunionstore)
 
+    # geo
+    geoadd = _command(cmd.geo.geoadd)
+    geodist = _command(cmd.geo.geodist)
+    geohash = _command(cmd.geo.geohash)
+    geopos = _command(cmd.geo.geopos)
+    georadius = _command(cmd.geo.georadius)
+    georadiusbymember = _command(cmd.geo.georadiusbymember)
+    geosearch = _command(cmd.geo.geosearch)
+    geosearchstore = _command(cmd.geo.geosearchstore)
+
     # streams
     xack = _command(cmd.streams.xack)
     xadd = _command(cmd.streams.xadd)

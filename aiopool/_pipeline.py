@@ -606,6 +606,16 @@ class Pipeline:
     zunion = _queued(cmd.zsets.zunion)
     zunionstore = _queued(cmd.zsets.zunionstore)
 
+    # geo
+    geoadd = _queued(cmd.geo.geoadd)
+    geodist = _queued(cmd.geo.geodist)
+    geohash = _queued(cmd.geo.geohash)
+    geopos = _queued(cmd.geo.geopos)
+    georadius = _queued(cmd.geo.georadius)
+    georadiusbymember = _queued(cmd.geo.georadiusbymember)
+    geosearch = _queued(cmd.geo.geosearch)
+    geosearchstore = _queued(cmd.geo.geosearchstore)
+
     # streams
     xack = _queued(cmd.streams.xack)
     xadd = _queued(cmd.streams.xadd)

@@ -17,7 +17,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from . import bits, hashes, keys, lists, pubsub, scripting, server, sets, streams, strings, zsets
+from . import (
+    bits,
+    geo,
+    hashes,
+    keys,
+    lists,
+    pubsub,
+    scripting,
+    server,
+    sets,
+    streams,
+    strings,
+    zsets,
+)
 
 __all__ = ["ABSENT", "BINDINGS", "SURFACES"]
 
@@ -158,6 +171,15 @@ BINDINGS: Final[dict[str, Callable[..., Any]]] = {
     "zscore": zsets.zscore,
     "zunion": zsets.zunion,
     "zunionstore": zsets.zunionstore,
+    # geo
+    "geoadd": geo.geoadd,
+    "geodist": geo.geodist,
+    "geohash": geo.geohash,
+    "geopos": geo.geopos,
+    "georadius": geo.georadius,
+    "georadiusbymember": geo.georadiusbymember,
+    "geosearch": geo.geosearch,
+    "geosearchstore": geo.geosearchstore,
     # streams
     "xack": streams.xack,
     "xadd": streams.xadd,
