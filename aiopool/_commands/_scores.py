@@ -14,6 +14,8 @@ from typing import Any
 
 from ._base import Arg, scored
 
+# A score, weight or increment: a number, or a str/bytes the server reads as one.
+Score = int | float | str | bytes
 # A score range bound: a number, or "-inf", "+inf", "(1.5" (exclusive).
 ScoreBound = int | float | str | bytes
 # A lexical range bound: "[a" (inclusive), "(a" (exclusive), "-" or "+".
@@ -22,10 +24,28 @@ LexBound = str | bytes
 ScoreCast = Callable[[Any], Any]
 
 
-def checked_score(name: str, value: object) -> int | float:
-    """A score or increment: an int or float that is not NaN."""
+def _numeric(text: str) -> bool:
+    """Whether the server reads ``text`` as a score (Python's ``float`` takes more)."""
+    try:
+        return not math.isnan(float(text)) and text == text.strip() and "_" not in text
+    except ValueError:
+        return False
+
+
+def checked_score(name: str, value: object) -> Score:
+    """A score, weight or increment: a number that is not NaN, or a numeric str or bytes.
+
+    redis-py sends a str score as it is (``zadd(k, {"a": "1.5"})``), so
+    aiopool does too, once it is known to be a number.
+    """
+    if isinstance(value, str | bytes):
+        if not _numeric(value.decode("latin-1") if isinstance(value, bytes) else value):
+            raise ValueError(f"{name} must be a number, got {value!r}")
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name} must be an int or float, got {type(value).__name__} {value!r}")
+        raise TypeError(
+            f"{name} must be an int, a float or a numeric str, got {type(value).__name__} {value!r}"
+        )
     if isinstance(value, float) and math.isnan(value):
         raise ValueError(f"{name} must be a number, got NaN")
     return value
@@ -35,12 +55,7 @@ def score_bound(name: str, value: object) -> Arg:
     """One end of a score range: a number, ``"-inf"``/``"+inf"``, or ``"(<score>"``."""
     if isinstance(value, str | bytes):
         text = value.decode("latin-1") if isinstance(value, bytes) else value
-        body = text.removeprefix("(")
-        try:
-            valid = not math.isnan(float(body)) and body == body.strip() and "_" not in body
-        except ValueError:
-            valid = False
-        if not valid:
+        if not _numeric(text.removeprefix("(")):
             raise ValueError(
                 f"{name} must be a score, '-inf', '+inf' or '(' and a score for an exclusive "
                 f"bound, got {value!r}"

@@ -1,7 +1,7 @@
 """Sorted set commands, with redis-py's names, arguments and result shapes.
 
-Scores are sent as given (an int or float; ``float("inf")`` works, NaN is
-refused) and come back as ``float``, or through ``score_cast_func`` where
+Scores are sent as given (an int, a float or a numeric str as redis-py
+allows; ``float("inf")`` works, NaN is refused) and come back as ``float``, or through ``score_cast_func`` where
 redis-py takes one (it gets the raw reply, ``bytes`` or ``str``, and the
 score as a float if that raw form fails with ``ValueError``/``TypeError``).
 Score ranges (``zcount``, ``zrangebyscore``, ``zrange(byscore=True)``, ...)
@@ -38,6 +38,7 @@ from ._base import (
 )
 from ._scores import (
     LexBound,
+    Score,
     ScoreBound,
     ScoreCast,
     cast_pairs,
@@ -48,9 +49,9 @@ from ._scores import (
 )
 
 # ZADD's {member: score}: Mapping is invariant in its key type (see _base.py).
-ScoreMapping = Mapping[Any, Number]
+ScoreMapping = Mapping[Any, Score]
 # A list of keys, or a {key: weight} mapping (ZUNION, ZINTER and their STORE forms).
-WeightedKeys = KeyOrKeys | Mapping[Any, Number]
+WeightedKeys = KeyOrKeys | Mapping[Any, Score]
 
 
 # -- argument checks ------------------------------------------------------------------
@@ -237,7 +238,7 @@ def zadd(
     return tuple(args), None
 
 
-def zincrby(name: Key, amount: Number, value: Value) -> Command[float]:
+def zincrby(name: Key, amount: Score, value: Value) -> Command[float]:
     """ZINCRBY: add ``amount`` to the score of member ``value`` (0 when missing); the new score."""
     return ("ZINCRBY", name, checked_score("amount", amount), value), to_float
 

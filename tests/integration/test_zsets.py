@@ -572,6 +572,12 @@ async def test_redis_py_positional_calls_run_unchanged(r: Client) -> None:
     assert await r.zscore(name="z", value="a") == 6.0
     assert await r.zremrangebyrank(name="z", min=0, max=0) == 1
     assert await r.zcard("z") == 2
+    # Scores and weights as numeric strings, as redis-py sends them.
+    assert await r.zadd("s", {"a": "1.5", "b": b"+inf"}) == 2
+    assert await r.zincrby("s", "-0.5", "a") == 1.0
+    assert await r.zunion({"s": "2"}, withscores=True) == [(b"a", 2.0), (b"b", INF)]
+    with pytest.raises(ValueError, match="the score of 'c' must be a number"):
+        await r.zadd("s", {"c": "many"})
 
 
 async def test_zrank_withscore_is_rank_and_score_from_redis_7_2_and_refused_before(
