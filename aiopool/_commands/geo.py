@@ -162,9 +162,9 @@ def geoadd(
     ones (not both); ``ch``: count moved members too. A coordinate out of
     range raises ``ReplyError`` and adds nothing.
     """
-    if not isinstance(values, list | tuple):
+    if not isinstance(values, Sequence) or isinstance(values, str | bytes):
         raise TypeError(
-            f"values must be a list or tuple (longitude, latitude, member, ...), "
+            f"values must be a sequence (longitude, latitude, member, ...), "
             f"got {type(values).__name__}"
         )
     if not values or len(values) % 3:

@@ -37,13 +37,14 @@ def test_geoadd_sends_the_flat_triples_after_its_flags() -> None:
     [
         (lambda: geo.geoadd("g", []), ValueError, "triples, got 0 item"),
         (lambda: geo.geoadd("g", [1, 2]), ValueError, "triples, got 2 item"),
-        (lambda: geo.geoadd("g", {1: 2}), TypeError, "values must be a list or tuple"),  # type: ignore[arg-type]
+        (lambda: geo.geoadd("g", {1: 2}), TypeError, "values must be a sequence"),  # type: ignore[arg-type]
+        (lambda: geo.geoadd("g", "1,2,m"), TypeError, "values must be a sequence"),
         (lambda: geo.geoadd("g", [1, 2, "m"], nx=True, xx=True), ValueError, "got nx, xx"),
         (lambda: geo.geoadd("g", [None, 2, "m"]), TypeError, "the longitude of 'm' must be"),
         (lambda: geo.geoadd("g", [1, True, "m"]), TypeError, "the latitude of 'm' must be"),
         (lambda: geo.geoadd("g", [float("nan"), 1, "m"]), ValueError, "must be a number, got NaN"),
     ],
-    ids=["empty", "not-triples", "mapping", "nx-xx", "none", "bool", "nan"],
+    ids=["empty", "not-triples", "mapping", "str", "nx-xx", "none", "bool", "nan"],
 )
 def test_geoadd_checks_its_values_and_flags(call: Any, error: Any, message: str) -> None:
     with pytest.raises(error, match=message):
