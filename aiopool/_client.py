@@ -280,10 +280,19 @@ class Client:
                 yield member
 
     async def zscan_iter(
-        self, key: Key, match: str | bytes | None = None, count: int | None = None
-    ) -> AsyncIterator[tuple[Any, float]]:
-        """Iterate over the ``(member, score)`` pairs of the sorted set at ``key`` with ZSCAN."""
-        async for batch in self._batches(lambda cursor: cmd.zsets.zscan(key, cursor, match, count)):
+        self,
+        name: Key,
+        match: str | bytes | None = None,
+        count: int | None = None,
+        score_cast_func: Callable[[Any], Any] = float,
+    ) -> AsyncIterator[tuple[Any, Any]]:
+        """Iterate over the ``(member, score)`` pairs of the sorted set ``name`` with ZSCAN.
+
+        Scores are floats, or what ``score_cast_func`` makes of them (as ``zscan``).
+        """
+        async for batch in self._batches(
+            lambda cursor: cmd.zsets.zscan(name, cursor, match, count, score_cast_func)
+        ):
             for member in batch:
                 yield member
 
@@ -527,29 +536,51 @@ class Client:
     sunionstore = _command(cmd.sets.sunionstore)
 
     # zsets
+    bzmpop = _command(cmd.zsets.bzmpop)
     bzpopmax = _command(cmd.zsets.bzpopmax)
     bzpopmin = _command(cmd.zsets.bzpopmin)
     zadd = _command(cmd.zsets.zadd)
     zcard = _command(cmd.zsets.zcard)
     zcount = _command(cmd.zsets.zcount)
+    zdiff = _command(cmd.zsets.zdiff)
+    zdiffstore = _command(cmd.zsets.zdiffstore)
     zincrby = _command(cmd.zsets.zincrby)
+    zinter = _command(cmd.zsets.zinter)
+    zintercard = _command(cmd.zsets.zintercard)
     zinterstore = _command(cmd.zsets.zinterstore)
     zlexcount = _command(cmd.zsets.zlexcount)
+    zmpop = _command(cmd.zsets.zmpop)
     zmscore = _command(cmd.zsets.zmscore)
     zpopmax = _command(cmd.zsets.zpopmax)
     zpopmin = _command(cmd.zsets.zpopmin)
     zrandmember = _command(cmd.zsets.zrandmember)
     zrange = _command(cmd.zsets.zrange)
+    zrangebylex = _command(cmd.zsets.zrangebylex)
+    zrangebyscore = _command(cmd.zsets.zrangebyscore)
     zrangestore = _command(cmd.zsets.zrangestore)
     zrank = _command(cmd.zsets.zrank)
     zrem = _command(cmd.zsets.zrem)
     zremrangebylex = _command(cmd.zsets.zremrangebylex)
     zremrangebyrank = _command(cmd.zsets.zremrangebyrank)
     zremrangebyscore = _command(cmd.zsets.zremrangebyscore)
+    zrevrange = _command(cmd.zsets.zrevrange)
+    zrevrangebylex = _command(cmd.zsets.zrevrangebylex)
+    zrevrangebyscore = _command(cmd.zsets.zrevrangebyscore)
     zrevrank = _command(cmd.zsets.zrevrank)
     zscan = _command(cmd.zsets.zscan)
     zscore = _command(cmd.zsets.zscore)
+    zunion = _command(cmd.zsets.zunion)
     zunionstore = _command(cmd.zsets.zunionstore)
+
+    # geo
+    geoadd = _command(cmd.geo.geoadd)
+    geodist = _command(cmd.geo.geodist)
+    geohash = _command(cmd.geo.geohash)
+    geopos = _command(cmd.geo.geopos)
+    georadius = _command(cmd.geo.georadius)
+    georadiusbymember = _command(cmd.geo.georadiusbymember)
+    geosearch = _command(cmd.geo.geosearch)
+    geosearchstore = _command(cmd.geo.geosearchstore)
 
     # streams
     xack = _command(cmd.streams.xack)

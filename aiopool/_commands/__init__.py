@@ -15,6 +15,7 @@ from typing import Any
 
 from . import (
     bits,
+    geo,
     hashes,
     keys,
     lists,
@@ -43,6 +44,7 @@ __all__ = [
     "apply",
     "bits",
     "describe",
+    "geo",
     "hashes",
     "keys",
     "lists",

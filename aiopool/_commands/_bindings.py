@@ -17,7 +17,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from . import bits, hashes, keys, lists, pubsub, scripting, server, sets, streams, strings, zsets
+from . import (
+    bits,
+    geo,
+    hashes,
+    keys,
+    lists,
+    pubsub,
+    scripting,
+    server,
+    sets,
+    streams,
+    strings,
+    zsets,
+)
 
 __all__ = ["ABSENT", "BINDINGS", "SURFACES"]
 
@@ -123,29 +136,50 @@ BINDINGS: Final[dict[str, Callable[..., Any]]] = {
     "sunion": sets.sunion,
     "sunionstore": sets.sunionstore,
     # zsets
+    "bzmpop": zsets.bzmpop,
     "bzpopmax": zsets.bzpopmax,
     "bzpopmin": zsets.bzpopmin,
     "zadd": zsets.zadd,
     "zcard": zsets.zcard,
     "zcount": zsets.zcount,
+    "zdiff": zsets.zdiff,
+    "zdiffstore": zsets.zdiffstore,
     "zincrby": zsets.zincrby,
+    "zinter": zsets.zinter,
+    "zintercard": zsets.zintercard,
     "zinterstore": zsets.zinterstore,
     "zlexcount": zsets.zlexcount,
+    "zmpop": zsets.zmpop,
     "zmscore": zsets.zmscore,
     "zpopmax": zsets.zpopmax,
     "zpopmin": zsets.zpopmin,
     "zrandmember": zsets.zrandmember,
     "zrange": zsets.zrange,
+    "zrangebylex": zsets.zrangebylex,
+    "zrangebyscore": zsets.zrangebyscore,
     "zrangestore": zsets.zrangestore,
     "zrank": zsets.zrank,
     "zrem": zsets.zrem,
     "zremrangebylex": zsets.zremrangebylex,
     "zremrangebyrank": zsets.zremrangebyrank,
     "zremrangebyscore": zsets.zremrangebyscore,
+    "zrevrange": zsets.zrevrange,
+    "zrevrangebylex": zsets.zrevrangebylex,
+    "zrevrangebyscore": zsets.zrevrangebyscore,
     "zrevrank": zsets.zrevrank,
     "zscan": zsets.zscan,
     "zscore": zsets.zscore,
+    "zunion": zsets.zunion,
     "zunionstore": zsets.zunionstore,
+    # geo
+    "geoadd": geo.geoadd,
+    "geodist": geo.geodist,
+    "geohash": geo.geohash,
+    "geopos": geo.geopos,
+    "georadius": geo.georadius,
+    "georadiusbymember": geo.georadiusbymember,
+    "geosearch": geo.geosearch,
+    "geosearchstore": geo.geosearchstore,
     # streams
     "xack": streams.xack,
     "xadd": streams.xadd,
