@@ -48,6 +48,14 @@ _ONE_NODE = (
 UNBOUND: dict[str, str] = {
     "asking": f"{_CLUSTER_INTERNAL}: ClusterClient sends it when it follows an ASK redirect",
     "restore-asking": f"{_CLUSTER_INTERNAL}: MIGRATE sends it during resharding",
+    "georadius_ro": (
+        "georadius() sends GEORADIUS_RO itself when nothing is stored, so a replica can "
+        "serve it (redis-py has no method of this name)"
+    ),
+    "georadiusbymember_ro": (
+        "georadiusbymember() sends GEORADIUSBYMEMBER_RO itself when nothing is stored "
+        "(redis-py has no method of this name)"
+    ),
     "pfdebug": _SERVER_DEBUGGING,
     "pfselftest": _SERVER_DEBUGGING,
     "debug": (
