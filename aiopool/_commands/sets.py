@@ -8,10 +8,12 @@ from typing import Any
 from ._base import (
     Command,
     Key,
+    KeyOrKeys,
     Value,
     bool_list,
     cursor_batch,
     integer,
+    key_list,
     keys_or_list,
     need_keys,
     not_negative,
@@ -146,3 +148,16 @@ def sscan(
     """
     args = scan_args("SSCAN", key, cursor, match, count)
     return tuple(args), cursor_batch
+
+
+def sintercard(numkeys: int, keys: KeyOrKeys, limit: int = 0) -> Command[int]:
+    """SINTERCARD: the size of the intersection of the sets at ``keys``.
+
+    ``numkeys`` is the number of ``keys`` (as redis-py's, and as Redis
+    wants it; another number raises ``ValueError``). ``limit`` (0: none)
+    stops counting there, which is cheaper when only "at least n" matters.
+    """
+    names = key_list("sintercard", keys)
+    if integer("numkeys", numkeys) != len(names):
+        raise ValueError(f"sintercard(): numkeys is {numkeys!r} but {len(names)} keys were given")
+    return ("SINTERCARD", numkeys, *names, "LIMIT", not_negative("limit", limit)), None

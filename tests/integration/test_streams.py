@@ -491,16 +491,21 @@ async def test_xautoclaim_returns_next_id_entries_and_deleted_ids(r: Client) -> 
     assert next_id == b"0-0"
     assert claimed == [(b"1-0", {b"n": b"1"}), (b"3-0", {b"n": b"3"})]
     assert deleted == [b"2-0"]
-    assert await r.xautoclaim("s", "g", "carol", 60_000) == (b"0-0", [], [])
+    assert await r.xautoclaim("s", "g", "carol", 60_000) == [b"0-0", [], []]  # redis-py's list
 
 
-async def test_xautoclaim_count_pages_and_justid_returns_ids(r: Client) -> None:
+async def test_xautoclaim_count_pages_and_justid_returns_only_ids(r: Client) -> None:
     await _stream(r, count=3)
     await r.xgroup_create("s", "g", "0")
     await r.xreadgroup("g", "alice", {"s": ">"})
-    next_id, claimed, deleted = await r.xautoclaim("s", "g", "bob", 0, count=2, justid=True)
-    assert (next_id, claimed, deleted) == (b"3-0", [b"1-0", b"2-0"], [])
-    assert await r.xautoclaim("s", "g", "bob", 0, next_id, justid=True) == (b"0-0", [b"3-0"], [])
+    next_id, claimed, deleted = await r.xautoclaim("s", "g", "bob", 0, count=2)
+    assert (next_id, [entry_id for entry_id, _ in claimed], deleted) == (
+        b"3-0",
+        [b"1-0", b"2-0"],
+        [],
+    )
+    # justid: only the claimed IDs, as redis-py's (positional, as redis-py takes it).
+    assert await r.xautoclaim("s", "g", "carol", 0, next_id, None, True) == [b"3-0"]
 
 
 async def test_xautoclaim_of_a_missing_group_raises_nogroup(r: Client) -> None:
@@ -611,7 +616,7 @@ async def test_decode_responses_gives_str_ids_fields_and_names(rs: Client) -> No
     (detail,) = await rs.xpending_range("s", "g", "-", "+", 1)
     assert (detail["message_id"], detail["consumer"]) == (entry_id, "c")
     assert await rs.xclaim("s", "g", "d", 0, entry_id) == [(entry_id, {"é": "ü"})]
-    assert await rs.xautoclaim("s", "g", "e", 0, justid=True) == ("0-0", [entry_id], [])
+    assert await rs.xautoclaim("s", "g", "e", 0, justid=True) == [entry_id]
     info = await rs.xinfo_stream("s")
     assert info["first-entry"] == (entry_id, {"é": "ü"})
     assert (await rs.xinfo_groups("s"))[0]["name"] == "g"

@@ -103,7 +103,9 @@ def test_copy_options_become_arguments(options: dict[str, Any], tail: tuple[Any,
     assert command[1](0) is False
 
 
-@pytest.mark.parametrize(("db", "error"), [(-1, ValueError), ("1", TypeError), (True, TypeError)])
+@pytest.mark.parametrize(
+    ("db", "error"), [(-1, ValueError), ("x", ValueError), (True, TypeError), (1.5, TypeError)]
+)
 def test_copy_invalid_destination_db_raises_naming_it(db: Any, error: type[Exception]) -> None:
     with pytest.raises(error, match="destination_db"):
         cmd.keys.copy("a", "b", destination_db=db)
