@@ -143,14 +143,15 @@ def _pending_entries(reply: Any) -> list[PendingEntry]:
 _entries = cast(Callable[[Any], list[Entry]], _pending_entries)
 
 
-def _per_stream(reply: Any) -> dict[Any, list[PendingEntry]]:
-    """``[[key, entries], ...]`` (nil when BLOCK timed out) as ``{key: entries}``."""
+def _per_stream(reply: Any) -> list[list[Any]]:
+    """``[[key, entries], ...]`` with each entry as ``(id, fields)``; ``[]`` for nil (BLOCK timed out).
+
+    redis-py's RESP2 shape: ``for stream, entries in reply`` and ``reply[0][1]``
+    work as in redis-py code; ``dict(reply)`` gives ``{stream: entries}``.
+    """
     if reply is None:
-        return {}
-    return {key: _pending_entries(entries) for key, entries in reply}
-
-
-_read = cast(Callable[[Any], dict[Any, list[Entry]]], _per_stream)
+        return []
+    return [[key, _pending_entries(entries)] for key, entries in reply]
 
 
 def _pending_summary(reply: Any) -> dict[str, Any]:
@@ -274,20 +275,21 @@ def xread(
     streams: Mapping[Any, StreamId],
     count: int | None = None,
     block: Millis | None = None,
-) -> Command[dict[Any, list[Entry]]]:
-    """XREAD: entries after the given IDs, as ``{stream key: [(id, fields), ...]}``.
+) -> Command[list[list[Any]]]:
+    """XREAD: entries after the given IDs, as ``[[stream key, [(id, fields), ...]], ...]``.
 
+    redis-py's RESP2 shape (``dict(result)`` makes it ``{stream: entries}``).
     ``streams`` maps each stream key to the last ID seen (``"0"`` for the
     whole stream, ``"$"`` for only what is added from now on); streams with
-    nothing new are left out, so the result may be ``{}``. ``count`` caps the
+    nothing new are left out, so the result may be ``[]``. ``count`` caps the
     entries per stream.
 
     ``block`` (milliseconds or a timedelta; 0 waits for ever) waits for new
-    entries and gives ``{}`` when none came in time. The command timeout is
+    entries and gives ``[]`` when none came in time. The command timeout is
     extended by ``block`` (and dropped for 0). Cancelling a blocked call
     closes its connection.
     """
-    return ("XREAD", *_read_args("xread", streams, count, block)), _read
+    return ("XREAD", *_read_args("xread", streams, count, block)), _per_stream
 
 
 def xdel(key: Key, *ids: StreamId) -> Command[int]:
@@ -369,9 +371,10 @@ def xreadgroup(
     count: int | None = None,
     block: Millis | None = None,
     noack: bool = False,
-) -> Command[dict[Any, list[PendingEntry]]]:
-    """XREADGROUP: entries for a consumer of a group, as ``{stream key: [(id, fields), ...]}``.
+) -> Command[list[list[Any]]]:
+    """XREADGROUP: entries for a consumer of a group, as ``[[stream key, [(id, fields)]], ...]``.
 
+    The shape of ``xread`` (redis-py's RESP2 one; ``[]`` when nothing came).
     ``streams`` maps each stream key to ``">"`` (entries never delivered to
     ``groupname``, which become pending for ``consumername``) or to an ID (this
     consumer's own pending entries after it; an entry deleted since is
@@ -379,7 +382,7 @@ def xreadgroup(
     skips the pending list (the entries count as acknowledged).
 
     ``block`` (milliseconds or a timedelta; 0 waits for ever) waits for new
-    entries and gives ``{}`` when none came in time. The command timeout is
+    entries and gives ``[]`` when none came in time. The command timeout is
     extended by ``block`` (and dropped for 0). Cancelling a blocked call
     closes its connection before the server can deliver to it, so no entry
     is lost to a cancelled call: a later read still gets it as new.

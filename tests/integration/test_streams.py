@@ -138,17 +138,20 @@ async def test_xread_returns_entries_after_each_id_keyed_by_stream(r: Client) ->
     await _stream(r, "a", count=3)
     await _stream(r, "b", count=1)
     result = await r.xread({"a": "1-0", "b": "0", "missing": "0"})
-    assert result == {
-        b"a": [(b"2-0", {b"n": b"2"}), (b"3-0", {b"n": b"3"})],
-        b"b": [(b"1-0", {b"n": b"1"})],
-    }
-    assert await r.xread({"a": "0"}, count=1) == {b"a": [(b"1-0", {b"n": b"1"})]}
+    assert result == [  # redis-py's RESP2 shape: [[stream, entries], ...]
+        [b"a", [(b"2-0", {b"n": b"2"}), (b"3-0", {b"n": b"3"})]],
+        [b"b", [(b"1-0", {b"n": b"1"})]],
+    ]
+    for stream, entries in result:  # as redis-py code reads it
+        assert stream in (b"a", b"b")
+        assert all(isinstance(fields, dict) for _, fields in entries)
+    assert await r.xread({"a": "0"}, count=1) == [[b"a", [(b"1-0", {b"n": b"1"})]]]
 
 
-async def test_xread_with_nothing_new_returns_an_empty_dict(r: Client) -> None:
+async def test_xread_with_nothing_new_returns_an_empty_list(r: Client) -> None:
     await _stream(r, count=2)
-    assert await r.xread({"s": "2-0"}) == {}
-    assert await r.xread({"missing": "0"}) == {}
+    assert await r.xread({"s": "2-0"}) == []
+    assert await r.xread({"missing": "0"}) == []
 
 
 async def test_xread_on_a_string_raises_wrongtype(r: Client) -> None:
@@ -161,7 +164,7 @@ async def test_xread_on_a_string_raises_wrongtype(r: Client) -> None:
 async def test_xread_block_with_no_new_entries_returns_empty_quickly(r: Client) -> None:
     await _stream(r, count=1)
     started = time.monotonic()
-    assert await r.xread({"s": "$"}, block=100) == {}
+    assert await r.xread({"s": "$"}, block=100) == []
     elapsed = time.monotonic() - started
     assert 0.09 <= elapsed < 1.0
     assert r.pool.stats().in_use == 0
@@ -177,7 +180,7 @@ async def test_xread_block_for_ever_is_woken_by_xadd_from_another_task(r: Client
 
     async with asyncio.timeout(5):
         result, added = await asyncio.gather(r.xread({"s": "$"}, block=0), adder())
-    assert result == {b"s": [(added, {b"late": b"yes"})]}
+    assert result == [[b"s", [(added, {b"late": b"yes"})]]]
 
 
 async def test_xread_block_extends_a_short_command_timeout(redis_url: str, r: Client) -> None:
@@ -193,7 +196,7 @@ async def test_xread_block_extends_a_short_command_timeout(redis_url: str, r: Cl
 
         started = time.monotonic()
         result, added = await asyncio.gather(short.xread({"s": "$"}, block=2000), adder())
-        assert result == {b"s": [(added, {b"f": b"late"})]}
+        assert result == [[b"s", [(added, {b"f": b"late"})]]]
         assert time.monotonic() - started >= 1.0
         assert_balanced(short.pool)
         assert short.pool.stats().closed == 0
@@ -270,10 +273,10 @@ async def test_xreadgroup_delivers_new_entries_once_and_makes_them_pending(r: Cl
     await _stream(r, count=2)
     await r.xgroup_create("s", "g", "0")
     first = await r.xreadgroup("g", "alice", {"s": ">"}, count=1)
-    assert first == {b"s": [(b"1-0", {b"n": b"1"})]}
+    assert first == [[b"s", [(b"1-0", {b"n": b"1"})]]]
     rest = await r.xreadgroup("g", "bob", {"s": ">"})
-    assert rest == {b"s": [(b"2-0", {b"n": b"2"})]}
-    assert await r.xreadgroup("g", "bob", {"s": ">"}) == {}
+    assert rest == [[b"s", [(b"2-0", {b"n": b"2"})]]]
+    assert await r.xreadgroup("g", "bob", {"s": ">"}) == []
     # With an ID, a consumer reads back only its own pending entries.
     assert await r.xreadgroup("g", "alice", {"s": "0"}) == first
     assert await r.xpending("s", "g") == {
@@ -291,16 +294,16 @@ async def test_xreadgroup_history_shows_a_deleted_pending_entry_with_none_fields
     await r.xgroup_create("s", "g", "0")
     await r.xreadgroup("g", "c", {"s": ">"})
     await r.xdel("s", "1-0")
-    assert await r.xreadgroup("g", "c", {"s": "0"}) == {
-        b"s": [(b"1-0", None), (b"2-0", {b"n": b"2"})]
-    }
+    assert await r.xreadgroup("g", "c", {"s": "0"}) == [
+        [b"s", [(b"1-0", None), (b"2-0", {b"n": b"2"})]]
+    ]
 
 
 async def test_xreadgroup_noack_leaves_nothing_pending(r: Client) -> None:
     await _stream(r, count=2)
     await r.xgroup_create("s", "g", "0")
     result = await r.xreadgroup("g", "c", {"s": ">"}, noack=True)
-    assert [entry_id for entry_id, _ in result[b"s"]] == [b"1-0", b"2-0"]
+    assert [entry_id for entry_id, _ in dict(result)[b"s"]] == [b"1-0", b"2-0"]
     assert (await r.xpending("s", "g"))["pending"] == 0
 
 
@@ -311,10 +314,10 @@ async def test_xreadgroup_of_a_missing_group_raises_nogroup(r: Client) -> None:
     assert info.value.code == "NOGROUP"
 
 
-async def test_xreadgroup_block_times_out_with_an_empty_dict(r: Client) -> None:
+async def test_xreadgroup_block_times_out_with_an_empty_list(r: Client) -> None:
     await r.xgroup_create("s", "g", mkstream=True)
     started = time.monotonic()
-    assert await r.xreadgroup("g", "c", {"s": ">"}, block=100) == {}
+    assert await r.xreadgroup("g", "c", {"s": ">"}, block=100) == []
     assert 0.09 <= time.monotonic() - started < 1.0
 
 
@@ -342,9 +345,9 @@ async def test_cancelled_xreadgroup_closes_its_connection_so_a_later_entry_stays
         await assert_own_replies(client)
         # Had the blocked call's connection lived on, the server would have
         # delivered the entry to "victim" and nobody else would see it as new.
-        assert await client.xreadgroup("g", "reader", {"s": ">"}) == {
-            b"s": [(added, {b"f": b"after-cancel"})]
-        }
+        assert await client.xreadgroup("g", "reader", {"s": ">"}) == [
+            [b"s", [(added, {b"f": b"after-cancel"})]]
+        ]
         summary = await client.xpending("s", "g")
         assert summary["consumers"] == [{"name": b"reader", "pending": 1}]
         stats = assert_balanced(client.pool)
@@ -576,16 +579,16 @@ async def test_pipeline_transforms_stream_results(r: Client) -> None:
         2,
         [(b"1-0", {b"n": b"1"})],
         [(b"2-0", {b"n": b"2"})],
-        {b"s": [(b"2-0", {b"n": b"2"})]},
+        [[b"s", [(b"2-0", {b"n": b"2"})]]],
         True,
-        {b"s": [(b"1-0", {b"n": b"1"})]},
+        [[b"s", [(b"1-0", {b"n": b"1"})]]],
         {"pending": 1, "min": b"1-0", "max": b"1-0", "consumers": [{"name": b"c", "pending": 1}]},
         1,
         1,
         1,
     ]
     assert (info["length"], info["first-entry"]) == (0, None)
-    assert results[13] == {}
+    assert results[13] == []
 
 
 async def test_transaction_runs_stream_commands_atomically(r: Client) -> None:
@@ -594,9 +597,9 @@ async def test_transaction_runs_stream_commands_atomically(r: Client) -> None:
         p.xgroup_create("s", "g", "0").xreadgroup("g", "c", {"s": ">"})
         assert await p.execute() == [
             b"1-0",
-            {b"s": [(b"1-0", {b"f": b"v"})]},
+            [[b"s", [(b"1-0", {b"f": b"v"})]]],
             True,
-            {b"s": [(b"1-0", {b"f": b"v"})]},
+            [[b"s", [(b"1-0", {b"f": b"v"})]]],
         ]
 
 
@@ -604,9 +607,9 @@ async def test_decode_responses_gives_str_ids_fields_and_names(rs: Client) -> No
     entry_id = await rs.xadd("s", {"é": "ü"})
     assert isinstance(entry_id, str)
     assert await rs.xrange("s") == [(entry_id, {"é": "ü"})]
-    assert await rs.xread({"s": "0"}) == {"s": [(entry_id, {"é": "ü"})]}
+    assert await rs.xread({"s": "0"}) == [["s", [(entry_id, {"é": "ü"})]]]
     await rs.xgroup_create("s", "g", "0")
-    assert await rs.xreadgroup("g", "c", {"s": ">"}) == {"s": [(entry_id, {"é": "ü"})]}
+    assert await rs.xreadgroup("g", "c", {"s": ">"}) == [["s", [(entry_id, {"é": "ü"})]]]
     assert await rs.xpending("s", "g") == {
         "pending": 1,
         "min": entry_id,

@@ -250,21 +250,21 @@ def test_read_argument_errors_name_the_argument(
         call()
 
 
-def test_xread_reply_becomes_a_dict_per_stream_and_nil_becomes_empty() -> None:
+def test_xread_reply_keeps_redis_py_list_per_stream_and_nil_becomes_empty() -> None:
     command = xs.xread({"s": "0"})
     reply = [[b"s", [[b"1-0", [b"f", b"v"]]]], [b"t", [[b"2-0", [b"g", b"w"]]]]]
-    assert transformed(command, reply) == {
-        b"s": [(b"1-0", {b"f": b"v"})],
-        b"t": [(b"2-0", {b"g": b"w"})],
-    }
-    assert transformed(command, None) == {}
+    assert transformed(command, reply) == [
+        [b"s", [(b"1-0", {b"f": b"v"})]],
+        [b"t", [(b"2-0", {b"g": b"w"})]],
+    ]
+    assert transformed(command, None) == []
 
 
 def test_xreadgroup_history_entry_with_nil_fields_becomes_none() -> None:
     reply = [["s", [["1-0", None], ["2-0", ["b", "2"]]]]]
-    assert transformed(xs.xreadgroup("g", "c", {"s": "0"}), reply) == {
-        "s": [("1-0", None), ("2-0", {"b": "2"})]
-    }
+    assert transformed(xs.xreadgroup("g", "c", {"s": "0"}), reply) == [
+        ["s", [("1-0", None), ("2-0", {"b": "2"})]]
+    ]
 
 
 # -- consumer groups ---------------------------------------------------------------------
