@@ -23,7 +23,6 @@ from ._base import (
     one_of,
     scan_args,
     to_bool,
-    to_str,
     to_str_or_none,
     unix,
 )
@@ -141,9 +140,13 @@ def persist(key: Key) -> Command[bool]:
     return ("PERSIST", key), to_bool
 
 
-def type_(key: Key) -> Command[str]:
-    """TYPE: the type name of the value at ``key`` (``"none"`` when missing)."""
-    return ("TYPE", key), to_str
+def type_(key: Key) -> Command[Any]:
+    """TYPE: the type name of the value at ``key`` (``b"none"`` when missing).
+
+    As redis-py's: bytes (``b"string"``, ``b"hash"``, ...), or str with
+    ``decode_responses``.
+    """
+    return ("TYPE", key), None
 
 
 def rename(key: Key, new_key: Key) -> Command[bool]:

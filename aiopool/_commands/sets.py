@@ -60,11 +60,11 @@ def spop(key: Key, count: int | None = None) -> Command[Any]:
     """SPOP: remove and return a random member, or ``None`` when the set is empty or missing.
 
     With ``count`` (an int >= 0), up to ``count`` distinct members are
-    removed and returned as a set (empty when the key is missing).
+    removed and returned as a list, as redis-py's (empty when the key is missing).
     """
     if count is None:
         return ("SPOP", key), None
-    return ("SPOP", key, not_negative("count", count)), to_set
+    return ("SPOP", key, not_negative("count", count)), None
 
 
 def srandmember(key: Key, count: int | None = None, *, number: int | None = None) -> Command[Any]:
