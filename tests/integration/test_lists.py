@@ -463,12 +463,13 @@ async def check_redis_py_list_commands(c: Any, t: str) -> None:
     assert await c.blpop([a, dst], timeout=1) == (dst.encode(), b"2")
     # The failure side: a string where a list must be.
     await c.set(t + "str", "v")
-    for call in (
+    calls: list[Callable[[], Awaitable[Any]]] = [
         lambda: c.lmpop(1, t + "str", direction="LEFT"),
         lambda: c.rpoplpush(t + "str", dst),
         lambda: c.brpoplpush(t + "str", dst, 0.05),
         lambda: c.blmpop(0.05, 1, t + "str", direction="LEFT"),
-    ):
+    ]
+    for call in calls:
         with pytest.raises(ReplyError, match="WRONGTYPE"):
             await call()
 
@@ -480,12 +481,13 @@ async def test_redis_py_list_commands_on_a_client(r: Client) -> None:
 async def test_redis_py_list_commands_on_the_cluster(redis_cluster: RedisCluster) -> None:
     async with ClusterClient.from_url(redis_cluster.startup_url) as cc:
         await check_redis_py_list_commands(cc, "{lists}:")
-        for call in (
+        calls: list[Callable[[], Awaitable[Any]]] = [
             lambda: cc.lmpop(2, "{a}l", "{b}l", direction="LEFT"),
             lambda: cc.blmpop(0.05, 2, "{a}l", "{b}l", direction="LEFT"),
             lambda: cc.rpoplpush("{a}l", "{b}l"),
             lambda: cc.brpoplpush("{a}l", "{b}l", 0.05),
-        ):
+        ]
+        for call in calls:
             with pytest.raises(CrossSlotError):
                 await call()
 
