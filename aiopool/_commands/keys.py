@@ -446,10 +446,11 @@ def sort(
     its length. With ``groups=True`` (and at least two ``get`` patterns) the
     result is a list of tuples, one per element, as redis-py's.
 
-    On a cluster, ``by``/``get`` patterns must carry the key's hash tag
-    (``"{user}:w_*"`` for key ``"{user}:ids"``), and ``store`` must share its
-    slot: Redis refuses other patterns (``ReplyError``) and aiopool other
-    keys (``CrossSlotError``).
+    On a cluster the keys a ``by``/``get`` pattern names cannot be routed:
+    the server decides (Redis 7.0 refuses every pattern with ``ReplyError``,
+    later versions accept one carrying the key's hash tag, ``"{user}:w_*"``
+    for key ``"{user}:ids"``); ``store`` must share the key's slot
+    (``CrossSlotError`` otherwise, nothing sent).
     """
     args = _sort_args("sort", key, start, num, by, get, desc, alpha)
     if store is not None:
