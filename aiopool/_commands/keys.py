@@ -372,7 +372,7 @@ def keys(pattern: str | bytes = "*") -> Command[list[Any]]:
     return ("KEYS", pattern), None
 
 
-def move(key: Key, db: int) -> Command[bool]:
+def move(key: Key, db: int | str) -> Command[bool]:
     """MOVE: move ``key`` to database ``db`` of the same server; ``True`` if it moved.
 
     ``False`` when ``key`` is missing here or exists in ``db``. Redis Cluster
