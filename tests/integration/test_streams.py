@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from typing import Any
 
 import pytest
 
-from aiopool import Client, ReplyError
-from aiopool.testing import RedisServer
+from aiopool import Client, ClusterClient, CrossSlotError, ReplyError
+from aiopool.testing import RedisCluster, RedisServer
 
 from .pool_support import (
     assert_balanced,
@@ -623,3 +624,86 @@ async def test_decode_responses_gives_str_ids_fields_and_names(rs: Client) -> No
     info = await rs.xinfo_stream("s")
     assert info["first-entry"] == (entry_id, {"é": "ü"})
     assert (await rs.xinfo_groups("s"))[0]["name"] == "g"
+
+
+# -- redis-py's XGROUP SETID, XINFO CONSUMERS, XINFO STREAM FULL; its argument shapes -------------
+
+
+async def check_redis_py_stream_commands(c: Any, s: str) -> None:
+    """redis-py's stream calls, positional options included, on ``c``."""
+    # xadd(name, fields, id, maxlen, approximate, nomkstream, minid, limit)
+    for i in range(1, 5):
+        await c.xadd(s, {"n": i}, f"{i}-0", 10, False)
+    assert await c.xadd(s + ":none", {"n": 1}, "*", None, True, True) is None  # nomkstream
+    assert await c.xtrim(s, 3, False) == 1  # xtrim(name, maxlen, approximate)
+    await c.xgroup_create(s, "g", "0", False)  # xgroup_create(name, groupname, id, mkstream)
+    read = await c.xreadgroup("g", "alice", {s: ">"}, 1, None, False)
+    for stream, entries in read:  # redis-py's [[stream, entries]] shape
+        assert stream == s.encode()
+        assert entries == [(b"2-0", {b"n": b"2"})]
+    await c.xreadgroup("g", "bob", {s: ">"}, None, None, True)  # noack, positionally
+    consumers = await c.xinfo_consumers(s, "g")
+    assert [(x["name"], x["pending"]) for x in consumers] == [(b"alice", 1), (b"bob", 0)]
+    assert all(isinstance(x["idle"], int) for x in consumers)
+    claimed = await c.xclaim(s, "g", "bob", 0, message_ids=["2-0"])  # redis-py's name
+    assert claimed == [(b"2-0", {b"n": b"2"})]
+    assert await c.xclaim(s, "g", "alice", 0, ["2-0"], None, None, None, False, True) == [b"2-0"]
+    assert await c.xgroup_setid(s, "g", "0") is True
+    assert await c.xgroup_setid(s, "g", "3-0", entries_read=2) is True
+    (group,) = await c.xinfo_groups(s)
+    assert (group["last-delivered-id"], group["entries-read"], group["lag"]) == (
+        b"3-0",
+        2,
+        2,
+    )  # 4 added - 2 read
+    full = await c.xinfo_stream(s, full=True)
+    assert full["length"] == 3
+    assert full["entries"] == {b"2-0": {b"n": b"2"}, b"3-0": {b"n": b"3"}, b"4-0": {b"n": b"4"}}
+    (full_group,) = full["groups"]
+    assert full_group["name"] == b"g"
+    assert {x["name"] for x in full_group["consumers"]} == {b"alice", b"bob"}
+    assert (await c.xinfo_stream(s))["first-entry"] == (b"2-0", {b"n": b"2"})
+    # The failure side: a missing group, a key of another type.
+    with pytest.raises(ReplyError, match="NOGROUP"):
+        await c.xgroup_setid(s, "nogroup", "0")
+    with pytest.raises(ReplyError, match="NOGROUP"):
+        await c.xinfo_consumers(s, "nogroup")
+    await c.set(s + ":str", "v")
+    with pytest.raises(ReplyError, match="WRONGTYPE"):
+        await c.xinfo_stream(s + ":str", full=True)
+
+
+async def test_redis_py_stream_commands_on_a_client(r: Client) -> None:
+    await check_redis_py_stream_commands(r, "s")
+    async with r.pipeline() as p:
+        p.xgroup_setid("s", "g", "$").xinfo_consumers("s", "g").xinfo_stream("s", True)
+        setid, consumers, full = await p.execute()
+    assert setid is True
+    assert len(consumers) == 2
+    assert set(full["entries"]) == {b"2-0", b"3-0", b"4-0"}
+
+
+async def test_redis_py_stream_commands_on_the_cluster(redis_cluster: RedisCluster) -> None:
+    async with ClusterClient.from_url(redis_cluster.startup_url) as cc:
+        await check_redis_py_stream_commands(cc, "{streams}s")
+        with pytest.raises(CrossSlotError):
+            await cc.xread({"{a}s": "0", "{b}s": "0"})
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda c: c.xgroup_setid("s", "g", "0", entries_read=-1), ValueError, "entries_read"),
+        (lambda c: c.xclaim("s", "g", "c", 0), TypeError, "missing the argument message_ids"),
+        (lambda c: c.xclaim("s", "g", "c", 0, ["1-0"], ids=["1-0"]), ValueError, "not both"),
+        (lambda c: c.xadd("s", {"f": "v"}, "*", 10, True, False, "1-0"), ValueError, "maxlen"),
+    ],
+    ids=["entries-read", "no-ids", "both-ids", "maxlen-and-minid"],
+)
+async def test_redis_py_stream_arguments_are_checked_before_sending(
+    r: Client, call: Any, error: type[Exception], match: str
+) -> None:
+    before = r.pool.stats().acquired
+    with pytest.raises(error, match=match):
+        call(r)
+    assert r.pool.stats().acquired == before
