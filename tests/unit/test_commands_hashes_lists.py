@@ -348,3 +348,40 @@ def test_connection_reads_the_blocking_time_where_the_commands_put_it(
     command: cmd.Command[Any], expected: float | None
 ) -> None:
     assert blocking_timeout(command[0], 10.0) == expected
+
+
+# -- redis-py's shapes: hset(items=), hmset, lindex("0"), LMPOP, BLMPOP, RPOPLPUSH -----------
+
+
+def test_hset_sends_items_then_the_pair_then_the_mapping_as_redis_py() -> None:
+    command = hashes.hset("h", "k", "v", {"m": 1}, ["i", 2])
+    assert command[0] == ("HSET", "h", "i", 2, "k", "v", "m", 1)
+    assert hashes.hset("h", key="f", value=1)[0] == ("HSET", "h", "f", 1)
+    assert hashes.hset("h", field="f", value=1)[0] == ("HSET", "h", "f", 1)
+    assert hashes.hmset("h", {"a": 1})[0] == ("HSET", "h", "a", 1)
+    assert _transform(hashes.hmset("h", {"a": 1}))(1) is True
+    assert _transform(hashes.hmset("h", {"a": 1}))(0) is True  # updated fields count 0
+
+
+def test_lindex_takes_an_integer_str() -> None:
+    assert lists.lindex("l", "0")[0] == ("LINDEX", "l", 0)
+    assert lists.lindex("l", "-1")[0] == ("LINDEX", "l", -1)
+    with pytest.raises(ValueError, match="index must be an integer, got 'x'"):
+        lists.lindex("l", "x")
+
+
+def test_lmpop_blmpop_and_the_pop_pushes_build_redis_arguments() -> None:
+    assert lists.lmpop(2, "a", "b", direction="left") == (("LMPOP", 2, "a", "b", "LEFT"), None)
+    assert lists.lmpop(1, "a", direction="RIGHT", count=3)[0] == (
+        *("LMPOP", 1, "a", "RIGHT", "COUNT", 3),
+    )
+    command = lists.blmpop(1.5, 2, "a", "b", direction="LEFT")
+    assert command[0] == ("BLMPOP", 1.5, 2, "a", "b", "LEFT", "COUNT", 1)
+    assert blocking_timeout(command[0], 1.0) == pytest.approx(2.5)
+    assert blocking_timeout(lists.blmpop(0, 1, "a", direction="LEFT")[0], 1.0) is None
+    assert lists.rpoplpush("a", "b") == (("RPOPLPUSH", "a", "b"), None)
+    command = lists.brpoplpush("a", "b", datetime.timedelta(seconds=2))
+    assert command[0] == ("BRPOPLPUSH", "a", "b", 2.0)
+    assert blocking_timeout(command[0], 1.0) == pytest.approx(3.0)
+    assert lists.brpoplpush("a", "b", None)[0] == ("BRPOPLPUSH", "a", "b", 0)
+    assert lists.blpop("a", None)[0] == ("BLPOP", "a", 0)

@@ -401,3 +401,15 @@ def test_zstore_checks_keys_weights_and_aggregate(builder: Any) -> None:
         builder("d", ["a"], aggregate="AVG")
     with pytest.raises(TypeError, match="aggregate must be a str"):
         builder("d", ["a"], aggregate=1)
+
+
+def test_sintercard_sends_numkeys_keys_and_limit_as_redis_py() -> None:
+    assert sets.sintercard(2, ["a", "b"]) == (("SINTERCARD", 2, "a", "b", "LIMIT", 0), None)
+    assert sets.sintercard(1, "a", limit=5)[0] == ("SINTERCARD", 1, "a", "LIMIT", 5)
+    with pytest.raises(ValueError, match="numkeys is 1 but 2 keys"):
+        sets.sintercard(1, ["a", "b"])
+
+
+def test_spop_count_is_checked_as_before() -> None:
+    with pytest.raises(ValueError, match="count must be an int >= 0"):
+        sets.spop("s", -2)
