@@ -179,15 +179,40 @@ def lpos(
     return tuple(args), None
 
 
-def lmove(src: Key, dst: Key, src_side: str = "LEFT", dest_side: str = "RIGHT") -> Command[Any]:
-    """LMOVE: move an element from one end of ``src`` to one end of ``dst``; the element.
+def _sides(src: str, dest: str, src_side: str | None, dest_side: str | None) -> tuple[str, str]:
+    """redis-py's ``src``/``dest`` sides, or aiopool's ``src_side``/``dest_side`` for them."""
+    if src_side is not None:
+        if src != "LEFT":
+            raise ValueError("give src (redis-py's name) or src_side, not both")
+        first = _side("src_side", src_side)
+    else:
+        first = _side("src", src)
+    if dest_side is not None:
+        if dest != "RIGHT":
+            raise ValueError("give dest (redis-py's name) or dest_side, not both")
+        return first, _side("dest_side", dest_side)
+    return first, _side("dest", dest)
 
-    ``src_side`` and ``dest_side`` are ``"LEFT"`` or ``"RIGHT"`` (any case);
-    the defaults take the head of ``src`` and append it to ``dst``. ``None``
-    when ``src`` is missing. ``src`` and ``dst`` may be the same list (a
-    rotation).
+
+def lmove(
+    first_list: Key,
+    second_list: Key,
+    src: str = "LEFT",
+    dest: str = "RIGHT",
+    *,
+    src_side: str | None = None,
+    dest_side: str | None = None,
+) -> Command[Any]:
+    """LMOVE: move an element from one end of ``first_list`` to one end of ``second_list``.
+
+    The element, or ``None`` when ``first_list`` is missing. ``src`` and
+    ``dest`` (redis-py's names; ``src_side=``/``dest_side=`` work too) are
+    ``"LEFT"`` or ``"RIGHT"`` (any case); the defaults take the head of
+    ``first_list`` and append it to ``second_list``. Both may be the same
+    list (a rotation).
     """
-    return ("LMOVE", src, dst, _side("src_side", src_side), _side("dest_side", dest_side)), None
+    sides = _sides(src, dest, src_side, dest_side)
+    return ("LMOVE", first_list, second_list, *sides), None
 
 
 # -- blocking -------------------------------------------------------------------------------
@@ -232,19 +257,22 @@ def brpop(
 
 
 def blmove(
-    src: Key,
-    dst: Key,
+    first_list: Key,
+    second_list: Key,
     timeout: Number | datetime.timedelta,
-    src_side: str = "LEFT",
-    dest_side: str = "RIGHT",
+    src: str = "LEFT",
+    dest: str = "RIGHT",
+    *,
+    src_side: str | None = None,
+    dest_side: str | None = None,
 ) -> Command[Any]:
-    """BLMOVE: ``lmove``, waiting up to ``timeout`` seconds for ``src`` to have an element.
+    """BLMOVE: ``lmove``, waiting up to ``timeout`` seconds for ``first_list`` to have an element.
 
-    The moved element, or ``None`` on timeout (0 waits for ever). Timeouts
-    and cancellation as for ``blpop``.
+    The moved element, or ``None`` on timeout (0 waits for ever). Sides as
+    for ``lmove``; timeouts and cancellation as for ``blpop``.
     """
-    sides = (_side("src_side", src_side), _side("dest_side", dest_side))
-    return ("BLMOVE", src, dst, *sides, block_seconds("timeout", timeout)), None
+    sides = _sides(src, dest, src_side, dest_side)
+    return ("BLMOVE", first_list, second_list, *sides, block_seconds("timeout", timeout)), None
 
 
 def rpoplpush(src: Key, dst: Key) -> Command[Any]:

@@ -274,8 +274,10 @@ async def test_lmove_of_a_missing_source_returns_none(r: Client) -> None:
 
 async def test_lmove_bad_side_raises_before_sending(r: Client) -> None:
     await r.rpush("src", "a")
-    with pytest.raises(ValueError, match="dest_side must be one of 'LEFT', 'RIGHT'"):
+    with pytest.raises(ValueError, match="dest must be one of 'LEFT', 'RIGHT'"):
         await r.lmove("src", "dst", "LEFT", "UP")
+    with pytest.raises(ValueError, match="dest_side must be one of 'LEFT', 'RIGHT'"):
+        await r.lmove("src", "dst", dest_side="UP")
     assert await r.llen("src") == 1
 
 
@@ -559,3 +561,20 @@ async def test_redis_py_list_arguments_are_checked_before_sending(
     with pytest.raises(error, match=match):
         call(r)
     assert r.pool.stats().acquired == before
+
+
+async def test_lmove_and_blmove_take_redis_py_side_keywords(r: Client) -> None:
+    await r.rpush("a", "1", "2", "3")
+    assert await r.lmove("a", "b", src="RIGHT", dest="LEFT") == b"3"  # redis-py's keywords
+    assert await r.lmove(first_list="a", second_list="b", src="LEFT") == b"1"
+    assert await r.blmove("a", "b", 1, src="RIGHT", dest="RIGHT") == b"2"
+    assert await r.lmove("b", "b", src_side="LEFT", dest_side="RIGHT") == b"3"  # aiopool's names
+    assert await r.lrange("b", 0, -1) == [b"1", b"2", b"3"]
+    async with r.pipeline() as p:
+        p.lmove("b", "a", src="RIGHT").blmove("b", "a", 0, dest="LEFT")
+        assert await p.execute() == [b"3", b"1"]
+    with pytest.raises(ValueError, match="not both"):
+        r.lmove("a", "b", "RIGHT", src_side="LEFT")  # type: ignore[unused-coroutine]
+    await r.set("s", "v")
+    with pytest.raises(ReplyError, match="WRONGTYPE"):
+        await r.blmove("s", "b", 0.05, src="RIGHT")
