@@ -235,6 +235,17 @@ class Client:
     async def _run(self, command: Command[T]) -> T:
         return await self._send(command[0], command[1])  # type: ignore[no-any-return]
 
+    def bitfield(
+        self, key: Key, default_overflow: str | None = None
+    ) -> cmd.bits.BitFieldOperation[Coroutine[Any, Any, list[int | None]]]:
+        """BITFIELD: a builder, as redis-py's; ``await op.execute()`` gives the results.
+
+        Chain ``get``/``set``/``incrby``/``overflow`` on it; ``execute()``
+        sends one BITFIELD and returns an awaitable of the list of results
+        (``cmd.bits.BitFieldOperation``).
+        """
+        return cmd.bits.BitFieldOperation(self._run, key, default_overflow)
+
     # -- iteration ---------------------------------------------------------------------
 
     async def scan_iter(
@@ -442,15 +453,21 @@ class Client:
     getdel = _command(cmd.strings.getdel)
     getex = _command(cmd.strings.getex)
     getrange = _command(cmd.strings.getrange)
+    getset = _command(cmd.strings.getset)
     incr = _command(cmd.strings.incr)
     incrby = _command(cmd.strings.incrby)
     incrbyfloat = _command(cmd.strings.incrbyfloat)
+    lcs = _command(cmd.strings.lcs)
     mget = _command(cmd.strings.mget)
     mset = _command(cmd.strings.mset)
     msetnx = _command(cmd.strings.msetnx)
+    psetex = _command(cmd.strings.psetex)
     set = _command(cmd.strings.set_)
+    setex = _command(cmd.strings.setex)
+    setnx = _command(cmd.strings.setnx)
     setrange = _command(cmd.strings.setrange)
     strlen = _command(cmd.strings.strlen)
+    substr = _command(cmd.strings.substr)
 
     # keys
     copy = _command(cmd.keys.copy)
@@ -461,6 +478,9 @@ class Client:
     expireat = _command(cmd.keys.expireat)
     expiretime = _command(cmd.keys.expiretime)
     keys = _command(cmd.keys.keys)
+    migrate = _command(cmd.keys.migrate)
+    move = _command(cmd.keys.move)
+    object = _command(cmd.keys.object_)
     object_encoding = _command(cmd.keys.object_encoding)
     object_freq = _command(cmd.keys.object_freq)
     object_idletime = _command(cmd.keys.object_idletime)
@@ -475,6 +495,8 @@ class Client:
     renamenx = _command(cmd.keys.renamenx)
     restore = _command(cmd.keys.restore)
     scan = _command(cmd.keys.scan)
+    sort = _command(cmd.keys.sort)
+    sort_ro = _command(cmd.keys.sort_ro)
     touch = _command(cmd.keys.touch)
     ttl = _command(cmd.keys.ttl)
     type = _command(cmd.keys.type_)
@@ -490,6 +512,7 @@ class Client:
     hkeys = _command(cmd.hashes.hkeys)
     hlen = _command(cmd.hashes.hlen)
     hmget = _command(cmd.hashes.hmget)
+    hmset = _command(cmd.hashes.hmset)
     hrandfield = _command(cmd.hashes.hrandfield)
     hscan = _command(cmd.hashes.hscan)
     hset = _command(cmd.hashes.hset)
@@ -500,10 +523,13 @@ class Client:
     # lists
     blmove = _command(cmd.lists.blmove)
     blpop = _command(cmd.lists.blpop)
+    blmpop = _command(cmd.lists.blmpop)
     brpop = _command(cmd.lists.brpop)
+    brpoplpush = _command(cmd.lists.brpoplpush)
     lindex = _command(cmd.lists.lindex)
     linsert = _command(cmd.lists.linsert)
     llen = _command(cmd.lists.llen)
+    lmpop = _command(cmd.lists.lmpop)
     lmove = _command(cmd.lists.lmove)
     lpop = _command(cmd.lists.lpop)
     lpos = _command(cmd.lists.lpos)
@@ -514,6 +540,7 @@ class Client:
     lset = _command(cmd.lists.lset)
     ltrim = _command(cmd.lists.ltrim)
     rpop = _command(cmd.lists.rpop)
+    rpoplpush = _command(cmd.lists.rpoplpush)
     rpush = _command(cmd.lists.rpush)
     rpushx = _command(cmd.lists.rpushx)
 
@@ -523,6 +550,7 @@ class Client:
     sdiff = _command(cmd.sets.sdiff)
     sdiffstore = _command(cmd.sets.sdiffstore)
     sinter = _command(cmd.sets.sinter)
+    sintercard = _command(cmd.sets.sintercard)
     sinterstore = _command(cmd.sets.sinterstore)
     sismember = _command(cmd.sets.sismember)
     smembers = _command(cmd.sets.smembers)
@@ -592,6 +620,8 @@ class Client:
     xgroup_createconsumer = _command(cmd.streams.xgroup_createconsumer)
     xgroup_delconsumer = _command(cmd.streams.xgroup_delconsumer)
     xgroup_destroy = _command(cmd.streams.xgroup_destroy)
+    xgroup_setid = _command(cmd.streams.xgroup_setid)
+    xinfo_consumers = _command(cmd.streams.xinfo_consumers)
     xinfo_groups = _command(cmd.streams.xinfo_groups)
     xinfo_stream = _command(cmd.streams.xinfo_stream)
     xlen = _command(cmd.streams.xlen)
@@ -605,6 +635,7 @@ class Client:
 
     # bits
     bitcount = _command(cmd.bits.bitcount)
+    bitfield_ro = _command(cmd.bits.bitfield_ro)
     bitop = _command(cmd.bits.bitop)
     bitpos = _command(cmd.bits.bitpos)
     getbit = _command(cmd.bits.getbit)

@@ -454,6 +454,15 @@ class ClusterClient:
         reply = await self._send(command[0])
         return cmd.apply(command, reply, "the cluster")
 
+    def bitfield(
+        self, key: Key, default_overflow: str | None = None
+    ) -> cmd.bits.BitFieldOperation[Coroutine[Any, Any, list[int | None]]]:
+        """BITFIELD: a builder, as redis-py's; ``await op.execute()`` gives the results.
+
+        As ``Client.bitfield``; the command goes to the node of ``key``'s slot.
+        """
+        return cmd.bits.BitFieldOperation(lambda c: _run(self, c), key, default_overflow)
+
     # -- iteration, pipelines, pub/sub ----------------------------------------------------
 
     async def scan_iter(
@@ -660,15 +669,21 @@ class ClusterClient:
     getdel = _command(cmd.strings.getdel)
     getex = _command(cmd.strings.getex)
     getrange = _command(cmd.strings.getrange)
+    getset = _command(cmd.strings.getset)
     incr = _command(cmd.strings.incr)
     incrby = _command(cmd.strings.incrby)
     incrbyfloat = _command(cmd.strings.incrbyfloat)
+    lcs = _command(cmd.strings.lcs)
     mget = _command(cmd.strings.mget)
     mset = _command(cmd.strings.mset)
     msetnx = _command(cmd.strings.msetnx)
+    psetex = _command(cmd.strings.psetex)
     set = _command(cmd.strings.set_)
+    setex = _command(cmd.strings.setex)
+    setnx = _command(cmd.strings.setnx)
     setrange = _command(cmd.strings.setrange)
     strlen = _command(cmd.strings.strlen)
+    substr = _command(cmd.strings.substr)
 
     # keys
     copy = _command(cmd.keys.copy)
@@ -679,6 +694,9 @@ class ClusterClient:
     expireat = _command(cmd.keys.expireat)
     expiretime = _command(cmd.keys.expiretime)
     keys = _command(cmd.keys.keys)
+    migrate = _command(cmd.keys.migrate)
+    move = _command(cmd.keys.move)
+    object = _command(cmd.keys.object_)
     object_encoding = _command(cmd.keys.object_encoding)
     object_freq = _command(cmd.keys.object_freq)
     object_idletime = _command(cmd.keys.object_idletime)
@@ -693,6 +711,8 @@ class ClusterClient:
     renamenx = _command(cmd.keys.renamenx)
     restore = _command(cmd.keys.restore)
     scan = _command(cmd.keys.scan)
+    sort = _command(cmd.keys.sort)
+    sort_ro = _command(cmd.keys.sort_ro)
     touch = _command(cmd.keys.touch)
     ttl = _command(cmd.keys.ttl)
     type = _command(cmd.keys.type_)
@@ -708,6 +728,7 @@ class ClusterClient:
     hkeys = _command(cmd.hashes.hkeys)
     hlen = _command(cmd.hashes.hlen)
     hmget = _command(cmd.hashes.hmget)
+    hmset = _command(cmd.hashes.hmset)
     hrandfield = _command(cmd.hashes.hrandfield)
     hscan = _command(cmd.hashes.hscan)
     hset = _command(cmd.hashes.hset)
@@ -718,10 +739,13 @@ class ClusterClient:
     # lists
     blmove = _command(cmd.lists.blmove)
     blpop = _command(cmd.lists.blpop)
+    blmpop = _command(cmd.lists.blmpop)
     brpop = _command(cmd.lists.brpop)
+    brpoplpush = _command(cmd.lists.brpoplpush)
     lindex = _command(cmd.lists.lindex)
     linsert = _command(cmd.lists.linsert)
     llen = _command(cmd.lists.llen)
+    lmpop = _command(cmd.lists.lmpop)
     lmove = _command(cmd.lists.lmove)
     lpop = _command(cmd.lists.lpop)
     lpos = _command(cmd.lists.lpos)
@@ -732,6 +756,7 @@ class ClusterClient:
     lset = _command(cmd.lists.lset)
     ltrim = _command(cmd.lists.ltrim)
     rpop = _command(cmd.lists.rpop)
+    rpoplpush = _command(cmd.lists.rpoplpush)
     rpush = _command(cmd.lists.rpush)
     rpushx = _command(cmd.lists.rpushx)
 
@@ -741,6 +766,7 @@ class ClusterClient:
     sdiff = _command(cmd.sets.sdiff)
     sdiffstore = _command(cmd.sets.sdiffstore)
     sinter = _command(cmd.sets.sinter)
+    sintercard = _command(cmd.sets.sintercard)
     sinterstore = _command(cmd.sets.sinterstore)
     sismember = _command(cmd.sets.sismember)
     smembers = _command(cmd.sets.smembers)
@@ -810,6 +836,8 @@ class ClusterClient:
     xgroup_createconsumer = _command(cmd.streams.xgroup_createconsumer)
     xgroup_delconsumer = _command(cmd.streams.xgroup_delconsumer)
     xgroup_destroy = _command(cmd.streams.xgroup_destroy)
+    xgroup_setid = _command(cmd.streams.xgroup_setid)
+    xinfo_consumers = _command(cmd.streams.xinfo_consumers)
     xinfo_groups = _command(cmd.streams.xinfo_groups)
     xinfo_stream = _command(cmd.streams.xinfo_stream)
     xlen = _command(cmd.streams.xlen)
@@ -823,6 +851,7 @@ class ClusterClient:
 
     # bits
     bitcount = _command(cmd.bits.bitcount)
+    bitfield_ro = _command(cmd.bits.bitfield_ro)
     bitop = _command(cmd.bits.bitop)
     bitpos = _command(cmd.bits.bitpos)
     getbit = _command(cmd.bits.getbit)

@@ -202,6 +202,15 @@ class ClusterPipeline:
         """redis-py's name for ``command()``: queue one raw command."""
         return self.command(*args)
 
+    def bitfield(
+        self, key: Key, default_overflow: str | None = None
+    ) -> cmd.bits.BitFieldOperation[ClusterPipeline]:
+        """BITFIELD: a builder, as redis-py's; its ``execute()`` queues the command here.
+
+        As ``Pipeline.bitfield``: ``execute()`` queues and returns this pipeline.
+        """
+        return cmd.bits.BitFieldOperation(self._add, key, default_overflow)
+
     # -- transactions -------------------------------------------------------------------
 
     async def watch(self, *keys: Key) -> Client:
@@ -420,15 +429,21 @@ class ClusterPipeline:
     getdel = _queued(cmd.strings.getdel)
     getex = _queued(cmd.strings.getex)
     getrange = _queued(cmd.strings.getrange)
+    getset = _queued(cmd.strings.getset)
     incr = _queued(cmd.strings.incr)
     incrby = _queued(cmd.strings.incrby)
     incrbyfloat = _queued(cmd.strings.incrbyfloat)
+    lcs = _queued(cmd.strings.lcs)
     mget = _queued(cmd.strings.mget)
     mset = _queued(cmd.strings.mset)
     msetnx = _queued(cmd.strings.msetnx)
+    psetex = _queued(cmd.strings.psetex)
     set = _queued(cmd.strings.set_)
+    setex = _queued(cmd.strings.setex)
+    setnx = _queued(cmd.strings.setnx)
     setrange = _queued(cmd.strings.setrange)
     strlen = _queued(cmd.strings.strlen)
+    substr = _queued(cmd.strings.substr)
 
     # keys
     copy = _queued(cmd.keys.copy)
@@ -439,6 +454,9 @@ class ClusterPipeline:
     expireat = _queued(cmd.keys.expireat)
     expiretime = _queued(cmd.keys.expiretime)
     keys = _queued(cmd.keys.keys)
+    migrate = _queued(cmd.keys.migrate)
+    move = _queued(cmd.keys.move)
+    object = _queued(cmd.keys.object_)
     object_encoding = _queued(cmd.keys.object_encoding)
     object_freq = _queued(cmd.keys.object_freq)
     object_idletime = _queued(cmd.keys.object_idletime)
@@ -453,6 +471,8 @@ class ClusterPipeline:
     renamenx = _queued(cmd.keys.renamenx)
     restore = _queued(cmd.keys.restore)
     scan = _queued(cmd.keys.scan)
+    sort = _queued(cmd.keys.sort)
+    sort_ro = _queued(cmd.keys.sort_ro)
     touch = _queued(cmd.keys.touch)
     ttl = _queued(cmd.keys.ttl)
     type = _queued(cmd.keys.type_)
@@ -468,6 +488,7 @@ class ClusterPipeline:
     hkeys = _queued(cmd.hashes.hkeys)
     hlen = _queued(cmd.hashes.hlen)
     hmget = _queued(cmd.hashes.hmget)
+    hmset = _queued(cmd.hashes.hmset)
     hrandfield = _queued(cmd.hashes.hrandfield)
     hscan = _queued(cmd.hashes.hscan)
     hset = _queued(cmd.hashes.hset)
@@ -478,10 +499,13 @@ class ClusterPipeline:
     # lists
     blmove = _queued(cmd.lists.blmove)
     blpop = _queued(cmd.lists.blpop)
+    blmpop = _queued(cmd.lists.blmpop)
     brpop = _queued(cmd.lists.brpop)
+    brpoplpush = _queued(cmd.lists.brpoplpush)
     lindex = _queued(cmd.lists.lindex)
     linsert = _queued(cmd.lists.linsert)
     llen = _queued(cmd.lists.llen)
+    lmpop = _queued(cmd.lists.lmpop)
     lmove = _queued(cmd.lists.lmove)
     lpop = _queued(cmd.lists.lpop)
     lpos = _queued(cmd.lists.lpos)
@@ -492,6 +516,7 @@ class ClusterPipeline:
     lset = _queued(cmd.lists.lset)
     ltrim = _queued(cmd.lists.ltrim)
     rpop = _queued(cmd.lists.rpop)
+    rpoplpush = _queued(cmd.lists.rpoplpush)
     rpush = _queued(cmd.lists.rpush)
     rpushx = _queued(cmd.lists.rpushx)
 
@@ -501,6 +526,7 @@ class ClusterPipeline:
     sdiff = _queued(cmd.sets.sdiff)
     sdiffstore = _queued(cmd.sets.sdiffstore)
     sinter = _queued(cmd.sets.sinter)
+    sintercard = _queued(cmd.sets.sintercard)
     sinterstore = _queued(cmd.sets.sinterstore)
     sismember = _queued(cmd.sets.sismember)
     smembers = _queued(cmd.sets.smembers)
@@ -570,6 +596,8 @@ class ClusterPipeline:
     xgroup_createconsumer = _queued(cmd.streams.xgroup_createconsumer)
     xgroup_delconsumer = _queued(cmd.streams.xgroup_delconsumer)
     xgroup_destroy = _queued(cmd.streams.xgroup_destroy)
+    xgroup_setid = _queued(cmd.streams.xgroup_setid)
+    xinfo_consumers = _queued(cmd.streams.xinfo_consumers)
     xinfo_groups = _queued(cmd.streams.xinfo_groups)
     xinfo_stream = _queued(cmd.streams.xinfo_stream)
     xlen = _queued(cmd.streams.xlen)
@@ -583,6 +611,7 @@ class ClusterPipeline:
 
     # bits
     bitcount = _queued(cmd.bits.bitcount)
+    bitfield_ro = _queued(cmd.bits.bitfield_ro)
     bitop = _queued(cmd.bits.bitop)
     bitpos = _queued(cmd.bits.bitpos)
     getbit = _queued(cmd.bits.getbit)

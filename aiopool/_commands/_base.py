@@ -86,6 +86,16 @@ def integer(name: str, value: object) -> int:
     return value
 
 
+def int_like(name: str, value: object) -> int:
+    """An int argument that may come as an integer str or bytes (``"0"``), as redis-py passes them."""
+    if isinstance(value, str | bytes) and not isinstance(value, bool):
+        try:
+            return int(value)
+        except ValueError:
+            raise ValueError(f"{name} must be an integer, got {value!r}") from None
+    return integer(name, value)
+
+
 def number(name: str, value: object) -> int | float:
     """``value`` as an int or float argument; ``TypeError`` naming ``name`` otherwise."""
     if isinstance(value, bool) or not isinstance(value, int | float):

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable, Sequence
+from typing import Generic, Literal, TypeVar
 
 from ._base import Arg, Command, Key, Value, integer, need_keys, not_negative, ok, to_bool
+
+R = TypeVar("R")
+# A BITFIELD offset: bits as an int, or "#n" for n times the field's width.
+Offset = int | str
 
 # How BITCOUNT and BITPOS read ``start`` and ``end``: byte (the default) or bit offsets.
 RangeMode = Literal["BYTE", "BIT", "byte", "bit"]
@@ -144,3 +149,119 @@ def pfcount(*keys: Key) -> Command[int]:
 def pfmerge(dest: Key, *sources: Key) -> Command[bool]:
     """PFMERGE: store the union of ``dest`` and ``sources``' HyperLogLogs at ``dest``; ``True``."""
     return ("PFMERGE", dest, *sources), ok
+
+
+# -- BITFIELD -----------------------------------------------------------------------------
+
+
+def _overflow(value: object) -> str:
+    return _word("overflow", value, ("WRAP", "SAT", "FAIL"))
+
+
+def _field(encoding: object, offset: object) -> tuple[str, Offset]:
+    """``(encoding, offset)`` checked: ``"u8"``/``"i16"``..., and an int or ``"#n"`` offset."""
+    if not isinstance(encoding, str):
+        raise TypeError(f"fmt must be an encoding str such as 'u8' or 'i16', got {encoding!r}")
+    if isinstance(offset, str):
+        if not offset.startswith("#") or not offset[1:].isdigit():
+            raise ValueError(f"offset must be an int or '#n' (n fields in), got {offset!r}")
+        return encoding, offset
+    return encoding, not_negative("offset", offset)
+
+
+class BitFieldOperation(Generic[R]):
+    """redis-py's BITFIELD builder: ``get``/``set``/``incrby``/``overflow`` chain, ``execute()`` runs.
+
+    ``client.bitfield(key)`` makes one. Each call adds one subcommand and
+    returns the builder; ``execute()`` sends them all as one BITFIELD and
+    empties the builder (as redis-py's). Its result is the surface's: on
+    ``Client`` and ``ClusterClient`` an awaitable of the list of results (one
+    per ``get``/``set``/``incrby``: an int, or ``None`` for an ``incrby``
+    that ``overflow("FAIL")`` stopped); on a pipeline ``execute()`` queues
+    the BITFIELD and returns the pipeline (nothing is sent until the
+    pipeline's own ``execute()``), so ``pipe.bitfield(k).set(...).execute()``
+    chains on as in redis-py. ``default_overflow`` (``"WRAP"``, the Redis
+    default, ``"SAT"`` or ``"FAIL"``) starts the builder with that mode.
+    Bad arguments raise ``TypeError``/``ValueError`` at the call that gives them.
+    """
+
+    __slots__ = ("_default_overflow", "_last_overflow", "_submit", "key", "operations")
+
+    def __init__(
+        self,
+        submit: Callable[[Command[list[int | None]]], R],
+        key: Key,
+        default_overflow: str | None = None,
+    ) -> None:
+        self._submit = submit
+        self.key = key
+        self._default_overflow = None if default_overflow is None else _overflow(default_overflow)
+        self.operations: list[tuple[Arg, ...]] = []
+        self._last_overflow = "WRAP"
+        self.reset()
+
+    def __repr__(self) -> str:
+        return f"<BitFieldOperation key={self.key!r} operations={len(self.operations)}>"
+
+    def reset(self) -> None:
+        """Drop every queued subcommand; the overflow mode is the default again."""
+        self.operations = []
+        self._last_overflow = "WRAP"
+        self.overflow(self._default_overflow or "WRAP")
+
+    def overflow(self, overflow: str) -> BitFieldOperation[R]:
+        """OVERFLOW ``WRAP``/``SAT``/``FAIL`` for the ``incrby`` (and ``set``) calls after it."""
+        word = _overflow(overflow)
+        if word != self._last_overflow:
+            self._last_overflow = word
+            self.operations.append(("OVERFLOW", word))
+        return self
+
+    def incrby(
+        self, fmt: str, offset: Offset, increment: int, overflow: str | None = None
+    ) -> BitFieldOperation[R]:
+        """INCRBY: add ``increment`` to the field ``fmt`` at ``offset`` (with this ``overflow``)."""
+        field = _field(fmt, offset)
+        amount = integer("increment", increment)
+        if overflow is not None:
+            self.overflow(overflow)
+        self.operations.append(("INCRBY", *field, amount))
+        return self
+
+    def get(self, fmt: str, offset: Offset) -> BitFieldOperation[R]:
+        """GET: read the field ``fmt`` (``"u8"``, ``"i5"``, ...) at bit ``offset`` (or ``"#n"``)."""
+        self.operations.append(("GET", *_field(fmt, offset)))
+        return self
+
+    def set(self, fmt: str, offset: Offset, value: int) -> BitFieldOperation[R]:
+        """SET: write ``value`` to the field ``fmt`` at ``offset``; its result is the old value."""
+        self.operations.append(("SET", *_field(fmt, offset), integer("value", value)))
+        return self
+
+    @property
+    def command(self) -> list[Arg]:
+        """The BITFIELD command as it will be sent."""
+        return ["BITFIELD", self.key, *(arg for operation in self.operations for arg in operation)]
+
+    def execute(self) -> R:
+        """Send (or on a pipeline queue) the subcommands as one BITFIELD, and reset the builder."""
+        args = tuple(self.command)
+        self.reset()
+        return self._submit((args, None))
+
+
+def bitfield_ro(
+    key: Key,
+    encoding: str,
+    offset: Offset,
+    items: Sequence[tuple[str, Offset]] | None = None,
+) -> Command[list[int]]:
+    """BITFIELD_RO: the values of the field ``encoding`` at ``offset`` and of ``items``, in order.
+
+    ``items`` is a list of further ``(encoding, offset)`` pairs to read. The
+    read-only form of ``bitfield(key).get(...)``: replicas may serve it.
+    """
+    args: list[Arg] = ["BITFIELD_RO", key, "GET", *_field(encoding, offset)]
+    for item in items or ():
+        args += ("GET", *_field(*item))
+    return tuple(args), None

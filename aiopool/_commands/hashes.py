@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ._base import (
@@ -27,30 +27,61 @@ def hget(key: Key, field: Key) -> Command[Any]:
 
 
 def hset(
-    key: Key,
-    field: Key | None = None,
+    name: Key,
+    key: Key | None = None,
     value: Value | None = None,
-    *,
     mapping: Mapping[Any, Value] | None = None,
+    items: Sequence[Any] | None = None,
+    *,
+    field: Key | None = None,
 ) -> Command[int]:
-    """HSET: set fields of the hash at ``key``; how many fields were new.
+    """HSET: set fields of the hash at ``name``; how many fields were new.
 
-    Give one ``field`` and its ``value``, a ``mapping`` of fields to values,
-    or both (the pair is sent first, so ``mapping`` wins for a field named
-    twice). Updating an existing field counts 0. Giving nothing, or a
-    ``field`` without a ``value`` (or the reverse), raises ``ValueError``.
+    redis-py's arguments: one field ``key`` (or ``field=``) and its
+    ``value``, a ``mapping`` of fields to values, and ``items``, a flat
+    ``[field1, value1, field2, value2, ...]`` list, in any combination (sent
+    as items, the pair, then the mapping, so the last wins for a field named
+    twice). Updating an existing field counts 0. Giving nothing, a field
+    without a value (or the reverse), or an odd-length ``items`` raises
+    ``ValueError``.
     """
-    args: list[Arg] = ["HSET", key]
-    if (field is None) != (value is None):
-        missing = "value" if value is None else "field"
-        raise ValueError(f"hset() needs field and value together; {missing} is missing")
-    if field is not None and value is not None:
-        args += (field, value)
-    if mapping is not None and (field is None or not isinstance(mapping, Mapping) or mapping):
+    if field is not None:
+        if key is not None:
+            raise ValueError("hset() takes the field as key (redis-py's name) or field, not both")
+        key = field
+    args: list[Arg] = ["HSET", name]
+    if items:
+        if isinstance(items, str | bytes | Mapping) or not isinstance(items, Sequence):
+            raise TypeError(
+                f"items must be a flat list [field1, value1, ...], got {type(items).__name__}"
+            )
+        if len(items) % 2:
+            raise ValueError(f"items must hold field, value pairs; got {len(items)} items")
+        args += items
+    if (key is None) != (value is None):
+        missing = "value" if value is None else "field (key)"
+        raise ValueError(f"hset() needs a field and its value together; {missing} is missing")
+    if key is not None and value is not None:
+        args += (key, value)
+    if mapping is not None and (len(args) == 2 or not isinstance(mapping, Mapping) or mapping):
         args += pairs("hset", mapping, "mapping of field -> value")
     if len(args) == 2:
-        raise ValueError("hset() needs field and value, or mapping=, to have something to set")
+        raise ValueError("hset() needs key and value, mapping= or items= to have something to set")
     return tuple(args), None
+
+
+def hmset(name: Key, mapping: Mapping[Any, Value]) -> Command[bool]:
+    """HMSET: set the fields of ``mapping`` in the hash at ``name``; ``True``.
+
+    Deprecated in Redis and redis-py for ``hset(name, mapping=...)``; kept so
+    redis-py code runs. It sends HSET (same effect) and, unlike redis-py,
+    warns nothing.
+    """
+    return ("HSET", name, *pairs("hmset", mapping, "mapping of field -> value")), _true
+
+
+def _true(reply: Any) -> bool:
+    return True
 
 
 def hsetnx(key: Key, field: Key, value: Value) -> Command[bool]:
@@ -126,14 +157,14 @@ def hstrlen(key: Key, field: Key) -> Command[int]:
     return ("HSTRLEN", key, field), None
 
 
-def hrandfield(key: Key, count: int | None = None, *, withvalues: bool = False) -> Command[Any]:
+def hrandfield(key: Key, count: int | None = None, withvalues: bool = False) -> Command[Any]:
     """HRANDFIELD: random fields of the hash at ``key``.
 
     Without ``count``: one field, or ``None`` when the hash is missing. With
     ``count``: a list of up to ``count`` distinct fields, or, for a negative
     ``count``, exactly ``-count`` fields that may repeat (empty when the hash
-    is missing). ``withvalues=True`` (which needs ``count``) gives
-    ``(field, value)`` tuples instead of fields.
+    is missing). ``withvalues=True`` (which needs ``count``) gives a flat
+    ``[field1, value1, field2, value2, ...]`` list, as redis-py's RESP2 result.
     """
     if count is None:
         if withvalues:
@@ -142,13 +173,7 @@ def hrandfield(key: Key, count: int | None = None, *, withvalues: bool = False) 
     args: list[Arg] = ["HRANDFIELD", key, integer("count", count)]
     if withvalues:
         args.append("WITHVALUES")
-        return tuple(args), _field_value_pairs
     return tuple(args), None
-
-
-def _field_value_pairs(reply: Any) -> list[tuple[Any, Any]]:
-    it = iter(reply)
-    return list(zip(it, it, strict=True))
 
 
 def hscan(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._base import (
@@ -12,20 +12,20 @@ from ._base import (
     Deadline,
     Expiry,
     Key,
+    KeyOrKeys,
     cursor_batch,
+    int_like,
     integer,
+    key_list,
     keys_or_list,
     not_negative,
     ok,
     one_of,
     scan_args,
     to_bool,
-    to_str,
     to_str_or_none,
     unix,
 )
-from ._base import millis as whole_millis
-from ._base import seconds as whole_seconds
 
 
 def delete(*keys: Key | Sequence[Key]) -> Command[int]:
@@ -56,34 +56,73 @@ def _expire(
     return tuple(args), to_bool
 
 
+def _ttl(name: str, value: object, *, in_millis: bool) -> int:
+    """A relative expiry: any int (<= 0 deletes the key, as in Redis) or a whole ``timedelta``."""
+    if isinstance(value, datetime.timedelta):
+        unit = datetime.timedelta(milliseconds=1) if in_millis else datetime.timedelta(seconds=1)
+        whole, rest = divmod(value, unit)
+        if rest:
+            what = "milliseconds" if in_millis else "seconds; use the ms variant"
+            raise ValueError(f"{name} must be whole {what}, got {value!r}")
+        return int(whole)
+    if isinstance(value, bool) or not isinstance(value, int):
+        unit_name = "milliseconds" if in_millis else "seconds"
+        raise TypeError(
+            f"{name} must be an int of {unit_name} or a timedelta, got {type(value).__name__} "
+            f"{value!r}"
+        )
+    return value
+
+
+def _alias(name: str, given: object, alias: str, other: object) -> object:
+    """redis-py's argument ``name``, or aiopool's earlier name ``alias`` for it; not both."""
+    if other is None:
+        if given is None:
+            raise TypeError(f"missing the argument {name}")
+        return given
+    if given is not None:
+        raise ValueError(f"give {name} or {alias} (the same thing), not both")
+    return other
+
+
 def expire(
     key: Key,
-    seconds: Expiry,
-    *,
+    time: Expiry | None = None,
     nx: bool = False,
     xx: bool = False,
     gt: bool = False,
     lt: bool = False,
+    *,
+    seconds: Expiry | None = None,
 ) -> Command[bool]:
     """EXPIRE: set a time to live in seconds; ``False`` if the key is missing or a condition failed.
 
-    ``seconds`` is a positive int or a whole-second ``timedelta``; ``nx``,
-    ``xx``, ``gt`` and ``lt`` (at most one) make it conditional.
+    ``time`` (redis-py's name; ``seconds=`` works too) is an int or a
+    whole-second ``timedelta``; 0 or less deletes the key, as in Redis.
+    ``nx``, ``xx``, ``gt`` and ``lt`` (at most one) make it conditional. A
+    fractional ``timedelta`` raises ``ValueError`` (redis-py truncates it).
     """
-    return _expire("EXPIRE", key, whole_seconds("seconds", seconds), nx, xx, gt, lt)
+    amount = _ttl("time", _alias("time", time, "seconds", seconds), in_millis=False)
+    return _expire("EXPIRE", key, amount, nx, xx, gt, lt)
 
 
 def pexpire(
     key: Key,
-    millis: Expiry,
-    *,
+    time: Expiry | None = None,
     nx: bool = False,
     xx: bool = False,
     gt: bool = False,
     lt: bool = False,
+    *,
+    millis: Expiry | None = None,
 ) -> Command[bool]:
-    """PEXPIRE: set a time to live in milliseconds; ``False`` if not set."""
-    return _expire("PEXPIRE", key, whole_millis("millis", millis), nx, xx, gt, lt)
+    """PEXPIRE: set a time to live in milliseconds; ``False`` if not set.
+
+    ``time`` (redis-py's name; ``millis=`` works too) is an int or a
+    ``timedelta`` of whole milliseconds; options as for ``expire``.
+    """
+    amount = _ttl("time", _alias("time", time, "millis", millis), in_millis=True)
+    return _expire("PEXPIRE", key, amount, nx, xx, gt, lt)
 
 
 def ttl(key: Key) -> Command[int]:
@@ -101,9 +140,13 @@ def persist(key: Key) -> Command[bool]:
     return ("PERSIST", key), to_bool
 
 
-def type_(key: Key) -> Command[str]:
-    """TYPE: the type name of the value at ``key`` (``"none"`` when missing)."""
-    return ("TYPE", key), to_str
+def type_(key: Key) -> Command[Any]:
+    """TYPE: the type name of the value at ``key`` (``b"none"`` when missing).
+
+    As redis-py's: bytes (``b"string"``, ``b"hash"``, ...), or str with
+    ``decode_responses``.
+    """
+    return ("TYPE", key), None
 
 
 def rename(key: Key, new_key: Key) -> Command[bool]:
@@ -150,7 +193,6 @@ def scan(
 def expireat(
     key: Key,
     when: Deadline,
-    *,
     nx: bool = False,
     xx: bool = False,
     gt: bool = False,
@@ -168,7 +210,6 @@ def expireat(
 def pexpireat(
     key: Key,
     when: Deadline,
-    *,
     nx: bool = False,
     xx: bool = False,
     gt: bool = False,
@@ -204,7 +245,7 @@ def touch(*keys: Key | Sequence[Key]) -> Command[int]:
 
 
 def copy(
-    source: Key, destination: Key, destination_db: int | None = None, replace: bool = False
+    source: Key, destination: Key, destination_db: int | str | None = None, replace: bool = False
 ) -> Command[bool]:
     """COPY: copy the value at ``source`` to ``destination``; ``True`` if copied.
 
@@ -214,7 +255,7 @@ def copy(
     """
     args: list[Arg] = ["COPY", source, destination]
     if destination_db is not None:
-        args += ("DB", not_negative("destination_db", destination_db))
+        args += ("DB", not_negative("destination_db", int_like("destination_db", destination_db)))
     if replace:
         args.append("REPLACE")
     return tuple(args), to_bool
@@ -329,3 +370,152 @@ def keys(pattern: str | bytes = "*") -> Command[list[Any]]:
     other client) meanwhile: on a database of any size use ``scan_iter``.
     """
     return ("KEYS", pattern), None
+
+
+def move(key: Key, db: int | str) -> Command[bool]:
+    """MOVE: move ``key`` to database ``db`` of the same server; ``True`` if it moved.
+
+    ``False`` when ``key`` is missing here or exists in ``db``. Redis Cluster
+    has only database 0, so on a cluster the server refuses it (``ReplyError``).
+    """
+    return ("MOVE", key, not_negative("db", int_like("db", db))), to_bool
+
+
+def object_(infotype: str, key: Key) -> Command[Any]:
+    """OBJECT: the raw reply of OBJECT ``infotype`` for ``key`` (redis-py's ``object()``).
+
+    ``infotype`` is ``"encoding"`` (bytes, or str with ``decode_responses``),
+    ``"idletime"``, ``"refcount"`` or ``"freq"`` (ints); ``None`` when ``key``
+    is missing. ``object_encoding`` and friends are the typed forms.
+    """
+    word = infotype.upper() if isinstance(infotype, str) else None
+    if word not in ("ENCODING", "IDLETIME", "REFCOUNT", "FREQ"):
+        raise ValueError(
+            f"infotype must be one of 'encoding', 'idletime', 'refcount', 'freq'; got {infotype!r}"
+        )
+    return ("OBJECT", word, key), None
+
+
+def _sort_args(
+    name: str,
+    key: Key,
+    start: int | None,
+    num: int | None,
+    by: str | bytes | None,
+    get: str | bytes | Sequence[str | bytes] | None,
+    desc: bool,
+    alpha: bool,
+) -> list[Arg]:
+    if (start is None) != (num is None):
+        raise ValueError(f"{name}(): give start and num together, or neither")
+    args: list[Arg] = [name.upper(), key]
+    if by is not None:
+        args += ("BY", by)
+    if start is not None:
+        args += ("LIMIT", integer("start", start), integer("num", num))
+    if isinstance(get, str | bytes):
+        args += ("GET", get)
+    elif get is not None:
+        for pattern in get:
+            args += ("GET", pattern)
+    if desc:
+        args.append("DESC")
+    if alpha:
+        args.append("ALPHA")
+    return args
+
+
+def sort(
+    key: Key,
+    start: int | None = None,
+    num: int | None = None,
+    by: str | bytes | None = None,
+    get: str | bytes | Sequence[str | bytes] | None = None,
+    desc: bool = False,
+    alpha: bool = False,
+    store: Key | None = None,
+    groups: bool = False,
+) -> Command[Any]:
+    """SORT: the elements of the list, set or sorted set at ``key``, sorted; or stored.
+
+    Numerically, or by their bytes with ``alpha=True``; ``desc=True``
+    reverses. ``start`` and ``num`` (together) take a slice. ``by`` sorts by
+    the values of other keys (``"weight_*"``: ``*`` is the element), ``get``
+    (one pattern or a list; ``"#"`` is the element itself) returns values of
+    other keys instead. ``store`` writes the result to that key and returns
+    its length. With ``groups=True`` (and at least two ``get`` patterns) the
+    result is a list of tuples, one per element, as redis-py's.
+
+    On a cluster the keys a ``by``/``get`` pattern names cannot be routed:
+    the server decides (Redis 7.0 refuses every pattern with ``ReplyError``,
+    later versions accept one carrying the key's hash tag, ``"{user}:w_*"``
+    for key ``"{user}:ids"``); ``store`` must share the key's slot
+    (``CrossSlotError`` otherwise, nothing sent).
+    """
+    args = _sort_args("sort", key, start, num, by, get, desc, alpha)
+    if store is not None:
+        args += ("STORE", store)
+    if not groups:
+        return tuple(args), None
+    if get is None or isinstance(get, str | bytes) or len(get) < 2:
+        raise ValueError("sort(): groups=True needs get= with at least two patterns")
+    if store is not None:
+        raise ValueError("sort(): groups=True groups the returned values; store= returns a count")
+    return tuple(args), _grouper(len(get))
+
+
+def _grouper(size: int) -> Callable[[Any], list[tuple[Any, ...]]]:
+    def grouped(reply: Any) -> list[tuple[Any, ...]]:
+        return list(zip(*(reply[i::size] for i in range(size)), strict=True))
+
+    return grouped
+
+
+def sort_ro(
+    key: Key,
+    start: int | None = None,
+    num: int | None = None,
+    by: str | bytes | None = None,
+    get: str | bytes | Sequence[str | bytes] | None = None,
+    desc: bool = False,
+    alpha: bool = False,
+) -> Command[list[Any]]:
+    """SORT_RO: ``sort`` without ``store``, which replicas may serve; the sorted elements."""
+    return tuple(_sort_args("sort_ro", key, start, num, by, get, desc, alpha)), None
+
+
+def migrate(
+    host: str,
+    port: int,
+    keys: KeyOrKeys,
+    destination_db: int,
+    timeout: int,
+    copy: bool = False,
+    replace: bool = False,
+    auth: str | None = None,
+) -> Command[Any]:
+    """MIGRATE: move ``keys`` to database ``destination_db`` of the server at ``host:port``.
+
+    The reply as Redis gives it: ``b"OK"``, or ``b"NOKEY"`` when no key
+    existed. ``timeout`` (milliseconds) bounds each step of the transfer;
+    ``copy=True`` keeps the keys here, ``replace=True`` overwrites them
+    there, ``auth`` is the other server's password. The other server must
+    be reachable from this one (the address is the server's view, not the
+    client's). An error there raises ``ReplyError`` (``IOERR``, ``BUSYKEY``).
+    """
+    names = key_list("migrate", keys)
+    args: list[Arg] = [
+        "MIGRATE",
+        host,
+        integer("port", port),
+        "",
+        not_negative("destination_db", destination_db),
+        not_negative("timeout", timeout),
+    ]
+    if copy:
+        args.append("COPY")
+    if replace:
+        args.append("REPLACE")
+    if auth is not None:
+        args += ("AUTH", auth)
+    return (*args, "KEYS", *names), None

@@ -13,11 +13,13 @@ from ._base import (
     Number,
     Value,
     block_seconds,
+    int_like,
     integer,
     key_list,
     need_keys,
     not_negative,
     ok,
+    positive,
 )
 
 
@@ -112,9 +114,12 @@ def llen(key: Key) -> Command[int]:
     return ("LLEN", key), None
 
 
-def lindex(key: Key, index: int) -> Command[Any]:
-    """LINDEX: the element at ``index`` (negative from the end), ``None`` if out of range."""
-    return ("LINDEX", key, integer("index", index)), None
+def lindex(key: Key, index: int | str) -> Command[Any]:
+    """LINDEX: the element at ``index`` (negative from the end), ``None`` if out of range.
+
+    ``index`` is an int, or an integer as a str (``"0"``), as redis-py code passes it.
+    """
+    return ("LINDEX", key, int_like("index", index)), None
 
 
 def lset(key: Key, index: int, value: Value) -> Command[bool]:
@@ -174,24 +179,49 @@ def lpos(
     return tuple(args), None
 
 
-def lmove(src: Key, dst: Key, src_side: str = "LEFT", dest_side: str = "RIGHT") -> Command[Any]:
-    """LMOVE: move an element from one end of ``src`` to one end of ``dst``; the element.
+def _sides(src: str, dest: str, src_side: str | None, dest_side: str | None) -> tuple[str, str]:
+    """redis-py's ``src``/``dest`` sides, or aiopool's ``src_side``/``dest_side`` for them."""
+    if src_side is not None:
+        if src != "LEFT":
+            raise ValueError("give src (redis-py's name) or src_side, not both")
+        first = _side("src_side", src_side)
+    else:
+        first = _side("src", src)
+    if dest_side is not None:
+        if dest != "RIGHT":
+            raise ValueError("give dest (redis-py's name) or dest_side, not both")
+        return first, _side("dest_side", dest_side)
+    return first, _side("dest", dest)
 
-    ``src_side`` and ``dest_side`` are ``"LEFT"`` or ``"RIGHT"`` (any case);
-    the defaults take the head of ``src`` and append it to ``dst``. ``None``
-    when ``src`` is missing. ``src`` and ``dst`` may be the same list (a
-    rotation).
+
+def lmove(
+    first_list: Key,
+    second_list: Key,
+    src: str = "LEFT",
+    dest: str = "RIGHT",
+    *,
+    src_side: str | None = None,
+    dest_side: str | None = None,
+) -> Command[Any]:
+    """LMOVE: move an element from one end of ``first_list`` to one end of ``second_list``.
+
+    The element, or ``None`` when ``first_list`` is missing. ``src`` and
+    ``dest`` (redis-py's names; ``src_side=``/``dest_side=`` work too) are
+    ``"LEFT"`` or ``"RIGHT"`` (any case); the defaults take the head of
+    ``first_list`` and append it to ``second_list``. Both may be the same
+    list (a rotation).
     """
-    return ("LMOVE", src, dst, _side("src_side", src_side), _side("dest_side", dest_side)), None
+    sides = _sides(src, dest, src_side, dest_side)
+    return ("LMOVE", first_list, second_list, *sides), None
 
 
 # -- blocking -------------------------------------------------------------------------------
 
 
 def _bpop(
-    name: str, keys: KeyOrKeys, timeout: Number | datetime.timedelta
+    name: str, keys: KeyOrKeys, timeout: Number | datetime.timedelta | None
 ) -> Command[tuple[Any, Any] | None]:
-    seconds = block_seconds("timeout", timeout)
+    seconds = block_seconds("timeout", 0 if timeout is None else timeout)
     # The blocking time is the last argument: the connection reads it there to
     # extend its reply timeout (aiopool._protocol.blocking_timeout).
     return (name, *key_list(name.lower(), keys), seconds), _key_and_value
@@ -202,13 +232,13 @@ def _key_and_value(reply: Any) -> tuple[Any, Any] | None:
 
 
 def blpop(
-    keys: KeyOrKeys, timeout: Number | datetime.timedelta = 0
+    keys: KeyOrKeys, timeout: Number | datetime.timedelta | None = 0
 ) -> Command[tuple[Any, Any] | None]:
     """BLPOP: pop the first element of the first non-empty list, waiting for one.
 
     ``keys`` is one key or an iterable of keys, checked in order. The result
     is ``(key, element)``, or ``None`` when ``timeout`` seconds (int, float
-    or timedelta; 0 waits for ever) passed with every list empty. The
+    or timedelta; 0 or ``None`` waits for ever) passed with every list empty. The
     command timeout is extended by ``timeout`` (and off with 0), so a long
     wait is not a ``CommandTimeout``. Cancelling the call closes its
     connection, so the blocked pop cannot take an element nobody receives.
@@ -217,7 +247,7 @@ def blpop(
 
 
 def brpop(
-    keys: KeyOrKeys, timeout: Number | datetime.timedelta = 0
+    keys: KeyOrKeys, timeout: Number | datetime.timedelta | None = 0
 ) -> Command[tuple[Any, Any] | None]:
     """BRPOP: pop the last element of the first non-empty list, waiting for one.
 
@@ -227,16 +257,78 @@ def brpop(
 
 
 def blmove(
-    src: Key,
-    dst: Key,
+    first_list: Key,
+    second_list: Key,
     timeout: Number | datetime.timedelta,
-    src_side: str = "LEFT",
-    dest_side: str = "RIGHT",
+    src: str = "LEFT",
+    dest: str = "RIGHT",
+    *,
+    src_side: str | None = None,
+    dest_side: str | None = None,
 ) -> Command[Any]:
-    """BLMOVE: ``lmove``, waiting up to ``timeout`` seconds for ``src`` to have an element.
+    """BLMOVE: ``lmove``, waiting up to ``timeout`` seconds for ``first_list`` to have an element.
+
+    The moved element, or ``None`` on timeout (0 waits for ever). Sides as
+    for ``lmove``; timeouts and cancellation as for ``blpop``.
+    """
+    sides = _sides(src, dest, src_side, dest_side)
+    return ("BLMOVE", first_list, second_list, *sides, block_seconds("timeout", timeout)), None
+
+
+def rpoplpush(src: Key, dst: Key) -> Command[Any]:
+    """RPOPLPUSH: move the last element of ``src`` to the head of ``dst``; the element.
+
+    ``None`` when ``src`` is missing. Redis deprecates it for
+    ``lmove(src, dst, "RIGHT", "LEFT")``; both work.
+    """
+    return ("RPOPLPUSH", src, dst), None
+
+
+def brpoplpush(src: Key, dst: Key, timeout: Number | datetime.timedelta | None = 0) -> Command[Any]:
+    """BRPOPLPUSH: ``rpoplpush``, waiting up to ``timeout`` seconds for ``src`` to have an element.
 
     The moved element, or ``None`` on timeout (0 waits for ever). Timeouts
     and cancellation as for ``blpop``.
     """
-    sides = (_side("src_side", src_side), _side("dest_side", dest_side))
-    return ("BLMOVE", src, dst, *sides, block_seconds("timeout", timeout)), None
+    return ("BRPOPLPUSH", src, dst, block_seconds("timeout", timeout or 0)), None
+
+
+def _mpop_keys(name: str, what: str, count: object, keys: tuple[Key, ...]) -> int:
+    need_keys(name, keys)
+    if positive(what, count) != len(keys):
+        raise ValueError(f"{name}(): {what} is {count!r} but {len(keys)} keys were given")
+    return len(keys)
+
+
+def lmpop(num_keys: int, *args: Key, direction: str, count: int = 1) -> Command[Any]:
+    """LMPOP: pop up to ``count`` elements from the first non-empty list of ``args``.
+
+    ``num_keys`` is the number of keys in ``args`` (as redis-py's, and as
+    Redis wants it); ``direction`` is ``"LEFT"`` or ``"RIGHT"`` (any case).
+    The result is ``[key, [element, ...]]``, or ``None`` when every list is
+    empty or missing. A ``num_keys`` that is not ``len(args)`` raises
+    ``ValueError``.
+    """
+    numkeys = _mpop_keys("lmpop", "num_keys", num_keys, args)
+    tail: list[Arg] = [_side("direction", direction)]
+    if count != 1:
+        tail += ("COUNT", positive("count", count))
+    return ("LMPOP", numkeys, *args, *tail), None
+
+
+def blmpop(
+    timeout: Number | datetime.timedelta,
+    numkeys: int,
+    *args: Key,
+    direction: str,
+    count: int = 1,
+) -> Command[Any]:
+    """BLMPOP: ``lmpop``, waiting up to ``timeout`` seconds for one of the lists to have elements.
+
+    ``[key, [element, ...]]``, or ``None`` on timeout (0 waits for ever).
+    Timeouts and cancellation as for ``blpop``.
+    """
+    seconds = block_seconds("timeout", timeout)
+    _mpop_keys("blmpop", "numkeys", numkeys, args)
+    tail: list[Arg] = [_side("direction", direction), "COUNT", positive("count", count)]
+    return ("BLMPOP", seconds, numkeys, *args, *tail), None

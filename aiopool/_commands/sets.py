@@ -8,10 +8,12 @@ from typing import Any
 from ._base import (
     Command,
     Key,
+    KeyOrKeys,
     Value,
     bool_list,
     cursor_batch,
     integer,
+    key_list,
     keys_or_list,
     need_keys,
     not_negative,
@@ -58,11 +60,11 @@ def spop(key: Key, count: int | None = None) -> Command[Any]:
     """SPOP: remove and return a random member, or ``None`` when the set is empty or missing.
 
     With ``count`` (an int >= 0), up to ``count`` distinct members are
-    removed and returned as a set (empty when the key is missing).
+    removed and returned as a list, as redis-py's (empty when the key is missing).
     """
     if count is None:
         return ("SPOP", key), None
-    return ("SPOP", key, not_negative("count", count)), to_set
+    return ("SPOP", key, not_negative("count", count)), None
 
 
 def srandmember(key: Key, count: int | None = None, *, number: int | None = None) -> Command[Any]:
@@ -146,3 +148,16 @@ def sscan(
     """
     args = scan_args("SSCAN", key, cursor, match, count)
     return tuple(args), cursor_batch
+
+
+def sintercard(numkeys: int, keys: KeyOrKeys, limit: int = 0) -> Command[int]:
+    """SINTERCARD: the size of the intersection of the sets at ``keys``.
+
+    ``numkeys`` is the number of ``keys`` (as redis-py's, and as Redis
+    wants it; another number raises ``ValueError``). ``limit`` (0: none)
+    stops counting there, which is cheaper when only "at least n" matters.
+    """
+    names = key_list("sintercard", keys)
+    if integer("numkeys", numkeys) != len(names):
+        raise ValueError(f"sintercard(): numkeys is {numkeys!r} but {len(names)} keys were given")
+    return ("SINTERCARD", numkeys, *names, "LIMIT", not_negative("limit", limit)), None

@@ -143,14 +143,15 @@ def _pending_entries(reply: Any) -> list[PendingEntry]:
 _entries = cast(Callable[[Any], list[Entry]], _pending_entries)
 
 
-def _per_stream(reply: Any) -> dict[Any, list[PendingEntry]]:
-    """``[[key, entries], ...]`` (nil when BLOCK timed out) as ``{key: entries}``."""
+def _per_stream(reply: Any) -> list[list[Any]]:
+    """``[[key, entries], ...]`` with each entry as ``(id, fields)``; ``[]`` for nil (BLOCK timed out).
+
+    redis-py's RESP2 shape: ``for stream, entries in reply`` and ``reply[0][1]``
+    work as in redis-py code; ``dict(reply)`` gives ``{stream: entries}``.
+    """
     if reply is None:
-        return {}
-    return {key: _pending_entries(entries) for key, entries in reply}
-
-
-_read = cast(Callable[[Any], dict[Any, list[Entry]]], _per_stream)
+        return []
+    return [[key, _pending_entries(entries)] for key, entries in reply]
 
 
 def _pending_summary(reply: Any) -> dict[str, Any]:
@@ -175,15 +176,14 @@ def _pending_details(reply: Any) -> list[dict[str, Any]]:
     ]
 
 
-def _autoclaimed(reply: Any) -> tuple[Any, list[PendingEntry], list[Any]]:
+def _autoclaimed(reply: Any) -> list[Any]:
     # Redis 6.2 replies without the third element (deleted IDs).
     deleted = list(reply[2]) if len(reply) > 2 else []
-    return reply[0], _pending_entries(reply[1]), deleted
+    return [reply[0], _pending_entries(reply[1]), deleted]
 
 
-def _autoclaimed_ids(reply: Any) -> tuple[Any, list[Any], list[Any]]:
-    deleted = list(reply[2]) if len(reply) > 2 else []
-    return reply[0], list(reply[1]), deleted
+def _autoclaimed_ids(reply: Any) -> list[Any]:
+    return list(reply[1])
 
 
 def _stream_info(reply: Any) -> dict[str, Any]:
@@ -198,6 +198,16 @@ def _groups_info(reply: Any) -> list[dict[str, Any]]:
     return [named_fields(group) for group in reply]
 
 
+def _full_stream_info(reply: Any) -> dict[str, Any]:
+    info = named_fields(reply)
+    info["entries"] = {entry_id: to_dict(fields) for entry_id, fields in info["entries"]}
+    groups = _groups_info(info["groups"])
+    for group in groups:
+        group["consumers"] = _groups_info(group["consumers"])
+    info["groups"] = groups
+    return info
+
+
 # -- adding, reading, deleting ------------------------------------------------------------
 
 
@@ -205,11 +215,10 @@ def xadd(
     key: Key,
     fields: Mapping[Any, Value],
     id: StreamId = "*",
-    *,
     maxlen: int | None = None,
-    minid: StreamId | None = None,
     approximate: bool = True,
     nomkstream: bool = False,
+    minid: StreamId | None = None,
     limit: int | None = None,
 ) -> Command[Any]:
     """XADD: append an entry with ``fields`` to the stream at ``key``; its ID.
@@ -219,7 +228,9 @@ def xadd(
     one, the stream is trimmed in the same call; ``approximate`` (the default)
     trims only whole nodes, which is much cheaper, and ``limit`` caps how many
     entries one approximate trim evicts. With ``nomkstream=True`` a missing
-    stream is not created and the result is ``None``.
+    stream is not created and the result is ``None``. The options take
+    redis-py's positional order (``id, maxlen, approximate, nomkstream,
+    minid, limit``).
     """
     args: list[Arg] = ["XADD", key]
     if nomkstream:
@@ -264,20 +275,21 @@ def xread(
     streams: Mapping[Any, StreamId],
     count: int | None = None,
     block: Millis | None = None,
-) -> Command[dict[Any, list[Entry]]]:
-    """XREAD: entries after the given IDs, as ``{stream key: [(id, fields), ...]}``.
+) -> Command[list[list[Any]]]:
+    """XREAD: entries after the given IDs, as ``[[stream key, [(id, fields), ...]], ...]``.
 
+    redis-py's RESP2 shape (``dict(result)`` makes it ``{stream: entries}``).
     ``streams`` maps each stream key to the last ID seen (``"0"`` for the
     whole stream, ``"$"`` for only what is added from now on); streams with
-    nothing new are left out, so the result may be ``{}``. ``count`` caps the
+    nothing new are left out, so the result may be ``[]``. ``count`` caps the
     entries per stream.
 
     ``block`` (milliseconds or a timedelta; 0 waits for ever) waits for new
-    entries and gives ``{}`` when none came in time. The command timeout is
+    entries and gives ``[]`` when none came in time. The command timeout is
     extended by ``block`` (and dropped for 0). Cancelling a blocked call
     closes its connection.
     """
-    return ("XREAD", *_read_args("xread", streams, count, block)), _read
+    return ("XREAD", *_read_args("xread", streams, count, block)), _per_stream
 
 
 def xdel(key: Key, *ids: StreamId) -> Command[int]:
@@ -289,9 +301,8 @@ def xdel(key: Key, *ids: StreamId) -> Command[int]:
 def xtrim(
     key: Key,
     maxlen: int | None = None,
-    *,
-    minid: StreamId | None = None,
     approximate: bool = True,
+    minid: StreamId | None = None,
     limit: int | None = None,
 ) -> Command[int]:
     """XTRIM: trim the stream at ``key``; how many entries were removed.
@@ -315,7 +326,6 @@ def xgroup_create(
     key: Key,
     groupname: Key,
     id: StreamId = "$",
-    *,
     mkstream: bool = False,
     entries_read: int | None = None,
 ) -> Command[bool]:
@@ -360,11 +370,11 @@ def xreadgroup(
     streams: Mapping[Any, StreamId],
     count: int | None = None,
     block: Millis | None = None,
-    *,
     noack: bool = False,
-) -> Command[dict[Any, list[PendingEntry]]]:
-    """XREADGROUP: entries for a consumer of a group, as ``{stream key: [(id, fields), ...]}``.
+) -> Command[list[list[Any]]]:
+    """XREADGROUP: entries for a consumer of a group, as ``[[stream key, [(id, fields)]], ...]``.
 
+    The shape of ``xread`` (redis-py's RESP2 one; ``[]`` when nothing came).
     ``streams`` maps each stream key to ``">"`` (entries never delivered to
     ``groupname``, which become pending for ``consumername``) or to an ID (this
     consumer's own pending entries after it; an entry deleted since is
@@ -372,7 +382,7 @@ def xreadgroup(
     skips the pending list (the entries count as acknowledged).
 
     ``block`` (milliseconds or a timedelta; 0 waits for ever) waits for new
-    entries and gives ``{}`` when none came in time. The command timeout is
+    entries and gives ``[]`` when none came in time. The command timeout is
     extended by ``block`` (and dropped for 0). Cancelling a blocked call
     closes its connection before the server can deliver to it, so no entry
     is lost to a cancelled call: a later read still gets it as new.
@@ -428,16 +438,18 @@ def xclaim(
     groupname: Key,
     consumername: Key,
     min_idle_time: Millis,
-    ids: StreamId | Iterable[StreamId],
-    *,
+    message_ids: StreamId | Iterable[StreamId] | None = None,
     idle: Millis | None = None,
     time: Deadline | None = None,
     retrycount: int | None = None,
     force: bool = False,
     justid: bool = False,
+    *,
+    ids: StreamId | Iterable[StreamId] | None = None,
 ) -> Command[list[Any]]:
-    """XCLAIM: give ``consumername`` the pending ``ids`` idle for at least ``min_idle_time`` ms.
+    """XCLAIM: give ``consumername`` the pending ``message_ids`` idle at least ``min_idle_time`` ms.
 
+    ``message_ids`` (redis-py's name; ``ids=`` works too) is one ID or a list.
     The result is the claimed entries as ``[(id, fields), ...]``, or with
     ``justid=True`` only their IDs (and the delivery count is not
     incremented). Entries deleted from the stream are dropped from the
@@ -446,7 +458,13 @@ def xclaim(
     ``retrycount`` sets their delivery count; ``force=True`` claims IDs that
     are not pending yet (if they exist in the stream).
     """
-    claimed = _ids("xclaim", ids)
+    if ids is not None:
+        if message_ids is not None:
+            raise ValueError("give message_ids or ids (the same thing), not both")
+        message_ids = ids
+    if message_ids is None:
+        raise TypeError("xclaim() missing the argument message_ids")
+    claimed = _ids("xclaim", message_ids)
     args: list[Arg] = [
         "XCLAIM",
         key,
@@ -477,16 +495,17 @@ def xautoclaim(
     min_idle_time: Millis,
     start_id: StreamId = "0-0",
     count: int | None = None,
-    *,
     justid: bool = False,
-) -> Command[tuple[Any, list[Any], list[Any]]]:
+) -> Command[list[Any]]:
     """XAUTOCLAIM: give ``consumername`` pending entries idle for at least ``min_idle_time`` ms.
 
     Scans the pending list from ``start_id`` (up to ``count`` entries, 100 by
-    default) and returns ``(next_start_id, claimed, deleted_ids)``: the ID to
-    continue from (``"0-0"`` when the scan is complete), the claimed entries
-    as ``[(id, fields), ...]`` (only IDs with ``justid=True``), and the IDs
+    default) and returns ``[next_start_id, claimed, deleted_ids]``, as
+    redis-py's: the ID to continue from (``"0-0"`` when the scan is
+    complete), the claimed entries as ``[(id, fields), ...]``, and the IDs
     that were pending but are gone from the stream (dropped from the list).
+    With ``justid=True`` the result is only the list of claimed IDs (as
+    redis-py's; the next start ID is not returned then).
     """
     args: list[Arg] = [
         "XAUTOCLAIM",
@@ -507,14 +526,20 @@ def xautoclaim(
 # -- introspection ------------------------------------------------------------------------
 
 
-def xinfo_stream(key: Key) -> Command[dict[str, Any]]:
+def xinfo_stream(key: Key, full: bool = False) -> Command[dict[str, Any]]:
     """XINFO STREAM: facts about the stream at ``key`` as a dict with ``str`` keys.
 
     The keys are Redis's names (``"length"``, ``"groups"``,
     ``"last-generated-id"``, ...); ``"first-entry"`` and ``"last-entry"``
     are ``(id, fields)``, or ``None`` for an empty stream. A missing key
     raises ``ReplyError``.
+
+    With ``full=True`` (XINFO STREAM FULL) as redis-py's: ``"entries"`` is a
+    dict ``{id: fields}`` and ``"groups"`` a list of dicts, each with its
+    ``"consumers"`` as a list of dicts (``str`` keys throughout).
     """
+    if full:
+        return ("XINFO", "STREAM", key, "FULL"), _full_stream_info
     return ("XINFO", "STREAM", key), _stream_info
 
 
@@ -526,3 +551,28 @@ def xinfo_groups(key: Key) -> Command[list[dict[str, Any]]]:
     ``"lag"`` (``None`` when unknown). A missing key raises ``ReplyError``.
     """
     return ("XINFO", "GROUPS", key), _groups_info
+
+
+def xinfo_consumers(key: Key, groupname: Key) -> Command[list[dict[str, Any]]]:
+    """XINFO CONSUMERS: the consumers of ``groupname``, one dict each.
+
+    Each has ``str`` keys ``"name"``, ``"pending"``, ``"idle"``
+    (milliseconds), and since Redis 7.2 ``"inactive"``. A missing stream or
+    group raises ``ReplyError``.
+    """
+    return ("XINFO", "CONSUMERS", key, groupname), _groups_info
+
+
+def xgroup_setid(
+    key: Key, groupname: Key, id: StreamId, entries_read: int | None = None
+) -> Command[bool]:
+    """XGROUP SETID: make ``id`` the last entry ``groupname`` delivered; ``True``.
+
+    ``"$"`` is the stream's last entry, ``"0"`` redelivers everything.
+    ``entries_read`` sets the group's read counter (the lag in
+    ``xinfo_groups``). A missing stream or group raises ``ReplyError``.
+    """
+    args: list[Arg] = ["XGROUP", "SETID", key, groupname, id]
+    if entries_read is not None:
+        args += ("ENTRIESREAD", not_negative("entries_read", entries_read))
+    return tuple(args), ok

@@ -15,11 +15,13 @@ from ._base import (
     expiry_args,
     integer,
     keys_or_list,
+    millis,
     number,
     ok,
     ok_or_none,
     one_of,
     pairs,
+    seconds,
     to_bool,
     to_float,
 )
@@ -33,15 +35,14 @@ def get(key: Key) -> Command[Any]:
 def set_(
     key: Key,
     value: Value,
-    *,
     ex: Expiry | None = None,
     px: Expiry | None = None,
-    exat: Deadline | None = None,
-    pxat: Deadline | None = None,
     nx: bool = False,
     xx: bool = False,
     keepttl: bool = False,
     get: bool = False,
+    exat: Deadline | None = None,
+    pxat: Deadline | None = None,
 ) -> Command[Any]:
     """SET: store ``value``; ``True``, or ``None`` when ``nx``/``xx`` prevented it.
 
@@ -49,7 +50,8 @@ def set_(
     ``exat``/``pxat`` (unix time, int or datetime) set an expiry; give at
     most one, and not with ``keepttl``. With ``get=True`` the old value is
     the result instead. Conflicting options raise ``ValueError`` before
-    anything is sent.
+    anything is sent. The options take redis-py's positional order too
+    (``set(k, v, 10)`` is ``ex=10``).
     """
     if (
         ex is None
@@ -131,14 +133,16 @@ def getdel(key: Key) -> Command[Any]:
 
 def getex(
     key: Key,
-    *,
     ex: Expiry | None = None,
     px: Expiry | None = None,
     exat: Deadline | None = None,
     pxat: Deadline | None = None,
     persist: bool = False,
 ) -> Command[Any]:
-    """GETEX: the value at ``key``, setting (or with ``persist`` dropping) its expiry."""
+    """GETEX: the value at ``key``, setting (or with ``persist`` dropping) its expiry.
+
+    The options take redis-py's positional order (``ex, px, exat, pxat, persist``).
+    """
     args: list[Arg] = ["GETEX", key]
     args += expiry_args(ex, px, exat, pxat)
     if persist:
@@ -161,3 +165,71 @@ def setrange(key: Key, offset: int, value: Value) -> Command[int]:
 def strlen(key: Key) -> Command[int]:
     """STRLEN: the length of the string at ``key`` (0 when missing)."""
     return ("STRLEN", key), None
+
+
+def substr(key: Key, start: int, end: int = -1) -> Command[Any]:
+    """SUBSTR: the substring from ``start`` to ``end`` (inclusive; to the end by default).
+
+    SUBSTR is GETRANGE's old name; this sends GETRANGE, which every server has.
+    """
+    return ("GETRANGE", key, integer("start", start), integer("end", end)), None
+
+
+def setex(key: Key, time: Expiry, value: Value) -> Command[bool]:
+    """SETEX: store ``value`` with a time to live of ``time`` seconds (int or timedelta); ``True``."""
+    return ("SETEX", key, seconds("time", time), value), ok
+
+
+def psetex(key: Key, time_ms: Expiry, value: Value) -> Command[bool]:
+    """PSETEX: store ``value`` with a time to live of ``time_ms`` milliseconds; ``True``.
+
+    ``time_ms`` is an int of milliseconds or a ``timedelta``.
+    """
+    return ("PSETEX", key, millis("time_ms", time_ms), value), ok
+
+
+def setnx(key: Key, value: Value) -> Command[bool]:
+    """SETNX: store ``value`` only if ``key`` does not exist; ``True`` if it was set."""
+    return ("SETNX", key, value), to_bool
+
+
+def getset(key: Key, value: Value) -> Command[Any]:
+    """GETSET: store ``value`` and return the old value (``None`` when ``key`` was missing).
+
+    Redis deprecates GETSET for ``set(key, value, get=True)``; both work.
+    """
+    return ("GETSET", key, value), None
+
+
+def lcs(
+    key1: Key,
+    key2: Key,
+    len: bool = False,
+    idx: bool = False,
+    minmatchlen: int = 0,
+    withmatchlen: bool = False,
+) -> Command[Any]:
+    """LCS: the longest common subsequence of the strings at ``key1`` and ``key2``.
+
+    The subsequence itself; with ``len=True`` its length (an int); with
+    ``idx=True`` Redis's match description as it replies it, a flat list
+    ``[b"matches", [[[start1, end1], [start2, end2]], ...], b"len", n]``, as
+    redis-py's RESP2 result (``withmatchlen`` adds each match's length,
+    ``minmatchlen`` drops shorter matches; without ``idx`` Redis ignores
+    both). ``len`` and ``idx`` together raise ``ValueError`` (Redis refuses
+    them).
+    """
+    args: list[Arg] = ["LCS", key1, key2]
+    one_of(len=len, idx=idx)
+    shortest = 0 if minmatchlen is None else integer("minmatchlen", minmatchlen)
+    if shortest < 0:
+        raise ValueError(f"minmatchlen must be an int >= 0, got {minmatchlen!r}")
+    if len:
+        args.append("LEN")
+    if idx:
+        args.append("IDX")
+    if shortest:
+        args += ("MINMATCHLEN", shortest)
+    if withmatchlen:
+        args.append("WITHMATCHLEN")
+    return tuple(args), None

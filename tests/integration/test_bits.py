@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
-from aiopool import Client, ReplyError
+from aiopool import Client, ClusterClient, Pipeline, ReplyError
+from aiopool.testing import RedisCluster
 
 # -- SETBIT / GETBIT -----------------------------------------------------------------------
 
@@ -198,3 +200,86 @@ async def test_decode_responses_leaves_integer_results_alone(rs: Client) -> None
     assert await rs.pfadd("h", "é") is True
     assert await rs.pfmerge("m", "h") is True
     assert await rs.pfcount("m") == 1
+
+
+# -- BITFIELD (redis-py's builder) and BITFIELD_RO --------------------------------------------
+
+
+async def check_bitfield(c: Any, key: str) -> None:
+    """redis-py's ``bitfield(key)`` builder and ``bitfield_ro`` on a client ``c``."""
+    op = c.bitfield(key)
+    assert op.set("u8", 0, 255).get("u8", 0).incrby("u8", 0, 10).command == [
+        "BITFIELD",
+        key,
+        *("SET", "u8", 0, 255, "GET", "u8", 0, "INCRBY", "u8", 0, 10),
+    ]
+    assert await op.execute() == [0, 255, 9]  # INCRBY wraps by default
+    assert op.operations == []  # execute() resets the builder, as redis-py's
+    sat = c.bitfield(key).incrby("u8", 0, 300, overflow="SAT").incrby("u8", "#1", -1)
+    assert await sat.execute() == [255, 0]  # "#1" is the second u8; SAT clamps both
+    assert await c.bitfield(key).overflow("FAIL").incrby("u8", 0, 1).execute() == [None]
+    assert await c.bitfield(key, default_overflow="SAT").incrby("i8", 16, 200).execute() == [127]
+    assert await c.bitfield_ro(key, "u8", 0) == [255]
+    assert await c.bitfield_ro(key, "u8", 0, items=[("u8", "#1"), ("i8", 16)]) == [255, 0, 127]
+    assert await c.bitfield(key).execute() == []  # nothing queued: an empty BITFIELD
+    await c.rpush(key + ":list", "a")
+    with pytest.raises(ReplyError, match="WRONGTYPE"):
+        await c.bitfield(key + ":list").get("u8", 0).execute()
+    with pytest.raises(ReplyError, match="WRONGTYPE"):
+        await c.bitfield_ro(key + ":list", "u8", 0)
+    with pytest.raises(ReplyError, match="Invalid bitfield type"):
+        await c.bitfield(key).get("x8", 0).execute()
+
+
+async def test_bitfield_builder_and_bitfield_ro_on_a_client(r: Client) -> None:
+    await check_bitfield(r, "bf")
+
+
+async def test_bitfield_builder_and_bitfield_ro_on_the_cluster(
+    redis_cluster: RedisCluster,
+) -> None:
+    async with ClusterClient.from_url(redis_cluster.startup_url) as cc:
+        await check_bitfield(cc, "{bits}bf")
+        pipe = cc.pipeline()
+        queued = pipe.bitfield("{bits}p").set("u4", 0, 9).get("u4", 0).execute()
+        assert queued is pipe
+        pipe.bitfield_ro("{bits}p", "u4", 0)
+        assert await pipe.execute() == [[0, 9], [9]]
+
+
+async def test_bitfield_execute_on_a_pipeline_queues_and_returns_the_pipeline(r: Client) -> None:
+    async with r.pipeline() as p:
+        op = p.bitfield("bf", default_overflow="FAIL")
+        chained = op.set("u8", 0, 200).incrby("u8", 0, 100).execute()
+        assert chained is p  # nothing was sent: the pipeline's execute() sends it
+        assert isinstance(chained, Pipeline)
+        assert len(p) == 1
+        assert await r.exists("bf") == 0
+        p.bitfield_ro("bf", "u8", 0).bitfield("bf").incrby("u8", 0, 100).execute()
+        assert await p.execute() == [[0, None], [200], [44]]
+    async with r.pipeline(transaction=True) as tx:
+        tx.bitfield("bf").get("u8", 0).execute().get("bf")
+        assert await tx.execute() == [[44], b","]
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda c: c.bitfield("k", default_overflow="SATURATE"), ValueError, "overflow must"),
+        (lambda c: c.bitfield("k").overflow(1), TypeError, "overflow must"),
+        (lambda c: c.bitfield("k").get("u8", "8"), ValueError, "offset must be an int or '#n'"),
+        (lambda c: c.bitfield("k").get("u8", -1), ValueError, "offset must be an int >= 0"),
+        (lambda c: c.bitfield("k").set("u8", 0, "1"), TypeError, "value must be an int"),
+        (lambda c: c.bitfield("k").incrby("u8", 0, 1.5), TypeError, "increment must be an int"),
+        (lambda c: c.bitfield("k").get(8, 0), TypeError, "fmt must be an encoding"),
+        (lambda c: c.bitfield_ro("k", "u8", "#x"), ValueError, "offset must be"),
+    ],
+    ids=["default", "overflow", "offset-str", "offset-negative", "value", "incr", "fmt", "ro"],
+)
+async def test_bitfield_arguments_are_checked_at_the_call(
+    r: Client, call: Any, error: type[Exception], match: str
+) -> None:
+    before = r.pool.stats().acquired
+    with pytest.raises(error, match=match):
+        call(r)
+    assert r.pool.stats().acquired == before

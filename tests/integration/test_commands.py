@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
-from aiopool import Client, ProtocolError, ReplyError
+from aiopool import Client, ClusterClient, CrossSlotError, ProtocolError, ReplyError
+from aiopool.testing import RedisCluster
 
 UTC = datetime.UTC
 
@@ -239,10 +241,10 @@ async def test_type_names_the_value_type(r: Client) -> None:
     await r.set("s", "v")
     await r.execute("RPUSH", "l", "a")
     await r.execute("HSET", "h", "f", "v")
-    assert await r.type("s") == "string"
-    assert await r.type("l") == "list"
-    assert await r.type("h") == "hash"
-    assert await r.type("missing") == "none"
+    assert await r.type("s") == b"string"  # bytes, as redis-py's
+    assert await r.type("l") == b"list"
+    assert await r.type("h") == b"hash"
+    assert await r.type("missing") == b"none"
 
 
 async def test_rename_moves_the_value(r: Client) -> None:
@@ -464,3 +466,104 @@ async def test_expiry_of_wrong_type_raises_type_error_before_borrowing(
     with pytest.raises(TypeError, match="int"):
         await call(r)
     assert r.pool.stats().acquired == before
+
+
+# -- redis-py's string commands: SETEX, PSETEX, SETNX, GETSET, LCS, SUBSTR ---------------------
+
+
+async def check_redis_py_string_commands(c: Any, t: str) -> None:
+    """The string commands redis-py has, with its arguments and results, on ``c``."""
+    assert await c.setex(t + "ex", 100, "v") is True
+    assert 99 <= await c.ttl(t + "ex") <= 100
+    assert await c.setex(t + "ex", datetime.timedelta(seconds=50), "w") is True
+    assert 49 <= await c.ttl(t + "ex") <= 50
+    assert await c.psetex(t + "px", 5000, "v") is True
+    assert 4000 < await c.pttl(t + "px") <= 5000
+    assert await c.psetex(t + "px", datetime.timedelta(milliseconds=1500), "w") is True
+    assert 1000 < await c.pttl(t + "px") <= 1500
+    assert await c.setnx(t + "nx", "first") is True
+    assert await c.setnx(t + "nx", "second") is False
+    assert await c.get(t + "nx") == b"first"
+    assert await c.getset(t + "nx", "third") == b"first"
+    assert await c.getset(t + "fresh", "x") is None
+    assert await c.get(t + "fresh") == b"x"
+    await c.set(t + "s", "Hello World")
+    assert await c.substr(t + "s", 0, 4) == b"Hello"
+    assert await c.substr(t + "s", 6) == b"World"  # end defaults to -1
+    assert await c.substr(t + "missing", 0) == b""
+    await c.mset({t + "k1": "ohmytext", t + "k2": "mynewtext"})
+    assert await c.lcs(t + "k1", t + "k2") == b"mytext"
+    assert await c.lcs(t + "k1", t + "k2", len=True) == 6
+    assert await c.lcs(t + "k1", t + "k2", idx=True) == [
+        b"matches",
+        [[[4, 7], [5, 8]], [[2, 3], [0, 1]]],
+        b"len",
+        6,
+    ]
+    matches = await c.lcs(t + "k1", t + "k2", idx=True, minmatchlen=4, withmatchlen=True)
+    assert matches == [b"matches", [[[4, 7], [5, 8], 4]], b"len", 6]
+    # The failure side: a list where a string must be.
+    await c.rpush(t + "list", "a")
+    calls: list[Callable[[], Awaitable[Any]]] = [
+        lambda: c.getset(t + "list", "x"),
+        lambda: c.substr(t + "list", 0),
+        lambda: c.lcs(t + "list", t + "k1"),
+    ]
+    for call in calls:
+        with pytest.raises(ReplyError):
+            await call()
+
+
+async def test_redis_py_string_commands_on_a_client(r: Client) -> None:
+    await check_redis_py_string_commands(r, "{t}:")
+
+
+async def test_redis_py_string_commands_on_the_cluster(redis_cluster: RedisCluster) -> None:
+    async with ClusterClient.from_url(redis_cluster.startup_url) as cc:
+        await check_redis_py_string_commands(cc, "{strings}:")
+        with pytest.raises(CrossSlotError):
+            await cc.lcs("{a}k", "{b}k")
+
+
+async def test_redis_py_string_commands_in_a_pipeline(r: Client) -> None:
+    async with r.pipeline() as p:
+        p.setex("a", 10, "1").psetex("b", 10_000, "2").setnx("a", "x").getset("a", "3")
+        p.substr("a", 0).set("c", "abcd").lcs("c", "a").lcs("c", "c", len=True)
+        assert await p.execute() == [True, True, False, b"1", b"3", True, b"", 4]
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda c: c.setex("k", 0, "v"), ValueError, "time must be positive"),
+        (lambda c: c.setex("k", "10", "v"), TypeError, "time must be an int"),
+        (lambda c: c.psetex("k", 1.5, "v"), TypeError, "time_ms must be an int"),
+        (lambda c: c.substr("k", "0"), TypeError, "start must be an int"),
+        (lambda c: c.lcs("a", "b", len=True, idx=True), ValueError, "len, idx"),
+        (lambda c: c.lcs("a", "b", idx=True, minmatchlen=-1), ValueError, "minmatchlen"),
+    ],
+    ids=["setex-zero", "setex-str", "psetex-float", "substr-str", "lcs-len-idx", "lcs-minmatchlen"],
+)
+async def test_redis_py_string_command_arguments_are_checked_before_sending(
+    r: Client, call: Any, error: type[Exception], match: str
+) -> None:
+    before = r.pool.stats().acquired
+    with pytest.raises(error, match=match):
+        call(r)
+    assert r.pool.stats().acquired == before
+
+
+async def test_set_and_getex_take_redis_py_positional_options(r: Client) -> None:
+    # redis-py's order: set(name, value, ex, px, nx, xx, keepttl, get, exat, pxat).
+    assert await r.set("k", "v", 100) is True
+    assert 99 <= await r.ttl("k") <= 100
+    assert await r.set("k", "w", None, None, True) is None  # nx: exists already
+    assert await r.set("k", "w", None, None, False, True, True, True) == b"v"  # xx keepttl get
+    assert 99 <= await r.ttl("k") <= 100
+    # getex(name, ex, px, exat, pxat, persist)
+    assert await r.getex("k", None, None, None, None, True) == b"w"
+    assert await r.ttl("k") == -1
+    assert await r.getex("k", 50) == b"w"
+    assert 49 <= await r.ttl("k") <= 50
+    with pytest.raises(ValueError, match="at most one of ex, px"):
+        r.set("k", "v", 10, 10_000)  # type: ignore[unused-coroutine]

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from aiopool import Client, ReplyError
+from aiopool import Client, ClusterClient, ReplyError
 from aiopool._commands import Key, Value
+from aiopool.testing import RedisCluster
 
 # -- HSET / HGET ------------------------------------------------------------------------
 
@@ -28,7 +29,7 @@ async def test_hset_mapping_wins_over_the_pair_for_the_same_field(r: Client) -> 
 
 async def test_hset_without_anything_to_set_raises_before_sending(r: Client) -> None:
     before = r.pool.stats().acquired
-    with pytest.raises(ValueError, match="needs field and value"):
+    with pytest.raises(ValueError, match="needs key and value, mapping= or items="):
         await r.hset("h")
     assert r.pool.stats().acquired == before
 
@@ -199,11 +200,11 @@ async def test_hrandfield_with_negative_count_may_repeat_fields(r: Client) -> No
     assert await r.hrandfield("h", -4) == [b"only"] * 4
 
 
-async def test_hrandfield_withvalues_returns_field_value_tuples(r: Client) -> None:
+async def test_hrandfield_withvalues_returns_redis_py_flat_list(r: Client) -> None:
     await r.hset("h", mapping={"a": "1", "b": "2"})
-    pairs = await r.hrandfield("h", 5, withvalues=True)
-    assert sorted(pairs) == [(b"a", b"1"), (b"b", b"2")]
-    assert all(isinstance(pair, tuple) for pair in pairs)
+    flat = await r.hrandfield("h", 5, withvalues=True)
+    assert sorted(zip(flat[::2], flat[1::2], strict=True)) == [(b"a", b"1"), (b"b", b"2")]
+    assert len(flat) == 4
     assert await r.hrandfield("h", -3, withvalues=True) != []
     assert await r.hrandfield("missing", 2, withvalues=True) == []
 
@@ -246,7 +247,10 @@ async def test_pipeline_transforms_hash_results(r: Client) -> None:
         results = await p.execute()
     assert results[:6] == [2, False, b"1", {b"a": b"1", b"b": b"2"}, True, 1.5]
     assert results[6] == [b"1.5", None]
-    assert sorted(results[7]) == [(b"a", b"1.5"), (b"b", b"2")]
+    assert sorted(zip(results[7][::2], results[7][1::2], strict=True)) == [
+        (b"a", b"1.5"),
+        (b"b", b"2"),
+    ]
     assert results[8:] == [1, 1]
 
 
@@ -262,5 +266,59 @@ async def test_decode_responses_gives_str_fields_and_values(rs: Client) -> None:
     assert await rs.hget("h", "b") == "é"
     assert await rs.hmget("h", ["a", "b"]) == ["1", "é"]
     assert sorted(await rs.hkeys("h")) == ["a", "b"]
-    assert sorted(await rs.hrandfield("h", 2, withvalues=True)) == [("a", "1"), ("b", "é")]
+    flat = await rs.hrandfield("h", 2, withvalues=True)
+    assert dict(zip(flat[::2], flat[1::2], strict=True)) == {"a": "1", "b": "é"}
     assert dict([pair async for pair in rs.hscan_iter("h")]) == {"a": "1", "b": "é"}
+
+
+# -- redis-py's hset(name, key, value, mapping, items) and hmset --------------------------------
+
+
+async def check_redis_py_hash_shapes(c: Any, h: str) -> None:
+    assert await c.hset(h, key="a", value="1") == 1  # redis-py's keywords: key is the field
+    assert await c.hset(h, "b", "2") == 1
+    assert await c.hset(h, items=["c", "3", "d", "4"]) == 2
+    assert await c.hset(h, "e", "5", {"f": "6"}, ["g", "7"]) == 3  # all positional
+    assert await c.hset(h, field="a", value="1.5") == 0  # aiopool's field= still works
+    assert await c.hmset(h, {"h": "8", "a": "one"}) is True
+    assert await c.hgetall(h) == {
+        b"a": b"one",
+        **{k.encode(): v.encode() for k, v in zip("bcdefgh", "2345678", strict=True)},
+    }
+    await c.set(h + ":str", "v")
+    with pytest.raises(ReplyError, match="WRONGTYPE"):
+        await c.hmset(h + ":str", {"a": "1"})
+    with pytest.raises(ReplyError, match="WRONGTYPE"):
+        await c.hset(h + ":str", items=["a", "1"])
+
+
+async def test_hset_and_hmset_take_redis_py_arguments(r: Client) -> None:
+    await check_redis_py_hash_shapes(r, "h")
+    async with r.pipeline() as p:
+        p.hmset("p", {"a": "1"}).hset("p", items=["b", "2"]).hset("p", key="c", value="3")
+        assert await p.execute() == [True, 1, 1]
+
+
+async def test_hset_and_hmset_on_the_cluster(redis_cluster: RedisCluster) -> None:
+    async with ClusterClient.from_url(redis_cluster.startup_url) as cc:
+        await check_redis_py_hash_shapes(cc, "{hashes}:h")
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda c: c.hset("h", items=["a"]), ValueError, "field, value pairs"),
+        (lambda c: c.hset("h", items="ab"), TypeError, "items must be a flat list"),
+        (lambda c: c.hset("h", key="a", field="b", value="1"), ValueError, "not both"),
+        (lambda c: c.hmset("h", {}), ValueError, "non-empty mapping"),
+        (lambda c: c.hmset("h", [("a", "1")]), TypeError, "takes a mapping"),
+    ],
+    ids=["odd-items", "str-items", "key-and-field", "empty-hmset", "hmset-list"],
+)
+async def test_redis_py_hash_arguments_are_checked_before_sending(
+    r: Client, call: Any, error: type[Exception], match: str
+) -> None:
+    before = r.pool.stats().acquired
+    with pytest.raises(error, match=match):
+        call(r)
+    assert r.pool.stats().acquired == before

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import datetime
 import time as clock
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 
-from aiopool import Client, ProtocolError, ReplyError
+from aiopool import Client, ClusterClient, CrossSlotError, ProtocolError, ReplyError
+from aiopool.testing import RedisCluster, RedisServer
 
 UTC = datetime.UTC
 
@@ -460,3 +462,172 @@ async def test_wait_in_a_pipeline_waits_for_the_writes_queued_before_it(r: Clien
     async with r.pipeline(transaction=False) as p:
         p.set("k", "v").wait(0, 0)
         assert await p.execute() == [True, 0]
+
+
+# -- redis-py's key commands: MOVE, OBJECT, SORT, SORT_RO, MIGRATE; its argument shapes ---------
+
+
+async def test_move_moves_a_key_to_another_database(r: Client, r1: Client) -> None:
+    await r.set("k", "v")
+    assert await r.move("k", 1) is True
+    assert await r.exists("k") == 0
+    assert await r1.get("k") == b"v"
+    assert await r.move("k", 1) is False  # gone from here
+    await r.set("k", "again")
+    assert await r.move("k", "1") is False  # exists there; an integer str as redis-py sends
+    async with r.pipeline() as p:
+        p.set("p", "1").move("p", 1).move("missing", 1)
+        assert await p.execute() == [True, True, False]
+    with pytest.raises(ReplyError):
+        await r.move("k", 0)  # the same database
+    with pytest.raises(ValueError, match="db must be an int >= 0"):
+        r.move("k", -1)  # type: ignore[unused-coroutine]
+
+
+async def test_object_returns_redis_py_raw_replies(r: Client, rs: Client) -> None:
+    await r.set("n", "12")
+    await r.rpush("l", "a")
+    assert await r.object("encoding", "n") == b"int"
+    assert await r.object("ENCODING", "l") in (b"listpack", b"quicklist")  # 7.2 / 7.0
+    assert await rs.object("encoding", "n") == "int"
+    assert await r.object("refcount", "l") == 1
+    assert isinstance(await r.object("idletime", "l"), int)
+    assert await r.object("encoding", "missing") is None
+    with pytest.raises(ReplyError):
+        await r.object("freq", "l")  # needs an LFU maxmemory-policy
+    with pytest.raises(ValueError, match="infotype must be one of"):
+        r.object("size", "l")  # type: ignore[unused-coroutine]
+
+
+async def check_sort(c: Any, t: str, *, patterns: bool = True) -> None:
+    """SORT and SORT_RO with redis-py's arguments; BY/GET patterns only with ``patterns``."""
+    key = t + "ids"
+    await c.rpush(key, "3", "1", "2")
+    await c.mset({t + "w_1": "30", t + "w_2": "20", t + "w_3": "10"})
+    await c.mset({t + "name_1": "one", t + "name_2": "two", t + "name_3": "three"})
+    assert await c.sort(key) == [b"1", b"2", b"3"]
+    assert await c.sort(key, desc=True) == [b"3", b"2", b"1"]
+    assert await c.sort(key, 1, 1) == [b"2"]
+    assert await c.sort(key, desc=True, store=t + "sorted") == 3
+    assert await c.lrange(t + "sorted", 0, -1) == [b"3", b"2", b"1"]
+    assert await c.sort_ro(key, 0, 2, desc=True) == [b"3", b"2"]
+    await c.rpush(t + "words", "b", "a")
+    assert await c.sort(t + "words", alpha=True) == [b"a", b"b"]
+    with pytest.raises(ReplyError):
+        await c.sort(t + "words")  # not numbers, and no alpha=True
+    await c.hset(t + "h", "f", "v")
+    with pytest.raises(ReplyError, match="WRONGTYPE"):
+        await c.sort_ro(t + "h")
+    if not patterns:
+        return
+    assert await c.sort(key, by=t + "w_*") == [b"3", b"2", b"1"]
+    assert await c.sort(key, get=t + "name_*") == [b"one", b"two", b"three"]
+    assert await c.sort(key, get=["#", t + "name_*"], groups=True) == [
+        (b"1", b"one"),
+        (b"2", b"two"),
+        (b"3", b"three"),
+    ]
+    assert await c.sort_ro(key, by=t + "w_*", get="#") == [b"3", b"2", b"1"]
+
+
+async def test_sort_and_sort_ro_take_redis_py_arguments(r: Client) -> None:
+    await check_sort(r, "")
+    async with r.pipeline() as p:
+        p.sort("ids", desc=True).sort_ro("ids", alpha=True).sort("ids", store="copy")
+        assert await p.execute() == [[b"3", b"2", b"1"], [b"1", b"2", b"3"], 3]
+
+
+async def test_sort_on_the_cluster_leaves_patterns_to_the_server_and_needs_one_slot(
+    redis_cluster: RedisCluster,
+) -> None:
+    async with ClusterClient.from_url(redis_cluster.startup_url) as cc:
+        await check_sort(cc, "{sort}", patterns=False)
+        # A BY/GET pattern names keys the client cannot route: Redis 7.0 refuses every
+        # pattern in cluster mode (later versions accept those with the key's hash tag).
+        with pytest.raises(ReplyError, match="BY option of SORT denied in Cluster mode"):
+            await cc.sort("{sort}ids", by="{sort}w_*")
+        with pytest.raises(ReplyError, match="GET option of SORT denied in Cluster mode"):
+            await cc.sort_ro("{sort}ids", get="{sort}name_*")
+        with pytest.raises(CrossSlotError):
+            await cc.sort("{sort}ids", store="{other}sorted")
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda c: c.sort("k", start=1), ValueError, "start and num together"),
+        (lambda c: c.sort("k", get="#", groups=True), ValueError, "at least two patterns"),
+        (lambda c: c.sort("k", num=1), ValueError, "start and num together"),
+        (lambda c: c.sort_ro("k", "0", 1), TypeError, "start must be an int"),
+    ],
+    ids=["start-only", "groups-one-get", "num-only", "start-str"],
+)
+async def test_sort_arguments_are_checked_before_sending(
+    r: Client, call: Any, error: type[Exception], match: str
+) -> None:
+    before = r.pool.stats().acquired
+    with pytest.raises(error, match=match):
+        call(r)
+    assert r.pool.stats().acquired == before
+
+
+async def test_migrate_moves_keys_to_another_server(
+    r: Client, private_redis_server: RedisServer
+) -> None:
+    other = private_redis_server
+    await r.mset({"a": "1", "b": "2", "c": "3"})
+    assert await r.migrate(other.host, other.port, ["a", "b"], 0, 5000) == b"OK"
+    assert await r.exists("a", "b") == 0
+    assert await r.migrate(other.host, other.port, "c", 0, 5000, copy=True) == b"OK"
+    assert await r.get("c") == b"3"  # copy=True keeps it here
+    assert await r.migrate(other.host, other.port, "missing", 0, 5000) == b"NOKEY"
+    async with Client.from_url(other.url) as there:
+        assert await there.mget("a", "b", "c") == [b"1", b"2", b"3"]
+        await r.set("c", "new")
+        with pytest.raises(ReplyError, match="BUSYKEY"):
+            await r.migrate(other.host, other.port, "c", 0, 5000)
+        assert await r.migrate(other.host, other.port, "c", 0, 5000, replace=True) == b"OK"
+        assert await there.get("c") == b"new"
+    with pytest.raises(ValueError, match="at least one key"):
+        r.migrate(other.host, other.port, [], 0, 5000)  # type: ignore[unused-coroutine]
+
+
+async def test_expiry_commands_take_redis_py_argument_shapes(r: Client) -> None:
+    await r.set("k", "v")
+    assert await r.expire("k", time=100) is True  # redis-py's keyword
+    assert await r.expire("k", 50, False, False, False, True) is True  # lt, positionally
+    assert 49 <= await r.ttl("k") <= 50
+    assert await r.expire("k", datetime.timedelta(minutes=1), nx=True) is False
+    assert await r.pexpire("k", time=datetime.timedelta(seconds=30)) is True
+    assert 29_000 < await r.pttl("k") <= 30_000
+    assert await r.expire("k", seconds=40) is True  # aiopool's earlier keyword
+    assert await r.pexpire("k", millis=40_000) is True
+    when = datetime.datetime.now(UTC) + datetime.timedelta(seconds=90)
+    assert await r.expireat("k", when, False, True) is True  # xx, positionally
+    assert 88 <= await r.ttl("k") <= 90
+    assert await r.expire("k", 0) is True  # 0 or less deletes the key, as in Redis
+    assert await r.exists("k") == 0
+    await r.set("k", "v")
+    assert await r.pexpire("k", -1) is True
+    assert await r.exists("k") == 0
+    await r.set("src", "v")
+    assert await r.copy("src", "dst", "1") is True  # destination_db as redis-py types it
+    with pytest.raises(ValueError, match="not both"):
+        r.expire("k", 10, seconds=10)  # type: ignore[unused-coroutine]
+    with pytest.raises(TypeError, match="missing the argument time"):
+        r.expire("k")  # type: ignore[unused-coroutine]
+    with pytest.raises(ValueError, match="whole seconds"):
+        r.expire("k", datetime.timedelta(seconds=1.5))  # type: ignore[unused-coroutine]
+
+
+async def test_expiry_shapes_on_the_cluster(redis_cluster: RedisCluster) -> None:
+    async with ClusterClient.from_url(redis_cluster.startup_url) as cc:
+        await cc.set("{keys}k", "v")
+        assert await cc.expire("{keys}k", time=100) is True
+        assert await cc.pexpire("{keys}k", 50_000, gt=True) is False
+        assert await cc.object("encoding", "{keys}k") == b"embstr"
+        with pytest.raises(ReplyError):
+            await cc.move("{keys}k", 1)  # Redis Cluster has only database 0
+        calls: list[Callable[[], Awaitable[Any]]] = [lambda: cc.type("{keys}missing")]
+        for call in calls:
+            assert await call() == b"none"

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from aiopool import Client, ReplyError
-from aiopool.testing import RedisServer
+from aiopool import Client, ClusterClient, CrossSlotError, ReplyError
+from aiopool.testing import RedisCluster, RedisServer
 
 from .pool_support import (
     assert_balanced,
@@ -274,8 +274,10 @@ async def test_lmove_of_a_missing_source_returns_none(r: Client) -> None:
 
 async def test_lmove_bad_side_raises_before_sending(r: Client) -> None:
     await r.rpush("src", "a")
-    with pytest.raises(ValueError, match="dest_side must be one of 'LEFT', 'RIGHT'"):
+    with pytest.raises(ValueError, match="dest must be one of 'LEFT', 'RIGHT'"):
         await r.lmove("src", "dst", "LEFT", "UP")
+    with pytest.raises(ValueError, match="dest_side must be one of 'LEFT', 'RIGHT'"):
+        await r.lmove("src", "dst", dest_side="UP")
     assert await r.llen("src") == 1
 
 
@@ -435,3 +437,144 @@ async def test_decode_responses_gives_str_elements_and_keys(rs: Client) -> None:
     assert await rs.blpop("l", 1) == ("l", "é")
     assert await rs.lmove("l", "m") == "b"
     assert await rs.rpop("m", 1) == ["b"]
+
+
+# -- redis-py's list commands: LMPOP, BLMPOP, RPOPLPUSH, BRPOPLPUSH; its argument shapes ---------
+
+
+async def check_redis_py_list_commands(c: Any, t: str) -> None:
+    """redis-py's list commands and argument shapes on ``c`` (keys share the tag ``t``)."""
+    a, b, dst = t + "a", t + "b", t + "dst"
+    await c.rpush(b, "1", "2", "3")
+    assert await c.lmpop(2, a, b, direction="LEFT") == [b.encode(), [b"1"]]
+    assert await c.lmpop(2, a, b, direction="right", count=5) == [b.encode(), [b"3", b"2"]]
+    assert await c.lmpop(2, a, b, direction="LEFT") is None
+    assert await c.blmpop(0.05, 2, a, b, direction="LEFT") is None  # timed out
+    await c.rpush(a, "x", "y")
+    assert await c.blmpop(1, 1, a, direction="RIGHT", count=2) == [a.encode(), [b"y", b"x"]]
+    await c.rpush(a, "1", "2")
+    assert await c.rpoplpush(a, dst) == b"2"
+    assert await c.brpoplpush(a, dst, 1) == b"1"
+    assert await c.lrange(dst, 0, -1) == [b"1", b"2"]
+    assert await c.rpoplpush(a, dst) is None
+    assert await c.brpoplpush(a, dst, timeout=0.05) is None
+    # redis-py's shapes: lindex with a str index, blpop with one key or a list.
+    assert await c.lindex(dst, "0") == b"1"
+    assert await c.lindex(dst, "-1") == b"2"
+    assert await c.blpop(dst, 1) == (dst.encode(), b"1")
+    assert await c.blpop([a, dst], timeout=1) == (dst.encode(), b"2")
+    # The failure side: a string where a list must be.
+    await c.set(t + "str", "v")
+    calls: list[Callable[[], Awaitable[Any]]] = [
+        lambda: c.lmpop(1, t + "str", direction="LEFT"),
+        lambda: c.rpoplpush(t + "str", dst),
+        lambda: c.brpoplpush(t + "str", dst, 0.05),
+        lambda: c.blmpop(0.05, 1, t + "str", direction="LEFT"),
+    ]
+    for call in calls:
+        with pytest.raises(ReplyError, match="WRONGTYPE"):
+            await call()
+
+
+async def test_redis_py_list_commands_on_a_client(r: Client) -> None:
+    await check_redis_py_list_commands(r, "{t}:")
+
+
+async def test_redis_py_list_commands_on_the_cluster(redis_cluster: RedisCluster) -> None:
+    async with ClusterClient.from_url(redis_cluster.startup_url) as cc:
+        await check_redis_py_list_commands(cc, "{lists}:")
+        calls: list[Callable[[], Awaitable[Any]]] = [
+            lambda: cc.lmpop(2, "{a}l", "{b}l", direction="LEFT"),
+            lambda: cc.blmpop(0.05, 2, "{a}l", "{b}l", direction="LEFT"),
+            lambda: cc.rpoplpush("{a}l", "{b}l"),
+            lambda: cc.brpoplpush("{a}l", "{b}l", 0.05),
+        ]
+        for call in calls:
+            with pytest.raises(CrossSlotError):
+                await call()
+
+
+async def test_redis_py_list_commands_in_a_pipeline(r: Client) -> None:
+    async with r.pipeline() as p:
+        p.rpush("a", "1", "2", "3").lmpop(1, "a", direction="LEFT", count=2)
+        p.rpoplpush("a", "b").brpoplpush("b", "a", 0).blmpop(0, 1, "a", direction="RIGHT")
+        p.lindex("a", "0")
+        assert await p.execute() == [3, [b"a", [b"1", b"2"]], b"3", b"3", [b"a", [b"3"]], None]
+
+
+async def test_blmpop_waits_for_a_push_from_another_task(r: Client) -> None:
+    async def pusher() -> int:
+        await wait_for_blocked_clients(r)
+        pushed: int = await r.rpush("late", "v")
+        return pushed
+
+    async with asyncio.timeout(5):
+        popped, _ = await asyncio.gather(
+            r.blmpop(0, 2, "early", "late", direction="LEFT"), pusher()
+        )
+    assert popped == [b"late", [b"v"]]
+
+
+async def test_brpoplpush_timeout_none_waits_for_ever_as_redis_py(r: Client) -> None:
+    async def pusher() -> int:
+        await wait_for_blocked_clients(r)
+        pushed: int = await r.rpush("src", "v")
+        return pushed
+
+    async with asyncio.timeout(5):
+        moved, _ = await asyncio.gather(r.brpoplpush("src", "dst", None), pusher())
+    assert moved == b"v"
+    assert await r.blpop("dst", None) == (b"dst", b"v")
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda c: c.lmpop(2, "a", direction="LEFT"), ValueError, "num_keys is 2 but 1 keys"),
+        (lambda c: c.lmpop(1, "a", direction="UP"), ValueError, "direction must be one of"),
+        (lambda c: c.lmpop(1, "a"), TypeError, "direction"),
+        (lambda c: c.lmpop(0, direction="LEFT"), ValueError, "at least one key"),
+        (lambda c: c.lmpop(1, "a", direction="LEFT", count=0), ValueError, "count must be"),
+        (lambda c: c.blmpop(-1, 1, "a", direction="LEFT"), ValueError, "timeout must be >= 0"),
+        (lambda c: c.blmpop(0, 3, "a", direction="LEFT"), ValueError, "numkeys is 3"),
+        (lambda c: c.brpoplpush("a", "b", -1), ValueError, "timeout must be >= 0"),
+        (lambda c: c.lindex("a", "first"), ValueError, "index must be an integer"),
+        (lambda c: c.lindex("a", 1.5), TypeError, "index must be an int"),
+    ],
+    ids=[
+        "num-keys",
+        "direction",
+        "no-direction",
+        "no-keys",
+        "count",
+        "timeout",
+        "numkeys",
+        "brpoplpush-timeout",
+        "lindex-word",
+        "lindex-float",
+    ],
+)
+async def test_redis_py_list_arguments_are_checked_before_sending(
+    r: Client, call: Any, error: type[Exception], match: str
+) -> None:
+    before = r.pool.stats().acquired
+    with pytest.raises(error, match=match):
+        call(r)
+    assert r.pool.stats().acquired == before
+
+
+async def test_lmove_and_blmove_take_redis_py_side_keywords(r: Client) -> None:
+    await r.rpush("a", "1", "2", "3")
+    assert await r.lmove("a", "b", src="RIGHT", dest="LEFT") == b"3"  # redis-py's keywords
+    assert await r.lmove(first_list="a", second_list="b", src="LEFT") == b"1"
+    assert await r.blmove("a", "b", 1, src="RIGHT", dest="RIGHT") == b"2"
+    assert await r.lmove("b", "b", src_side="LEFT", dest_side="RIGHT") == b"3"  # aiopool's names
+    assert await r.lrange("b", 0, -1) == [b"1", b"2", b"3"]
+    async with r.pipeline() as p:
+        p.lmove("b", "a", src="RIGHT").blmove("b", "a", 0, dest="LEFT")
+        assert await p.execute() == [b"3", b"1"]
+    with pytest.raises(ValueError, match="not both"):
+        r.lmove("a", "b", "RIGHT", src_side="LEFT")  # type: ignore[unused-coroutine]
+    await r.set("s", "v")
+    with pytest.raises(ReplyError, match="WRONGTYPE"):
+        await r.blmove("s", "b", 0.05, src="RIGHT")

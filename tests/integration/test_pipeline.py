@@ -83,7 +83,7 @@ async def test_chained_methods_return_the_pipeline_and_execute_returns_transform
     assert results[:4] == [True, 1, 11, True]
     assert [type(result) for result in results[:4]] == [bool, int, int, bool]
     assert 99 <= results[4] <= 100
-    assert results[5:] == [b"v", None, 1, "string"]
+    assert results[5:] == [b"v", None, 1, b"string"]
     assert await r.get("n") == b"11"
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from aiopool import Client, ReplyError
+from aiopool import Client, ClusterClient, CrossSlotError, ReplyError
+from aiopool.testing import RedisCluster
 
 
 async def test_sadd_counts_new_members_and_smembers_returns_a_set_of_bytes(r: Client) -> None:
@@ -52,15 +53,15 @@ async def test_spop_without_count_removes_one_member_and_returns_it(r: Client) -
     assert await r.spop("missing") is None
 
 
-async def test_spop_with_count_returns_a_set_of_removed_members(r: Client) -> None:
+async def test_spop_with_count_returns_a_list_of_removed_members(r: Client) -> None:
     await r.sadd("s", "a", "b", "c")
     popped = await r.spop("s", 2)
-    assert isinstance(popped, set)
-    assert len(popped) == 2
-    assert popped <= {b"a", b"b", b"c"}
-    assert await r.smembers("s") == {b"a", b"b", b"c"} - popped
-    assert await r.spop("s", 5) == {b"a", b"b", b"c"} - popped
-    assert await r.spop("missing", 2) == set()
+    assert isinstance(popped, list)  # as redis-py's
+    assert len(set(popped)) == 2
+    assert set(popped) <= {b"a", b"b", b"c"}
+    assert await r.smembers("s") == {b"a", b"b", b"c"} - set(popped)
+    assert await r.spop("s", 5) == list({b"a", b"b", b"c"} - set(popped))
+    assert await r.spop("missing", 2) == []
 
 
 async def test_srandmember_without_count_returns_one_member_and_keeps_it(r: Client) -> None:
@@ -205,7 +206,7 @@ async def test_set_commands_with_decode_responses_return_str(rs: Client) -> None
     assert len(picked) == 2
     assert set(picked) <= {"x", "y"}
     assert {m async for m in rs.sscan_iter("a")} == {"héllo", "x"}
-    assert await rs.spop("b", 2) == {"x", "y"}
+    assert sorted(await rs.spop("b", 2)) == ["x", "y"]
 
 
 async def test_set_commands_in_a_pipeline_return_transformed_results(r: Client) -> None:
@@ -224,7 +225,7 @@ async def test_set_commands_in_a_pipeline_return_transformed_results(r: Client) 
         3,
         True,
         2,
-        set(),
+        [],
         None,
     ]
 
@@ -243,3 +244,51 @@ async def test_srandmember_negative_count_draws_with_replacement(r: Client) -> N
     # 200 draws from two members: both appear, and so some member repeats.
     assert set(counts) == {b"a", b"b"}
     assert sum(counts.values()) == 200
+
+
+# -- SINTERCARD (redis-py's sintercard(numkeys, keys, limit=0)) ---------------------------------
+
+
+async def check_sintercard(c: Any, t: str) -> None:
+    await c.sadd(t + "a", "1", "2", "3", "4")
+    await c.sadd(t + "b", "2", "3", "4", "5")
+    assert await c.sintercard(2, [t + "a", t + "b"]) == 3
+    assert await c.sintercard(2, [t + "a", t + "b"], limit=2) == 2
+    assert await c.sintercard(2, [t + "a", t + "missing"]) == 0
+    assert await c.sintercard(1, t + "a") == 4  # one key as a str
+    await c.set(t + "str", "v")
+    with pytest.raises(ReplyError, match="WRONGTYPE"):
+        await c.sintercard(2, [t + "a", t + "str"])
+
+
+async def test_sintercard_counts_the_intersection_up_to_limit(r: Client) -> None:
+    await check_sintercard(r, "{t}:")
+    async with r.pipeline() as p:
+        p.sintercard(2, ["{t}:a", "{t}:b"], 1).spop("{t}:a", 0)
+        assert await p.execute() == [1, []]
+
+
+async def test_sintercard_on_the_cluster_needs_one_slot(redis_cluster: RedisCluster) -> None:
+    async with ClusterClient.from_url(redis_cluster.startup_url) as cc:
+        await check_sintercard(cc, "{sets}:")
+        with pytest.raises(CrossSlotError):
+            await cc.sintercard(2, ["{a}s", "{b}s"])
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda c: c.sintercard(3, ["a", "b"]), ValueError, "numkeys is 3 but 2 keys"),
+        (lambda c: c.sintercard(0, []), ValueError, "at least one key"),
+        (lambda c: c.sintercard(1, ["a"], limit=-1), ValueError, "limit must be"),
+        (lambda c: c.sintercard("1", ["a"]), TypeError, "numkeys must be an int"),
+    ],
+    ids=["numkeys", "no-keys", "limit", "numkeys-str"],
+)
+async def test_sintercard_arguments_are_checked_before_sending(
+    r: Client, call: Any, error: type[Exception], match: str
+) -> None:
+    before = r.pool.stats().acquired
+    with pytest.raises(error, match=match):
+        call(r)
+    assert r.pool.stats().acquired == before

@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from typing import Any
 
 import pytest
 
-from aiopool import Client, ReplyError
-from aiopool.testing import RedisServer
+from aiopool import Client, ClusterClient, CrossSlotError, ReplyError
+from aiopool.testing import RedisCluster, RedisServer
 
 from .pool_support import (
     assert_balanced,
@@ -138,17 +139,20 @@ async def test_xread_returns_entries_after_each_id_keyed_by_stream(r: Client) ->
     await _stream(r, "a", count=3)
     await _stream(r, "b", count=1)
     result = await r.xread({"a": "1-0", "b": "0", "missing": "0"})
-    assert result == {
-        b"a": [(b"2-0", {b"n": b"2"}), (b"3-0", {b"n": b"3"})],
-        b"b": [(b"1-0", {b"n": b"1"})],
-    }
-    assert await r.xread({"a": "0"}, count=1) == {b"a": [(b"1-0", {b"n": b"1"})]}
+    assert result == [  # redis-py's RESP2 shape: [[stream, entries], ...]
+        [b"a", [(b"2-0", {b"n": b"2"}), (b"3-0", {b"n": b"3"})]],
+        [b"b", [(b"1-0", {b"n": b"1"})]],
+    ]
+    for stream, entries in result:  # as redis-py code reads it
+        assert stream in (b"a", b"b")
+        assert all(isinstance(fields, dict) for _, fields in entries)
+    assert await r.xread({"a": "0"}, count=1) == [[b"a", [(b"1-0", {b"n": b"1"})]]]
 
 
-async def test_xread_with_nothing_new_returns_an_empty_dict(r: Client) -> None:
+async def test_xread_with_nothing_new_returns_an_empty_list(r: Client) -> None:
     await _stream(r, count=2)
-    assert await r.xread({"s": "2-0"}) == {}
-    assert await r.xread({"missing": "0"}) == {}
+    assert await r.xread({"s": "2-0"}) == []
+    assert await r.xread({"missing": "0"}) == []
 
 
 async def test_xread_on_a_string_raises_wrongtype(r: Client) -> None:
@@ -161,7 +165,7 @@ async def test_xread_on_a_string_raises_wrongtype(r: Client) -> None:
 async def test_xread_block_with_no_new_entries_returns_empty_quickly(r: Client) -> None:
     await _stream(r, count=1)
     started = time.monotonic()
-    assert await r.xread({"s": "$"}, block=100) == {}
+    assert await r.xread({"s": "$"}, block=100) == []
     elapsed = time.monotonic() - started
     assert 0.09 <= elapsed < 1.0
     assert r.pool.stats().in_use == 0
@@ -177,7 +181,7 @@ async def test_xread_block_for_ever_is_woken_by_xadd_from_another_task(r: Client
 
     async with asyncio.timeout(5):
         result, added = await asyncio.gather(r.xread({"s": "$"}, block=0), adder())
-    assert result == {b"s": [(added, {b"late": b"yes"})]}
+    assert result == [[b"s", [(added, {b"late": b"yes"})]]]
 
 
 async def test_xread_block_extends_a_short_command_timeout(redis_url: str, r: Client) -> None:
@@ -193,7 +197,7 @@ async def test_xread_block_extends_a_short_command_timeout(redis_url: str, r: Cl
 
         started = time.monotonic()
         result, added = await asyncio.gather(short.xread({"s": "$"}, block=2000), adder())
-        assert result == {b"s": [(added, {b"f": b"late"})]}
+        assert result == [[b"s", [(added, {b"f": b"late"})]]]
         assert time.monotonic() - started >= 1.0
         assert_balanced(short.pool)
         assert short.pool.stats().closed == 0
@@ -270,10 +274,10 @@ async def test_xreadgroup_delivers_new_entries_once_and_makes_them_pending(r: Cl
     await _stream(r, count=2)
     await r.xgroup_create("s", "g", "0")
     first = await r.xreadgroup("g", "alice", {"s": ">"}, count=1)
-    assert first == {b"s": [(b"1-0", {b"n": b"1"})]}
+    assert first == [[b"s", [(b"1-0", {b"n": b"1"})]]]
     rest = await r.xreadgroup("g", "bob", {"s": ">"})
-    assert rest == {b"s": [(b"2-0", {b"n": b"2"})]}
-    assert await r.xreadgroup("g", "bob", {"s": ">"}) == {}
+    assert rest == [[b"s", [(b"2-0", {b"n": b"2"})]]]
+    assert await r.xreadgroup("g", "bob", {"s": ">"}) == []
     # With an ID, a consumer reads back only its own pending entries.
     assert await r.xreadgroup("g", "alice", {"s": "0"}) == first
     assert await r.xpending("s", "g") == {
@@ -291,16 +295,16 @@ async def test_xreadgroup_history_shows_a_deleted_pending_entry_with_none_fields
     await r.xgroup_create("s", "g", "0")
     await r.xreadgroup("g", "c", {"s": ">"})
     await r.xdel("s", "1-0")
-    assert await r.xreadgroup("g", "c", {"s": "0"}) == {
-        b"s": [(b"1-0", None), (b"2-0", {b"n": b"2"})]
-    }
+    assert await r.xreadgroup("g", "c", {"s": "0"}) == [
+        [b"s", [(b"1-0", None), (b"2-0", {b"n": b"2"})]]
+    ]
 
 
 async def test_xreadgroup_noack_leaves_nothing_pending(r: Client) -> None:
     await _stream(r, count=2)
     await r.xgroup_create("s", "g", "0")
     result = await r.xreadgroup("g", "c", {"s": ">"}, noack=True)
-    assert [entry_id for entry_id, _ in result[b"s"]] == [b"1-0", b"2-0"]
+    assert [entry_id for entry_id, _ in dict(result)[b"s"]] == [b"1-0", b"2-0"]
     assert (await r.xpending("s", "g"))["pending"] == 0
 
 
@@ -311,10 +315,10 @@ async def test_xreadgroup_of_a_missing_group_raises_nogroup(r: Client) -> None:
     assert info.value.code == "NOGROUP"
 
 
-async def test_xreadgroup_block_times_out_with_an_empty_dict(r: Client) -> None:
+async def test_xreadgroup_block_times_out_with_an_empty_list(r: Client) -> None:
     await r.xgroup_create("s", "g", mkstream=True)
     started = time.monotonic()
-    assert await r.xreadgroup("g", "c", {"s": ">"}, block=100) == {}
+    assert await r.xreadgroup("g", "c", {"s": ">"}, block=100) == []
     assert 0.09 <= time.monotonic() - started < 1.0
 
 
@@ -342,9 +346,9 @@ async def test_cancelled_xreadgroup_closes_its_connection_so_a_later_entry_stays
         await assert_own_replies(client)
         # Had the blocked call's connection lived on, the server would have
         # delivered the entry to "victim" and nobody else would see it as new.
-        assert await client.xreadgroup("g", "reader", {"s": ">"}) == {
-            b"s": [(added, {b"f": b"after-cancel"})]
-        }
+        assert await client.xreadgroup("g", "reader", {"s": ">"}) == [
+            [b"s", [(added, {b"f": b"after-cancel"})]]
+        ]
         summary = await client.xpending("s", "g")
         assert summary["consumers"] == [{"name": b"reader", "pending": 1}]
         stats = assert_balanced(client.pool)
@@ -491,16 +495,21 @@ async def test_xautoclaim_returns_next_id_entries_and_deleted_ids(r: Client) -> 
     assert next_id == b"0-0"
     assert claimed == [(b"1-0", {b"n": b"1"}), (b"3-0", {b"n": b"3"})]
     assert deleted == [b"2-0"]
-    assert await r.xautoclaim("s", "g", "carol", 60_000) == (b"0-0", [], [])
+    assert await r.xautoclaim("s", "g", "carol", 60_000) == [b"0-0", [], []]  # redis-py's list
 
 
-async def test_xautoclaim_count_pages_and_justid_returns_ids(r: Client) -> None:
+async def test_xautoclaim_count_pages_and_justid_returns_only_ids(r: Client) -> None:
     await _stream(r, count=3)
     await r.xgroup_create("s", "g", "0")
     await r.xreadgroup("g", "alice", {"s": ">"})
-    next_id, claimed, deleted = await r.xautoclaim("s", "g", "bob", 0, count=2, justid=True)
-    assert (next_id, claimed, deleted) == (b"3-0", [b"1-0", b"2-0"], [])
-    assert await r.xautoclaim("s", "g", "bob", 0, next_id, justid=True) == (b"0-0", [b"3-0"], [])
+    next_id, claimed, deleted = await r.xautoclaim("s", "g", "bob", 0, count=2)
+    assert (next_id, [entry_id for entry_id, _ in claimed], deleted) == (
+        b"3-0",
+        [b"1-0", b"2-0"],
+        [],
+    )
+    # justid: only the claimed IDs, as redis-py's (positional, as redis-py takes it).
+    assert await r.xautoclaim("s", "g", "carol", 0, next_id, None, True) == [b"3-0"]
 
 
 async def test_xautoclaim_of_a_missing_group_raises_nogroup(r: Client) -> None:
@@ -571,16 +580,16 @@ async def test_pipeline_transforms_stream_results(r: Client) -> None:
         2,
         [(b"1-0", {b"n": b"1"})],
         [(b"2-0", {b"n": b"2"})],
-        {b"s": [(b"2-0", {b"n": b"2"})]},
+        [[b"s", [(b"2-0", {b"n": b"2"})]]],
         True,
-        {b"s": [(b"1-0", {b"n": b"1"})]},
+        [[b"s", [(b"1-0", {b"n": b"1"})]]],
         {"pending": 1, "min": b"1-0", "max": b"1-0", "consumers": [{"name": b"c", "pending": 1}]},
         1,
         1,
         1,
     ]
     assert (info["length"], info["first-entry"]) == (0, None)
-    assert results[13] == {}
+    assert results[13] == []
 
 
 async def test_transaction_runs_stream_commands_atomically(r: Client) -> None:
@@ -589,9 +598,9 @@ async def test_transaction_runs_stream_commands_atomically(r: Client) -> None:
         p.xgroup_create("s", "g", "0").xreadgroup("g", "c", {"s": ">"})
         assert await p.execute() == [
             b"1-0",
-            {b"s": [(b"1-0", {b"f": b"v"})]},
+            [[b"s", [(b"1-0", {b"f": b"v"})]]],
             True,
-            {b"s": [(b"1-0", {b"f": b"v"})]},
+            [[b"s", [(b"1-0", {b"f": b"v"})]]],
         ]
 
 
@@ -599,9 +608,9 @@ async def test_decode_responses_gives_str_ids_fields_and_names(rs: Client) -> No
     entry_id = await rs.xadd("s", {"é": "ü"})
     assert isinstance(entry_id, str)
     assert await rs.xrange("s") == [(entry_id, {"é": "ü"})]
-    assert await rs.xread({"s": "0"}) == {"s": [(entry_id, {"é": "ü"})]}
+    assert await rs.xread({"s": "0"}) == [["s", [(entry_id, {"é": "ü"})]]]
     await rs.xgroup_create("s", "g", "0")
-    assert await rs.xreadgroup("g", "c", {"s": ">"}) == {"s": [(entry_id, {"é": "ü"})]}
+    assert await rs.xreadgroup("g", "c", {"s": ">"}) == [["s", [(entry_id, {"é": "ü"})]]]
     assert await rs.xpending("s", "g") == {
         "pending": 1,
         "min": entry_id,
@@ -611,7 +620,90 @@ async def test_decode_responses_gives_str_ids_fields_and_names(rs: Client) -> No
     (detail,) = await rs.xpending_range("s", "g", "-", "+", 1)
     assert (detail["message_id"], detail["consumer"]) == (entry_id, "c")
     assert await rs.xclaim("s", "g", "d", 0, entry_id) == [(entry_id, {"é": "ü"})]
-    assert await rs.xautoclaim("s", "g", "e", 0, justid=True) == ("0-0", [entry_id], [])
+    assert await rs.xautoclaim("s", "g", "e", 0, justid=True) == [entry_id]
     info = await rs.xinfo_stream("s")
     assert info["first-entry"] == (entry_id, {"é": "ü"})
     assert (await rs.xinfo_groups("s"))[0]["name"] == "g"
+
+
+# -- redis-py's XGROUP SETID, XINFO CONSUMERS, XINFO STREAM FULL; its argument shapes -------------
+
+
+async def check_redis_py_stream_commands(c: Any, s: str) -> None:
+    """redis-py's stream calls, positional options included, on ``c``."""
+    # xadd(name, fields, id, maxlen, approximate, nomkstream, minid, limit)
+    for i in range(1, 5):
+        await c.xadd(s, {"n": i}, f"{i}-0", 10, False)
+    assert await c.xadd(s + ":none", {"n": 1}, "*", None, True, True) is None  # nomkstream
+    assert await c.xtrim(s, 3, False) == 1  # xtrim(name, maxlen, approximate)
+    await c.xgroup_create(s, "g", "0", False)  # xgroup_create(name, groupname, id, mkstream)
+    read = await c.xreadgroup("g", "alice", {s: ">"}, 1, None, False)
+    for stream, entries in read:  # redis-py's [[stream, entries]] shape
+        assert stream == s.encode()
+        assert entries == [(b"2-0", {b"n": b"2"})]
+    await c.xreadgroup("g", "bob", {s: ">"}, None, None, True)  # noack, positionally
+    consumers = await c.xinfo_consumers(s, "g")
+    assert [(x["name"], x["pending"]) for x in consumers] == [(b"alice", 1), (b"bob", 0)]
+    assert all(isinstance(x["idle"], int) for x in consumers)
+    claimed = await c.xclaim(s, "g", "bob", 0, message_ids=["2-0"])  # redis-py's name
+    assert claimed == [(b"2-0", {b"n": b"2"})]
+    assert await c.xclaim(s, "g", "alice", 0, ["2-0"], None, None, None, False, True) == [b"2-0"]
+    assert await c.xgroup_setid(s, "g", "0") is True
+    assert await c.xgroup_setid(s, "g", "3-0", entries_read=2) is True
+    (group,) = await c.xinfo_groups(s)
+    assert (group["last-delivered-id"], group["entries-read"], group["lag"]) == (
+        b"3-0",
+        2,
+        2,
+    )  # 4 added - 2 read
+    full = await c.xinfo_stream(s, full=True)
+    assert full["length"] == 3
+    assert full["entries"] == {b"2-0": {b"n": b"2"}, b"3-0": {b"n": b"3"}, b"4-0": {b"n": b"4"}}
+    (full_group,) = full["groups"]
+    assert full_group["name"] == b"g"
+    assert {x["name"] for x in full_group["consumers"]} == {b"alice", b"bob"}
+    assert (await c.xinfo_stream(s))["first-entry"] == (b"2-0", {b"n": b"2"})
+    # The failure side: a missing group, a key of another type.
+    with pytest.raises(ReplyError, match="NOGROUP"):
+        await c.xgroup_setid(s, "nogroup", "0")
+    with pytest.raises(ReplyError, match="NOGROUP"):
+        await c.xinfo_consumers(s, "nogroup")
+    await c.set(s + ":str", "v")
+    with pytest.raises(ReplyError, match="WRONGTYPE"):
+        await c.xinfo_stream(s + ":str", full=True)
+
+
+async def test_redis_py_stream_commands_on_a_client(r: Client) -> None:
+    await check_redis_py_stream_commands(r, "s")
+    async with r.pipeline() as p:
+        p.xgroup_setid("s", "g", "$").xinfo_consumers("s", "g").xinfo_stream("s", True)
+        setid, consumers, full = await p.execute()
+    assert setid is True
+    assert len(consumers) == 2
+    assert set(full["entries"]) == {b"2-0", b"3-0", b"4-0"}
+
+
+async def test_redis_py_stream_commands_on_the_cluster(redis_cluster: RedisCluster) -> None:
+    async with ClusterClient.from_url(redis_cluster.startup_url) as cc:
+        await check_redis_py_stream_commands(cc, "{streams}s")
+        with pytest.raises(CrossSlotError):
+            await cc.xread({"{a}s": "0", "{b}s": "0"})
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda c: c.xgroup_setid("s", "g", "0", entries_read=-1), ValueError, "entries_read"),
+        (lambda c: c.xclaim("s", "g", "c", 0), TypeError, "missing the argument message_ids"),
+        (lambda c: c.xclaim("s", "g", "c", 0, ["1-0"], ids=["1-0"]), ValueError, "not both"),
+        (lambda c: c.xadd("s", {"f": "v"}, "*", 10, True, False, "1-0"), ValueError, "maxlen"),
+    ],
+    ids=["entries-read", "no-ids", "both-ids", "maxlen-and-minid"],
+)
+async def test_redis_py_stream_arguments_are_checked_before_sending(
+    r: Client, call: Any, error: type[Exception], match: str
+) -> None:
+    before = r.pool.stats().acquired
+    with pytest.raises(error, match=match):
+        call(r)
+    assert r.pool.stats().acquired == before

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -308,3 +308,49 @@ def test_millisecond_timedeltas_are_converted_exactly() -> None:
     assert command[0] == ("SET", "k", "v", "PX", 1001)
     at = datetime.datetime(2030, 1, 1, 0, 0, 0, 1000, tzinfo=datetime.UTC)
     assert cmd.strings.set_("k", "v", pxat=at)[0][-1] == 1_893_456_000_001
+
+
+# -- redis-py's string commands ------------------------------------------------------------
+
+
+def test_redis_py_string_commands_build_their_arguments() -> None:
+    strings = cmd.strings
+    assert strings.setex("k", 10, "v") == (("SETEX", "k", 10, "v"), cmd._base.ok)
+    assert strings.setex("k", datetime.timedelta(minutes=1), "v")[0] == ("SETEX", "k", 60, "v")
+    assert strings.psetex("k", datetime.timedelta(seconds=1.5), "v")[0] == (
+        "PSETEX",
+        "k",
+        1500,
+        "v",
+    )
+    assert strings.setnx("k", "v")[0] == ("SETNX", "k", "v")
+    assert strings.getset("k", "v") == (("GETSET", "k", "v"), None)
+    assert strings.substr("k", 1) == (("GETRANGE", "k", 1, -1), None)
+    assert strings.lcs("a", "b") == (("LCS", "a", "b"), None)
+    assert strings.lcs("a", "b", len=True)[0] == ("LCS", "a", "b", "LEN")
+    assert strings.lcs("a", "b", idx=True, minmatchlen=3, withmatchlen=True)[0] == (
+        *("LCS", "a", "b", "IDX", "MINMATCHLEN", 3, "WITHMATCHLEN"),
+    )
+    # set and getex take redis-py's positional order.
+    assert strings.set_("k", "v", 10, None, True)[0] == ("SET", "k", "v", "EX", 10, "NX")
+    assert strings.set_("k", "v", None, None, False, False, False, True)[0] == (
+        *("SET", "k", "v", "GET"),
+    )
+    assert strings.getex("k", None, 500)[0] == ("GETEX", "k", "PX", 500)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: cmd.strings.setex("k", -1, "v"), ValueError, "time must be positive"),
+        (lambda: cmd.strings.psetex("k", cast(Any, "1"), "v"), TypeError, "time_ms"),
+        (lambda: cmd.strings.lcs("a", "b", len=True, idx=True), ValueError, "at most one"),
+        (lambda: cmd.strings.lcs("a", "b", minmatchlen=cast(Any, "3")), TypeError, "minmatchlen"),
+    ],
+    ids=["setex", "psetex", "lcs-len-idx", "lcs-minmatchlen"],
+)
+def test_redis_py_string_command_errors_name_the_argument(
+    call: Any, error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        call()

@@ -48,12 +48,13 @@ def test_hset_sends_the_pair_then_the_mapping(
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({}, "needs field and value, or mapping="),
+        ({}, "needs key and value, mapping= or items="),
         ({"field": "f"}, "value is missing"),
-        ({"value": "v"}, "field is missing"),
+        ({"key": "f"}, "value is missing"),
+        ({"value": "v"}, "field \\(key\\) is missing"),
         ({"mapping": {}}, "non-empty mapping of field -> value"),
     ],
-    ids=["nothing", "field-only", "value-only", "empty-mapping"],
+    ids=["nothing", "field-only", "key-only", "value-only", "empty-mapping"],
 )
 def test_hset_without_a_complete_pair_raises_value_error(
     kwargs: dict[str, Any], message: str
@@ -155,12 +156,9 @@ def test_hrandfield_options_become_arguments(kwargs: dict[str, Any], args: tuple
     assert hashes.hrandfield("h", **kwargs)[0] == args
 
 
-def test_hrandfield_withvalues_gives_pairs_and_plain_count_keeps_the_list() -> None:
-    assert _transform(hashes.hrandfield("h", 2, withvalues=True))([b"a", b"1", b"b", b"2"]) == [
-        (b"a", b"1"),
-        (b"b", b"2"),
-    ]
-    assert _transform(hashes.hrandfield("h", 2, withvalues=True))(["a", "1"]) == [("a", "1")]
+def test_hrandfield_withvalues_keeps_redis_py_flat_list_as_plain_count_does() -> None:
+    assert hashes.hrandfield("h", 2, withvalues=True)[1] is None  # [f1, v1, f2, v2], as redis-py
+    assert hashes.hrandfield("h", 2, True)[0] == ("HRANDFIELD", "h", 2, "WITHVALUES")
     assert hashes.hrandfield("h", 2)[1] is None
     assert hashes.hrandfield("h")[1] is None
 
@@ -350,3 +348,40 @@ def test_connection_reads_the_blocking_time_where_the_commands_put_it(
     command: cmd.Command[Any], expected: float | None
 ) -> None:
     assert blocking_timeout(command[0], 10.0) == expected
+
+
+# -- redis-py's shapes: hset(items=), hmset, lindex("0"), LMPOP, BLMPOP, RPOPLPUSH -----------
+
+
+def test_hset_sends_items_then_the_pair_then_the_mapping_as_redis_py() -> None:
+    command = hashes.hset("h", "k", "v", {"m": 1}, ["i", 2])
+    assert command[0] == ("HSET", "h", "i", 2, "k", "v", "m", 1)
+    assert hashes.hset("h", key="f", value=1)[0] == ("HSET", "h", "f", 1)
+    assert hashes.hset("h", field="f", value=1)[0] == ("HSET", "h", "f", 1)
+    assert hashes.hmset("h", {"a": 1})[0] == ("HSET", "h", "a", 1)
+    assert _transform(hashes.hmset("h", {"a": 1}))(1) is True
+    assert _transform(hashes.hmset("h", {"a": 1}))(0) is True  # updated fields count 0
+
+
+def test_lindex_takes_an_integer_str() -> None:
+    assert lists.lindex("l", "0")[0] == ("LINDEX", "l", 0)
+    assert lists.lindex("l", "-1")[0] == ("LINDEX", "l", -1)
+    with pytest.raises(ValueError, match="index must be an integer, got 'x'"):
+        lists.lindex("l", "x")
+
+
+def test_lmpop_blmpop_and_the_pop_pushes_build_redis_arguments() -> None:
+    assert lists.lmpop(2, "a", "b", direction="left") == (("LMPOP", 2, "a", "b", "LEFT"), None)
+    assert lists.lmpop(1, "a", direction="RIGHT", count=3)[0] == (
+        *("LMPOP", 1, "a", "RIGHT", "COUNT", 3),
+    )
+    command = lists.blmpop(1.5, 2, "a", "b", direction="LEFT")
+    assert command[0] == ("BLMPOP", 1.5, 2, "a", "b", "LEFT", "COUNT", 1)
+    assert blocking_timeout(command[0], 1.0) == pytest.approx(2.5)
+    assert blocking_timeout(lists.blmpop(0, 1, "a", direction="LEFT")[0], 1.0) is None
+    assert lists.rpoplpush("a", "b") == (("RPOPLPUSH", "a", "b"), None)
+    command = lists.brpoplpush("a", "b", datetime.timedelta(seconds=2))
+    assert command[0] == ("BRPOPLPUSH", "a", "b", 2.0)
+    assert blocking_timeout(command[0], 1.0) == pytest.approx(3.0)
+    assert lists.brpoplpush("a", "b", None)[0] == ("BRPOPLPUSH", "a", "b", 0)
+    assert lists.blpop("a", None)[0] == ("BLPOP", "a", 0)

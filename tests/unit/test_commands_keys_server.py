@@ -103,7 +103,9 @@ def test_copy_options_become_arguments(options: dict[str, Any], tail: tuple[Any,
     assert command[1](0) is False
 
 
-@pytest.mark.parametrize(("db", "error"), [(-1, ValueError), ("1", TypeError), (True, TypeError)])
+@pytest.mark.parametrize(
+    ("db", "error"), [(-1, ValueError), ("x", ValueError), (True, TypeError), (1.5, TypeError)]
+)
 def test_copy_invalid_destination_db_raises_naming_it(db: Any, error: type[Exception]) -> None:
     with pytest.raises(error, match="destination_db"):
         cmd.keys.copy("a", "b", destination_db=db)
@@ -371,3 +373,57 @@ def test_flushall_can_run_asynchronously() -> None:
     transform = cmd.server.flushall()[1]
     assert transform is not None
     assert transform(b"OK") is True
+
+
+# -- redis-py's key commands: MOVE, OBJECT, SORT, SORT_RO, MIGRATE; expiry shapes -------------
+
+
+def test_sort_builds_redis_arguments_in_redis_order() -> None:
+    keys = cmd.keys
+    assert keys.sort("k") == (("SORT", "k"), None)
+    command = keys.sort("k", 0, 5, "w_*", ["#", "n_*"], True, True, "dst")
+    assert command[0] == (
+        *("SORT", "k", "BY", "w_*", "LIMIT", 0, 5, "GET", "#", "GET", "n_*"),
+        *("DESC", "ALPHA", "STORE", "dst"),
+    )
+    grouped = keys.sort("k", get=["#", "n_*"], groups=True)
+    assert grouped[1] is not None
+    assert grouped[1]([b"1", b"a", b"2", b"b"]) == [(b"1", b"a"), (b"2", b"b")]
+    assert grouped[1]([]) == []
+    assert keys.sort_ro("k", get="#", alpha=True) == (("SORT_RO", "k", "GET", "#", "ALPHA"), None)
+    with pytest.raises(ValueError, match="groups=True groups"):
+        keys.sort("k", get=["#", "n_*"], groups=True, store="dst")
+
+
+def test_move_object_and_migrate_build_redis_arguments() -> None:
+    keys = cmd.keys
+    assert keys.move("k", 2)[0] == ("MOVE", "k", 2)
+    assert keys.move("k", "2")[0] == ("MOVE", "k", 2)
+    assert keys.object_("refcount", "k") == (("OBJECT", "REFCOUNT", "k"), None)
+    assert keys.migrate("h", 6380, ["a", "b"], 0, 100, True, True, "pw")[0] == (
+        *("MIGRATE", "h", 6380, "", 0, 100, "COPY", "REPLACE", "AUTH", "pw", "KEYS", "a", "b"),
+    )
+    assert keys.migrate("h", 6380, "a", 1, 100)[0] == (
+        "MIGRATE",
+        "h",
+        6380,
+        "",
+        1,
+        100,
+        "KEYS",
+        "a",
+    )
+
+
+def test_expire_takes_redis_py_time_and_aiopool_seconds() -> None:
+    keys = cmd.keys
+    assert keys.expire("k", 10)[0] == ("EXPIRE", "k", 10)
+    assert keys.expire("k", time=10, gt=True)[0] == ("EXPIRE", "k", 10, "GT")
+    assert keys.expire("k", seconds=datetime.timedelta(minutes=2))[0] == ("EXPIRE", "k", 120)
+    assert keys.expire("k", -5)[0] == ("EXPIRE", "k", -5)
+    assert keys.pexpire("k", datetime.timedelta(seconds=1), True)[0] == ("PEXPIRE", "k", 1000, "NX")
+    assert keys.pexpire("k", millis=7)[0] == ("PEXPIRE", "k", 7)
+    assert keys.expireat("k", DEADLINE_SECONDS, False, False, True)[0][-1] == "GT"
+    with pytest.raises(TypeError, match="time must be an int of seconds"):
+        keys.expire("k", "10")  # type: ignore[arg-type]
+    assert cmd.keys.type_("k") == (("TYPE", "k"), None)

@@ -76,12 +76,9 @@ def test_sismember_smismember_and_smove_replies_become_bools() -> None:
     assert smove[1](0) is False
 
 
-def test_spop_without_count_is_raw_and_with_count_is_a_set() -> None:
+def test_spop_is_raw_with_and_without_count_as_redis_py() -> None:
     assert sets.spop("s") == (("SPOP", "s"), None)
-    command = sets.spop("s", 2)
-    assert command[0] == ("SPOP", "s", 2)
-    assert command[1] is not None
-    assert command[1]([b"a", b"b"]) == {b"a", b"b"}
+    assert sets.spop("s", 2) == (("SPOP", "s", 2), None)  # a list, as redis-py's
 
 
 def test_spop_count_must_be_a_non_negative_int() -> None:
@@ -660,3 +657,15 @@ def test_bzmpop_carries_its_timeout_first_and_is_blocking() -> None:
     assert blocking_timeout(args, 5.0) == 6.5
     assert blocking_timeout(zsets.bzmpop(0, 1, ["a"], min=True)[0], 5.0) is None
     assert not may_block(zsets.zmpop(1, ["a"], min=True)[0])
+
+
+def test_sintercard_sends_numkeys_keys_and_limit_as_redis_py() -> None:
+    assert sets.sintercard(2, ["a", "b"]) == (("SINTERCARD", 2, "a", "b", "LIMIT", 0), None)
+    assert sets.sintercard(1, "a", limit=5)[0] == ("SINTERCARD", 1, "a", "LIMIT", 5)
+    with pytest.raises(ValueError, match="numkeys is 1 but 2 keys"):
+        sets.sintercard(1, ["a", "b"])
+
+
+def test_spop_count_is_checked_as_before() -> None:
+    with pytest.raises(ValueError, match="count must be an int >= 0"):
+        sets.spop("s", -2)

@@ -250,21 +250,21 @@ def test_read_argument_errors_name_the_argument(
         call()
 
 
-def test_xread_reply_becomes_a_dict_per_stream_and_nil_becomes_empty() -> None:
+def test_xread_reply_keeps_redis_py_list_per_stream_and_nil_becomes_empty() -> None:
     command = xs.xread({"s": "0"})
     reply = [[b"s", [[b"1-0", [b"f", b"v"]]]], [b"t", [[b"2-0", [b"g", b"w"]]]]]
-    assert transformed(command, reply) == {
-        b"s": [(b"1-0", {b"f": b"v"})],
-        b"t": [(b"2-0", {b"g": b"w"})],
-    }
-    assert transformed(command, None) == {}
+    assert transformed(command, reply) == [
+        [b"s", [(b"1-0", {b"f": b"v"})]],
+        [b"t", [(b"2-0", {b"g": b"w"})]],
+    ]
+    assert transformed(command, None) == []
 
 
 def test_xreadgroup_history_entry_with_nil_fields_becomes_none() -> None:
     reply = [["s", [["1-0", None], ["2-0", ["b", "2"]]]]]
-    assert transformed(xs.xreadgroup("g", "c", {"s": "0"}), reply) == {
-        "s": [("1-0", None), ("2-0", {"b": "2"})]
-    }
+    assert transformed(xs.xreadgroup("g", "c", {"s": "0"}), reply) == [
+        ["s", [("1-0", None), ("2-0", {"b": "2"})]]
+    ]
 
 
 # -- consumer groups ---------------------------------------------------------------------
@@ -397,17 +397,18 @@ def test_xautoclaim_arguments_and_reply() -> None:
     command = xs.xautoclaim("s", "g", "c", 100)
     assert command[0] == ("XAUTOCLAIM", "s", "g", "c", 100, "0-0")
     reply = [b"5-0", [[b"1-0", [b"f", b"v"]], [b"2-0", None]], [b"3-0"]]
-    assert transformed(command, reply) == (
+    assert transformed(command, reply) == [  # a list, as redis-py's
         b"5-0",
         [(b"1-0", {b"f": b"v"}), (b"2-0", None)],
         [b"3-0"],
-    )
+    ]
     # Redis 6.2 sends no list of deleted IDs.
-    assert transformed(command, [b"0-0", []]) == (b"0-0", [], [])
+    assert transformed(command, [b"0-0", []]) == [b"0-0", [], []]
 
     ids_only = xs.xautoclaim("s", "g", "c", 100, "1-0", count=5, justid=True)
     assert ids_only[0] == ("XAUTOCLAIM", "s", "g", "c", 100, "1-0", "COUNT", 5, "JUSTID")
-    assert transformed(ids_only, ["0-0", ["1-0", "2-0"], []]) == ("0-0", ["1-0", "2-0"], [])
+    # Only the claimed IDs, as redis-py's justid result.
+    assert transformed(ids_only, ["0-0", ["1-0", "2-0"], []]) == ["1-0", "2-0"]
 
 
 # -- XINFO -----------------------------------------------------------------------------
@@ -530,3 +531,83 @@ def test_hyperloglog_arguments_and_replies() -> None:
     assert transformed(bits.pfmerge("d", "a"), "OK") is True
     with pytest.raises(ValueError, match=r"pfcount\(\) needs at least one key"):
         bits.pfcount()
+
+
+# -- redis-py's XGROUP SETID, XINFO CONSUMERS, XINFO STREAM FULL; BITFIELD -----------------------
+
+
+def test_xgroup_setid_and_xinfo_consumers_build_their_subcommands() -> None:
+    assert xs.xgroup_setid("s", "g", "$")[0] == ("XGROUP", "SETID", "s", "g", "$")
+    assert xs.xgroup_setid("s", "g", "0", 4)[0] == (
+        "XGROUP",
+        "SETID",
+        "s",
+        "g",
+        "0",
+        "ENTRIESREAD",
+        4,
+    )
+    command = xs.xinfo_consumers("s", "g")
+    assert command[0] == ("XINFO", "CONSUMERS", "s", "g")
+    assert transformed(command, [[b"name", b"c", b"pending", 1, b"idle", 5]]) == [
+        {"name": b"c", "pending": 1, "idle": 5}
+    ]
+
+
+def test_xinfo_stream_full_parses_entries_groups_and_consumers() -> None:
+    command = xs.xinfo_stream("s", full=True)
+    assert command[0] == ("XINFO", "STREAM", "s", "FULL")
+    consumer = [b"name", b"c", b"pending", []]
+    group = [b"name", b"g", b"consumers", [consumer], b"pending", []]
+    reply = [b"length", 1, b"entries", [[b"1-0", [b"f", b"v"]]], b"groups", [group]]
+    assert transformed(command, reply) == {
+        "length": 1,
+        "entries": {b"1-0": {b"f": b"v"}},
+        "groups": [{"name": b"g", "consumers": [{"name": b"c", "pending": []}], "pending": []}],
+    }
+
+
+def test_xclaim_and_xautoclaim_take_redis_py_positional_options() -> None:
+    command = xs.xclaim("s", "g", "c", 10, ["1-0"], 5, None, 2, True, True)
+    assert command[0] == (
+        *("XCLAIM", "s", "g", "c", 10, "1-0", "IDLE", 5, "RETRYCOUNT", 2, "FORCE", "JUSTID"),
+    )
+    assert xs.xclaim("s", "g", "c", 10, ids="1-0")[0][-1] == "1-0"
+    assert xs.xautoclaim("s", "g", "c", 10, "0-0", 5, True)[0][-1] == "JUSTID"
+    assert xs.xtrim("s", 10, False, None, None)[0] == ("XTRIM", "s", "MAXLEN", 10)
+    assert xs.xadd("s", {"f": 1}, "*", 5, False)[0] == ("XADD", "s", "MAXLEN", 5, "*", "f", 1)
+
+
+def test_bitfield_operation_builds_one_command_and_resets() -> None:
+    sent: list[cmd.Command[Any]] = []
+
+    def submit(command: cmd.Command[Any]) -> str:
+        sent.append(command)
+        return "submitted"
+
+    op = bits.BitFieldOperation(submit, "k", default_overflow="sat")
+    assert op.operations == [("OVERFLOW", "SAT")]
+    op.get("u8", 0).set("i4", "#2", -1).incrby("u8", 8, 3, overflow="FAIL").overflow("FAIL")
+    assert op.execute() == "submitted"
+    assert sent == [
+        (
+            (
+                *("BITFIELD", "k", "OVERFLOW", "SAT", "GET", "u8", 0, "SET", "i4", "#2", -1),
+                *("OVERFLOW", "FAIL", "INCRBY", "u8", 8, 3),
+            ),
+            None,
+        )
+    ]
+    assert op.operations == [("OVERFLOW", "SAT")]  # back to the default
+    plain = bits.BitFieldOperation(submit, "k")
+    assert plain.overflow("wrap").operations == []  # WRAP is Redis's default: nothing sent
+    assert "BitFieldOperation" in repr(plain)
+
+
+def test_bitfield_ro_reads_each_item() -> None:
+    assert bits.bitfield_ro("k", "u8", 0) == (("BITFIELD_RO", "k", "GET", "u8", 0), None)
+    assert bits.bitfield_ro("k", "u8", 0, [("i4", "#1")])[0] == (
+        *("BITFIELD_RO", "k", "GET", "u8", 0, "GET", "i4", "#1"),
+    )
+    with pytest.raises(ValueError, match="offset must be an int or '#n'"):
+        bits.bitfield_ro("k", "u8", "#")

@@ -100,7 +100,7 @@ def test_wrong_calls_fail_as_the_definition_would(pipeline: Pipeline) -> None:
     with pytest.raises(TypeError, match="unexpected keyword argument 'nope'"):
         pipeline.set("k", "v", nope=1)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="positional"):
-        pipeline.set("k", "v", 10)  # type: ignore[call-arg]  # ex= is keyword-only
+        pipeline.get("k", "extra")  # type: ignore[call-arg]
     assert len(pipeline) == 0
 
 
