@@ -77,9 +77,19 @@ def set_(
 
 
 def mget(*keys: Key | Sequence[Key]) -> Command[list[Any]]:
-    """MGET: the values at ``keys``, ``None`` for each missing one."""
+    """MGET: the values at ``keys``, ``None`` for each missing one.
+
+    An empty list, ``mget([])``, gives ``[]`` as redis-py's does (it sends a
+    PING, so a pipeline's replies still pair one-to-one with its commands).
+    """
+    if len(keys) == 1 and isinstance(keys[0], list | tuple) and not keys[0]:
+        return ("PING",), _no_values
     keys = keys_or_list("mget", keys)
     return ("MGET", *keys), None
+
+
+def _no_values(reply: Any) -> list[Any]:
+    return []
 
 
 def mset(mapping: Mapping[Any, Value]) -> Command[bool]:

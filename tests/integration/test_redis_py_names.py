@@ -309,3 +309,13 @@ async def test_transaction_takes_redis_py_arguments(redis_url: str) -> None:
         assert await r.transaction(bump, "tx:n") == [True]  # EXEC's results by default
         with pytest.raises(ValueError, match="watch_delay"):
             await r.transaction(bump, "tx:n", watch_delay=-1)
+
+
+async def test_mget_of_an_empty_list_is_an_empty_list(redis_url: str) -> None:
+    async with Client.from_url(redis_url) as r:
+        assert await r.mget([]) == []
+        pipe = r.pipeline(transaction=False)
+        pipe.set("e:a", "1").mget([]).mget(["e:a"])
+        assert await pipe.execute() == [True, [], [b"1"]]
+        with pytest.raises(ValueError, match="at least one key"):
+            await r.mget()
