@@ -14,7 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 from . import (
+    admin,
     bits,
+    cluster_admin,
     hashes,
     keys,
     lists,
@@ -40,8 +42,10 @@ __all__ = [
     "KeyOrKeys",
     "Number",
     "Value",
+    "admin",
     "apply",
     "bits",
+    "cluster_admin",
     "describe",
     "hashes",
     "keys",
