@@ -252,11 +252,16 @@ def cluster_forget(node_id: str) -> Command[bool]:
     return ("CLUSTER", "FORGET", _node_id(node_id)), ok
 
 
-def cluster_meet(host: str, port: int) -> Command[bool]:
-    """CLUSTER MEET: introduce the node at ``host``/``port`` to this node's cluster; ``True``."""
+def cluster_meet(host: str, port: int, *, bus_port: int | None = None) -> Command[bool]:
+    """CLUSTER MEET: introduce the node at ``host``/``port`` to this node's cluster; ``True``.
+
+    ``bus_port`` is its cluster bus port when that is not ``port + 10000``
+    (an addition to redis-py's arguments).
+    """
     if not isinstance(host, str):
         raise TypeError(f"host must be a str, got {type(host).__name__}")
-    return ("CLUSTER", "MEET", host, integer("port", port)), ok
+    args: tuple[Arg, ...] = ("CLUSTER", "MEET", host, integer("port", port))
+    return (args if bus_port is None else (*args, integer("bus_port", bus_port))), ok
 
 
 def cluster_replicate(node_id: str) -> Command[bool]:
