@@ -650,6 +650,7 @@ class Client:
     lolwut = _command(cmd.admin.lolwut)
     replicaof = _command(cmd.admin.replicaof)
     slaveof = _command(cmd.admin.slaveof)
+    failover = _command(cmd.admin.failover)
     debug_object = _command(cmd.admin.debug_object)
 
     # cluster_admin

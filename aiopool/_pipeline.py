@@ -727,6 +727,7 @@ class Pipeline:
     lolwut = _queued(cmd.admin.lolwut)
     replicaof = _queued(cmd.admin.replicaof)
     slaveof = _queued(cmd.admin.slaveof)
+    failover = _queued(cmd.admin.failover)
     debug_object = _queued(cmd.admin.debug_object)
 
     # cluster_admin

@@ -288,6 +288,7 @@ BINDINGS: Final[dict[str, Callable[..., Any]]] = {
     "lolwut": admin.lolwut,
     "replicaof": admin.replicaof,
     "slaveof": admin.slaveof,
+    "failover": admin.failover,
     "debug_object": admin.debug_object,
     # cluster_admin
     "cluster_info": cluster_admin.cluster_info,
@@ -418,7 +419,7 @@ _PER_NODE: Final = frozenset(
     {
         *("client_kill", "client_kill_filter", "client_pause", "client_unpause"),
         *("client_unblock", "script_kill", "function_kill", "save", "bgsave"),
-        *("bgrewriteaof", "swapdb", "replicaof", "slaveof"),
+        *("bgrewriteaof", "swapdb", "replicaof", "slaveof", "failover"),
         *("module_load", "module_loadex", "module_unload", "cluster_myid", "cluster_links"),
         *("cluster_addslots", "cluster_addslotsrange", "cluster_delslots"),
         *("cluster_delslotsrange", "cluster_failover", "cluster_flushslots"),

@@ -233,7 +233,8 @@ def acl_setuser(
     ``keys`` are patterns (``~`` added unless given, ``%R~`` allowed);
     ``selectors`` are ``(command_rule, key_pattern)`` pairs. ``enabled``
     defaults to ``False`` (``off``), as in redis-py. No password appears in
-    an error message. On a ``ClusterClient``: every node, primaries and
+    an error message (a malformed hash is refused before the server could
+    quote it). On a ``ClusterClient``: every node, primaries and
     replicas (ACLs are not replicated; a replica may become a primary).
     """
     if nopass and (passwords or hashed_passwords):
@@ -251,7 +252,14 @@ def acl_setuser(
     ]
     args.append("on" if enabled else "off")
     args += _prefixed("passwords", _one_or_many(passwords), (b">", b"<"))
-    args += _prefixed("hashed_passwords", _one_or_many(hashed_passwords), (b"#", b"!"))
+    hashes = _prefixed("hashed_passwords", _one_or_many(hashed_passwords), (b"#", b"!"))
+    for index, word in enumerate(hashes):
+        # The server's error would quote the hash: refuse it here, without it.
+        if len(word) != 65 or word[1:].strip(b"0123456789abcdef"):
+            raise ValueError(
+                f"hashed_passwords[{index}] must be a SHA-256: 64 lowercase hex characters"
+            )
+    args += hashes
     if nopass:
         args.append("nopass")
     for index, category in enumerate(_words("categories", categories)):
@@ -630,6 +638,41 @@ def slaveof(host: str | None = None, port: int | None = None) -> Command[bool]:
     if host is None or port is None:
         raise ValueError("slaveof() takes both host and port, or neither")
     return ("SLAVEOF", host, integer("port", port)), _ok_text
+
+
+def failover(
+    host: str | None = None,
+    port: int | None = None,
+    force: bool = False,
+    abort: bool = False,
+    timeout: int | None = None,
+) -> Command[bool]:
+    """FAILOVER: hand this primary's role to a replica (``host``/``port``, or any); ``True``.
+
+    ``force`` (with a target and a ``timeout`` in ms) fails over even if the
+    replica did not catch up; ``abort=True`` cancels a failover in progress.
+    The server answers once the failover started, not when it is done
+    (watch ``role()``). A primary without replicas raises ``ReplyError``.
+    redis-py raises ``NotImplementedError`` here.
+    """
+    if abort:
+        if host is not None or port is not None or force or timeout is not None:
+            raise ValueError("abort=True takes no other argument")
+        return ("FAILOVER", "ABORT"), ok
+    args: list[Arg] = ["FAILOVER"]
+    if (host is None) != (port is None):
+        raise ValueError("failover() takes both host and port, or neither")
+    if host is not None:
+        args += ("TO", host, integer("port", port))
+        if force:
+            args.append("FORCE")
+    elif force:
+        raise ValueError("force needs a target replica (host and port)")
+    if timeout is not None:
+        args += ("TIMEOUT", positive("timeout", timeout))
+    elif force:
+        raise ValueError("force needs a timeout")
+    return tuple(args), ok
 
 
 def _shutdown(

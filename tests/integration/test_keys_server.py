@@ -459,7 +459,7 @@ async def test_keys_and_server_commands_in_a_pipeline_return_transformed_results
     assert isinstance(seconds, int)
     assert isinstance(micros, int)
     assert results[9].tzinfo is UTC
-    assert results[10] == {"maxmemory": b"0"}
+    assert results[10] == {"maxmemory": "0"}
     assert results[11:] == [None, None]
 
 

@@ -465,6 +465,36 @@ async def test_replicaof_and_slaveof_follow_and_leave_a_primary(
         await admin.replicaof("127.0.0.1", "not-a-port")
 
 
+async def test_failover_hands_the_primary_role_to_a_replica(
+    admin: Client, admin_server: RedisServer
+) -> None:
+    with pytest.raises(ReplyError, match="replicas"):
+        await admin.failover()
+    with pytest.raises(ReplyError, match="No failover in progress"):
+        await admin.failover(abort=True)
+    with RedisServer() as replica_server:
+        async with Client.from_url(replica_server.url) as replica:
+            assert await replica.replicaof("127.0.0.1", admin_server.port) is True
+
+            async def linked() -> bool:
+                replica_state = (await admin.info("replication")).get("slave0", {})
+                return bool(replica_state.get("state") == "online")
+
+            await until(linked, "the replica to connect", attempts=500)
+            assert await admin.failover("127.0.0.1", replica_server.port, timeout=5000) is True
+
+            async def swapped() -> bool:
+                roles = ((await admin.role())[0], (await replica.role())[0])
+                return roles == (b"slave", b"master")
+
+            await until(swapped, "the failover", attempts=500)
+            await replica.shutdown(nosave=True)
+    with pytest.raises(ValueError, match="both host and port"):
+        await admin.failover("127.0.0.1")
+    with pytest.raises(ValueError, match="force needs a target"):
+        await admin.failover(force=True)
+
+
 async def test_debug_object_describes_a_value(admin: Client, r: Client) -> None:
     await admin.set("k", "hello")
     described = await admin.debug_object("k")

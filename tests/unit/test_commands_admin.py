@@ -85,6 +85,7 @@ def test_acl_setuser_builds_redis_py_rules() -> None:
         ({"selectors": [("+get",)]}, TypeError, "pair"),
         ({"selectors": [("get", "k")]}, ValueError, r"selectors\[0\]"),
         ({"keys": "k"}, TypeError, "keys must be a list"),
+        ({"hashed_passwords": "+hunter2"}, ValueError, "must be a SHA-256"),
     ],
     ids=[
         "password",
@@ -96,6 +97,7 @@ def test_acl_setuser_builds_redis_py_rules() -> None:
         "selector-shape",
         "selector-rule",
         "lone-key",
+        "malformed-hash",
     ],
 )
 def test_acl_setuser_bad_arguments_raise_without_the_password(
@@ -391,6 +393,26 @@ def test_persistence_commands_build_their_arguments() -> None:
         cmd.admin._shutdown(save=True, nosave=True)
     with pytest.raises(ValueError, match="second must be an int >= 0"):
         cmd.admin.swapdb(0, -1)
+
+
+def test_failover_builds_its_options() -> None:
+    assert cmd.admin.failover()[0] == ("FAILOVER",)
+    assert cmd.admin.failover("h", 1, force=True, timeout=50)[0] == (
+        "FAILOVER",
+        "TO",
+        "h",
+        1,
+        "FORCE",
+        "TIMEOUT",
+        50,
+    )
+    assert cmd.admin.failover(abort=True)[0] == ("FAILOVER", "ABORT")
+    with pytest.raises(ValueError, match="force needs a timeout"):
+        cmd.admin.failover("h", 1, force=True)
+    with pytest.raises(ValueError, match="takes no other argument"):
+        cmd.admin.failover(abort=True, timeout=5)
+    with pytest.raises(ValueError, match="timeout must be a positive int"):
+        cmd.admin.failover(timeout=0)
 
 
 def test_debug_object_parses_its_line() -> None:
