@@ -14,7 +14,7 @@ from ._autopipeline import AutoPipeliner, AutoPipelineStats
 from ._commands import Command, Key, Value
 from ._config import AUTO_PIPELINE_FIELDS, AutoPipelineOptions, options_from_url
 from ._connection import Connection
-from ._errors import ConnectionFailure, OutcomeUnknown
+from ._errors import ConnectError, ConnectionFailure, OutcomeUnknown
 from ._lock import lock as _lock
 from ._monitor import Monitor
 from ._pipeline import Pipeline
@@ -408,6 +408,36 @@ class Client:
             lambda: self._run(cmd.scripting.script_load(script.source)),
         )
 
+    async def shutdown(
+        self,
+        save: bool = False,
+        nosave: bool = False,
+        now: bool = False,
+        force: bool = False,
+        abort: bool = False,
+    ) -> bool | None:
+        """SHUTDOWN: stop the server; ``None`` once it closed the connection (success).
+
+        ``save``/``nosave`` force or skip the final save (not both:
+        ``ValueError``), ``now`` skips waiting for lagging replicas,
+        ``force`` ignores errors writing the save, and ``abort=True``
+        cancels a shutdown in progress (``True``). As in redis-py, losing the
+        connection after sending it is success; a failure to connect (nothing
+        was sent: ``ConnectError``), an error reply (``ReplyError``, e.g.
+        ``Errors trying to SHUTDOWN``) or a timeout (``CommandTimeout``: the
+        server did not close the connection) raise. The pool's other
+        connections break with the server; close the client afterwards.
+        redis-py raises ``RedisError`` when a reply comes instead; here a
+        reply can only be ``abort``'s ``OK``, so ``True`` is returned.
+        """
+        command = cmd.admin._shutdown(save, nosave, now, force, abort)
+        try:
+            return await self._run(command)
+        except ConnectError:
+            raise
+        except ConnectionFailure:
+            return None
+
     def pubsub(
         self, *, max_messages: int = 10_000, ignore_subscribe_messages: bool = True
     ) -> PubSub:
@@ -652,11 +682,16 @@ class Client:
     fcall = _command(cmd.scripting.fcall)
     fcall_ro = _command(cmd.scripting.fcall_ro)
     function_delete = _command(cmd.scripting.function_delete)
+    function_dump = _command(cmd.scripting.function_dump)
     function_flush = _command(cmd.scripting.function_flush)
+    function_kill = _command(cmd.scripting.function_kill)
     function_list = _command(cmd.scripting.function_list)
     function_load = _command(cmd.scripting.function_load)
+    function_restore = _command(cmd.scripting.function_restore)
+    function_stats = _command(cmd.scripting.function_stats)
     script_exists = _command(cmd.scripting.script_exists)
     script_flush = _command(cmd.scripting.script_flush)
+    script_kill = _command(cmd.scripting.script_kill)
     script_load = _command(cmd.scripting.script_load)
 
     # pubsub
@@ -670,10 +705,20 @@ class Client:
 
     # server
     client_getname = _command(cmd.server.client_getname)
+    client_getredir = _command(cmd.server.client_getredir)
     client_id = _command(cmd.server.client_id)
+    client_info = _command(cmd.server.client_info)
+    client_kill = _command(cmd.server.client_kill)
+    client_kill_filter = _command(cmd.server.client_kill_filter)
     client_list = _command(cmd.server.client_list)
+    client_pause = _command(cmd.server.client_pause)
     client_setname = _command(cmd.server.client_setname)
+    client_trackinginfo = _command(cmd.server.client_trackinginfo)
+    client_unblock = _command(cmd.server.client_unblock)
+    client_unpause = _command(cmd.server.client_unpause)
     config_get = _command(cmd.server.config_get)
+    config_resetstat = _command(cmd.server.config_resetstat)
+    config_rewrite = _command(cmd.server.config_rewrite)
     config_set = _command(cmd.server.config_set)
     dbsize = _command(cmd.server.dbsize)
     echo = _command(cmd.server.echo)
@@ -685,5 +730,81 @@ class Client:
     ping = _command(cmd.server.ping)
     time = _command(cmd.server.time)
     wait = _command(cmd.server.wait)
+
+    # admin
+    acl_cat = _command(cmd.admin.acl_cat)
+    acl_deluser = _command(cmd.admin.acl_deluser)
+    acl_dryrun = _command(cmd.admin.acl_dryrun)
+    acl_genpass = _command(cmd.admin.acl_genpass)
+    acl_getuser = _command(cmd.admin.acl_getuser)
+    acl_list = _command(cmd.admin.acl_list)
+    acl_load = _command(cmd.admin.acl_load)
+    acl_save = _command(cmd.admin.acl_save)
+    acl_log = _command(cmd.admin.acl_log)
+    acl_log_reset = _command(cmd.admin.acl_log_reset)
+    acl_setuser = _command(cmd.admin.acl_setuser)
+    acl_users = _command(cmd.admin.acl_users)
+    acl_whoami = _command(cmd.admin.acl_whoami)
+    slowlog_get = _command(cmd.admin.slowlog_get)
+    slowlog_len = _command(cmd.admin.slowlog_len)
+    slowlog_reset = _command(cmd.admin.slowlog_reset)
+    latency_doctor = _command(cmd.admin.latency_doctor)
+    latency_graph = _command(cmd.admin.latency_graph)
+    latency_histogram = _command(cmd.admin.latency_histogram)
+    latency_history = _command(cmd.admin.latency_history)
+    latency_latest = _command(cmd.admin.latency_latest)
+    latency_reset = _command(cmd.admin.latency_reset)
+    memory_stats = _command(cmd.admin.memory_stats)
+    memory_doctor = _command(cmd.admin.memory_doctor)
+    memory_malloc_stats = _command(cmd.admin.memory_malloc_stats)
+    memory_purge = _command(cmd.admin.memory_purge)
+    module_list = _command(cmd.admin.module_list)
+    module_load = _command(cmd.admin.module_load)
+    module_loadex = _command(cmd.admin.module_loadex)
+    module_unload = _command(cmd.admin.module_unload)
+    command_count = _command(cmd.admin.command_count)
+    command_docs = _command(cmd.admin.command_docs)
+    command_getkeys = _command(cmd.admin.command_getkeys)
+    command_getkeysandflags = _command(cmd.admin.command_getkeysandflags)
+    command_info = _command(cmd.admin.command_info)
+    command_list = _command(cmd.admin.command_list)
+    role = _command(cmd.admin.role)
+    bgsave = _command(cmd.admin.bgsave)
+    save = _command(cmd.admin.save)
+    bgrewriteaof = _command(cmd.admin.bgrewriteaof)
+    swapdb = _command(cmd.admin.swapdb)
+    lolwut = _command(cmd.admin.lolwut)
+    replicaof = _command(cmd.admin.replicaof)
+    slaveof = _command(cmd.admin.slaveof)
+    failover = _command(cmd.admin.failover)
+    debug_object = _command(cmd.admin.debug_object)
+
+    # cluster_admin
+    cluster_info = _command(cmd.cluster_admin.cluster_info)
+    cluster_nodes = _command(cmd.cluster_admin.cluster_nodes)
+    cluster_slots = _command(cmd.cluster_admin.cluster_slots)
+    cluster_shards = _command(cmd.cluster_admin.cluster_shards)
+    cluster_myid = _command(cmd.cluster_admin.cluster_myid)
+    cluster_keyslot = _command(cmd.cluster_admin.cluster_keyslot)
+    cluster_countkeysinslot = _command(cmd.cluster_admin.cluster_countkeysinslot)
+    cluster_get_keys_in_slot = _command(cmd.cluster_admin.cluster_get_keys_in_slot)
+    cluster_links = _command(cmd.cluster_admin.cluster_links)
+    cluster_replicas = _command(cmd.cluster_admin.cluster_replicas)
+    cluster_count_failure_report = _command(cmd.cluster_admin.cluster_count_failure_report)
+    cluster_addslots = _command(cmd.cluster_admin.cluster_addslots)
+    cluster_addslotsrange = _command(cmd.cluster_admin.cluster_addslotsrange)
+    cluster_delslots = _command(cmd.cluster_admin.cluster_delslots)
+    cluster_delslotsrange = _command(cmd.cluster_admin.cluster_delslotsrange)
+    cluster_failover = _command(cmd.cluster_admin.cluster_failover)
+    cluster_flushslots = _command(cmd.cluster_admin.cluster_flushslots)
+    cluster_forget = _command(cmd.cluster_admin.cluster_forget)
+    cluster_meet = _command(cmd.cluster_admin.cluster_meet)
+    cluster_replicate = _command(cmd.cluster_admin.cluster_replicate)
+    cluster_reset = _command(cmd.cluster_admin.cluster_reset)
+    cluster_save_config = _command(cmd.cluster_admin.cluster_save_config)
+    cluster_set_config_epoch = _command(cmd.cluster_admin.cluster_set_config_epoch)
+    cluster_setslot = _command(cmd.cluster_admin.cluster_setslot)
+    cluster_setslot_stable = _command(cmd.cluster_admin.cluster_setslot_stable)
+    cluster_bumpepoch = _command(cmd.cluster_admin.cluster_bumpepoch)
 
     # -- end of generated commands

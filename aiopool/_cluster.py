@@ -36,6 +36,7 @@ from ._errors import (
     RedirectError,
     ReplyError,
 )
+from ._fanout import ON_ALL_NODES, ON_ALL_PRIMARIES, argument_slot
 from ._keys import command_slot, key_slot
 from ._lock import lock as _lock
 from ._pool import Pool
@@ -53,21 +54,6 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 _ASKING = encode_command(("ASKING",))
-# Keyless commands that every primary must run, and how their replies combine.
-_ON_ALL_PRIMARIES: dict[str, Callable[[list[Any]], Any]] = {
-    "flushall": lambda replies: replies[0],
-    "flushdb": lambda replies: replies[0],
-    "script|load": lambda replies: replies[0],
-    "script|flush": lambda replies: replies[0],
-    "function|load": lambda replies: replies[0],
-    "function|delete": lambda replies: replies[0],
-    "function|flush": lambda replies: replies[0],
-    "config|set": lambda replies: replies[0],
-    "config|resetstat": lambda replies: replies[0],
-    "dbsize": sum,
-    "keys": lambda replies: [key for reply in replies for key in reply],
-    "script|exists": lambda replies: [int(all(found)) for found in zip(*replies, strict=True)],
-}
 
 
 def _command(
@@ -387,13 +373,18 @@ class ClusterClient:
             await self.open()  # raises ClusterError once closed
         name = canonical_name(args)
         slot = command_slot(args, name)
-        if slot is None and name in _ON_ALL_PRIMARIES:
-            return _ON_ALL_PRIMARIES[name](await self._on_all(args, name))
+        if slot is None:
+            combine = ON_ALL_PRIMARIES.get(name) or ON_ALL_NODES.get(name)
+            if combine is not None:
+                return combine(await self._on_all(args, name))
+            slot = argument_slot(args, name)
         return await self._route(args, slot, name in READ_ONLY)
 
     async def _on_all(self, args: tuple[Any, ...], name: str) -> list[Any]:
         nodes = self._topology.map.primaries()
-        if name.startswith("script|") and self.cluster_options.read_from != "primary":
+        if name in ON_ALL_NODES:
+            nodes = sorted(self._topology.map.addresses())
+        elif name.startswith("script|") and self.cluster_options.read_from != "primary":
             # Scripts are not replicated: replicas serving EVALSHA_RO need them too.
             nodes = sorted(self._topology.map.addresses())
         return list(await asyncio.gather(*(self.node(a)._send(args) for a in nodes)))
@@ -868,9 +859,12 @@ class ClusterClient:
     fcall = _command(cmd.scripting.fcall)
     fcall_ro = _command(cmd.scripting.fcall_ro)
     function_delete = _command(cmd.scripting.function_delete)
+    function_dump = _command(cmd.scripting.function_dump)
     function_flush = _command(cmd.scripting.function_flush)
     function_list = _command(cmd.scripting.function_list)
     function_load = _command(cmd.scripting.function_load)
+    function_restore = _command(cmd.scripting.function_restore)
+    function_stats = _command(cmd.scripting.function_stats)
     script_exists = _command(cmd.scripting.script_exists)
     script_flush = _command(cmd.scripting.script_flush)
     script_load = _command(cmd.scripting.script_load)
@@ -886,10 +880,15 @@ class ClusterClient:
 
     # server
     client_getname = _command(cmd.server.client_getname)
+    client_getredir = _command(cmd.server.client_getredir)
     client_id = _command(cmd.server.client_id)
+    client_info = _command(cmd.server.client_info)
     client_list = _command(cmd.server.client_list)
     client_setname = _command(cmd.server.client_setname)
+    client_trackinginfo = _command(cmd.server.client_trackinginfo)
     config_get = _command(cmd.server.config_get)
+    config_resetstat = _command(cmd.server.config_resetstat)
+    config_rewrite = _command(cmd.server.config_rewrite)
     config_set = _command(cmd.server.config_set)
     dbsize = _command(cmd.server.dbsize)
     echo = _command(cmd.server.echo)
@@ -901,5 +900,54 @@ class ClusterClient:
     ping = _command(cmd.server.ping)
     time = _command(cmd.server.time)
     wait = _command(cmd.server.wait)
+
+    # admin
+    acl_cat = _command(cmd.admin.acl_cat)
+    acl_deluser = _command(cmd.admin.acl_deluser)
+    acl_dryrun = _command(cmd.admin.acl_dryrun)
+    acl_genpass = _command(cmd.admin.acl_genpass)
+    acl_getuser = _command(cmd.admin.acl_getuser)
+    acl_list = _command(cmd.admin.acl_list)
+    acl_load = _command(cmd.admin.acl_load)
+    acl_save = _command(cmd.admin.acl_save)
+    acl_log = _command(cmd.admin.acl_log)
+    acl_log_reset = _command(cmd.admin.acl_log_reset)
+    acl_setuser = _command(cmd.admin.acl_setuser)
+    acl_users = _command(cmd.admin.acl_users)
+    acl_whoami = _command(cmd.admin.acl_whoami)
+    slowlog_get = _command(cmd.admin.slowlog_get)
+    slowlog_len = _command(cmd.admin.slowlog_len)
+    slowlog_reset = _command(cmd.admin.slowlog_reset)
+    latency_doctor = _command(cmd.admin.latency_doctor)
+    latency_graph = _command(cmd.admin.latency_graph)
+    latency_histogram = _command(cmd.admin.latency_histogram)
+    latency_history = _command(cmd.admin.latency_history)
+    latency_latest = _command(cmd.admin.latency_latest)
+    latency_reset = _command(cmd.admin.latency_reset)
+    memory_stats = _command(cmd.admin.memory_stats)
+    memory_doctor = _command(cmd.admin.memory_doctor)
+    memory_malloc_stats = _command(cmd.admin.memory_malloc_stats)
+    memory_purge = _command(cmd.admin.memory_purge)
+    module_list = _command(cmd.admin.module_list)
+    command_count = _command(cmd.admin.command_count)
+    command_docs = _command(cmd.admin.command_docs)
+    command_getkeys = _command(cmd.admin.command_getkeys)
+    command_getkeysandflags = _command(cmd.admin.command_getkeysandflags)
+    command_info = _command(cmd.admin.command_info)
+    command_list = _command(cmd.admin.command_list)
+    role = _command(cmd.admin.role)
+    lolwut = _command(cmd.admin.lolwut)
+    debug_object = _command(cmd.admin.debug_object)
+
+    # cluster_admin
+    cluster_info = _command(cmd.cluster_admin.cluster_info)
+    cluster_nodes = _command(cmd.cluster_admin.cluster_nodes)
+    cluster_slots = _command(cmd.cluster_admin.cluster_slots)
+    cluster_shards = _command(cmd.cluster_admin.cluster_shards)
+    cluster_keyslot = _command(cmd.cluster_admin.cluster_keyslot)
+    cluster_countkeysinslot = _command(cmd.cluster_admin.cluster_countkeysinslot)
+    cluster_get_keys_in_slot = _command(cmd.cluster_admin.cluster_get_keys_in_slot)
+    cluster_replicas = _command(cmd.cluster_admin.cluster_replicas)
+    cluster_count_failure_report = _command(cmd.cluster_admin.cluster_count_failure_report)
 
     # -- end of generated commands

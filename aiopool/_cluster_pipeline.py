@@ -662,4 +662,7 @@ class ClusterPipeline:
     time = _queued(cmd.server.time)
     wait = _queued(cmd.server.wait)
 
+    # admin
+    debug_object = _queued(cmd.admin.debug_object)
+
     # -- end of generated commands

@@ -77,12 +77,22 @@ ALSO_SAFE: Final = frozenset(
         "cluster|getkeysinslot",
         "cluster|links",
         "cluster|replicas",
+        "cluster|count-failure-reports",
+        "acl|dryrun",
+        "acl|genpass",  # random either way: the caller sees one password
+        "acl|log",  # not with RESET (below)
         "function|list",
         "function|dump",
         "function|stats",
         "script|exists",
         # idempotent: the same state and the same reply when run twice
         "script|load",
+        "client|unpause",
+        "config|resetstat",
+        "config|rewrite",
+        "slowlog|reset",
+        "memory|purge",
+        "cluster|saveconfig",
         "set",
         "mset",
         "setex",
@@ -99,6 +109,7 @@ ALSO_SAFE: Final = frozenset(
 # the position their search starts at.
 _UNSAFE_OPTIONS: Final = {
     "set": (3, frozenset({"nx", "xx", "get"})),
+    "acl|log": (2, frozenset({"reset"})),
     "expireat": (3, frozenset({"nx", "xx", "gt", "lt"})),
     "pexpireat": (3, frozenset({"nx", "xx", "gt", "lt"})),
 }

@@ -104,6 +104,39 @@ def _call_form(method: str, definition: object) -> str:
     return f"{method}({', '.join(parts)})"
 
 
+def _hand_written() -> list[str]:
+    """The reference's section on the public methods that are not table rows."""
+    import aiopool
+
+    classes = {
+        "Client": aiopool.Client,
+        "Pipeline": aiopool.Pipeline,
+        "ClusterClient": aiopool.ClusterClient,
+        "ClusterPipeline": aiopool.ClusterPipeline,
+    }
+    found: dict[str, tuple[str, list[str]]] = {}
+    for surface, cls in classes.items():
+        for name, value in vars(cls).items():
+            if name.startswith("_") or hasattr(value, "_command"):
+                continue
+            if not (inspect.isfunction(value) or isinstance(value, classmethod | property)):
+                continue
+            function = value.__func__ if isinstance(value, classmethod) else value
+            doc = (inspect.getdoc(function) or "").split("\n", 1)[0].replace("``", "`")
+            found.setdefault(name, (doc, []))[1].append(_SHORT[surface])
+    lines = [
+        "\n## Written by hand\n\n",
+        "Client features beyond one command each (iterators, pipelines, pub/sub, locks,",
+        " scripts, topology); their docstrings say more.\n\n",
+        "| method | what it is | on |\n",
+        "|---|---|---|\n",
+    ]
+    for name in sorted(found):
+        doc, surfaces = found[name]
+        lines.append(f"| `{name}` | {doc.replace('|', chr(92) + '|')} | {' '.join(surfaces)} |\n")
+    return lines
+
+
 def render_docs() -> str:
     """The text of ``docs/commands.md``."""
     sys.path.insert(0, str(ROOT))
@@ -131,6 +164,7 @@ def render_docs() -> str:
         on = " ".join(_SHORT[s] for s in _SHORT if method not in ABSENT.get(s, {}))
         call = _call_form(method, definition).replace("|", "\\|")
         lines.append(f"| `{call}` | {doc.replace('|', chr(92) + '|')} | {on} |\n")
+    lines += _hand_written()
     tool = _gap_tool()
     gaps = tool.find_gaps(KNOWN, tool.client_methods())
     lines += [

@@ -31,7 +31,8 @@ METHOD_NAMES: dict[str, str] = {
     "del": "delete",
     "cluster|saveconfig": "cluster_save_config",
     "cluster|set-config-epoch": "cluster_set_config_epoch",
-    "cluster|count-failure-reports": "cluster_count_failure_reports",
+    "cluster|count-failure-reports": "cluster_count_failure_report",
+    "cluster|getkeysinslot": "cluster_get_keys_in_slot",
     "slaveof": "slaveof",
 }
 
@@ -55,6 +56,15 @@ UNBOUND: dict[str, str] = {
     "georadiusbymember_ro": (
         "georadiusbymember() sends GEORADIUSBYMEMBER_RO itself when nothing is stored "
         "(redis-py has no method of this name)"
+    ),
+    "command": (
+        "COMMAND with no subcommand (every command's docs): command_info() with no names "
+        "gives the same dict; command(*args) is a pipeline's raw-command queueing method"
+    ),
+    "cluster|slaves": "the deprecated name of CLUSTER REPLICAS: cluster_replicas()",
+    "xsetid": (
+        "an internal command a primary uses to replicate a stream's last ID (the Redis "
+        "docs say so; redis-py has no method either)"
     ),
     "pfdebug": _SERVER_DEBUGGING,
     "pfselftest": _SERVER_DEBUGGING,

@@ -14,7 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 from . import (
+    admin,
     bits,
+    cluster_admin,
     geo,
     hashes,
     keys,
@@ -41,8 +43,10 @@ __all__ = [
     "KeyOrKeys",
     "Number",
     "Value",
+    "admin",
     "apply",
     "bits",
+    "cluster_admin",
     "describe",
     "geo",
     "hashes",

@@ -18,7 +18,9 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from . import (
+    admin,
     bits,
+    cluster_admin,
     geo,
     hashes,
     keys,
@@ -237,11 +239,16 @@ BINDINGS: Final[dict[str, Callable[..., Any]]] = {
     "fcall": scripting.fcall,
     "fcall_ro": scripting.fcall_ro,
     "function_delete": scripting.function_delete,
+    "function_dump": scripting.function_dump,
     "function_flush": scripting.function_flush,
+    "function_kill": scripting.function_kill,
     "function_list": scripting.function_list,
     "function_load": scripting.function_load,
+    "function_restore": scripting.function_restore,
+    "function_stats": scripting.function_stats,
     "script_exists": scripting.script_exists,
     "script_flush": scripting.script_flush,
+    "script_kill": scripting.script_kill,
     "script_load": scripting.script_load,
     # pubsub
     "publish": pubsub.publish,
@@ -253,10 +260,20 @@ BINDINGS: Final[dict[str, Callable[..., Any]]] = {
     "spublish": pubsub.spublish,
     # server
     "client_getname": server.client_getname,
+    "client_getredir": server.client_getredir,
     "client_id": server.client_id,
+    "client_info": server.client_info,
+    "client_kill": server.client_kill,
+    "client_kill_filter": server.client_kill_filter,
     "client_list": server.client_list,
+    "client_pause": server.client_pause,
     "client_setname": server.client_setname,
+    "client_trackinginfo": server.client_trackinginfo,
+    "client_unblock": server.client_unblock,
+    "client_unpause": server.client_unpause,
     "config_get": server.config_get,
+    "config_resetstat": server.config_resetstat,
+    "config_rewrite": server.config_rewrite,
     "config_set": server.config_set,
     "dbsize": server.dbsize,
     "echo": server.echo,
@@ -268,6 +285,80 @@ BINDINGS: Final[dict[str, Callable[..., Any]]] = {
     "ping": server.ping,
     "time": server.time,
     "wait": server.wait,
+    # admin
+    "acl_cat": admin.acl_cat,
+    "acl_deluser": admin.acl_deluser,
+    "acl_dryrun": admin.acl_dryrun,
+    "acl_genpass": admin.acl_genpass,
+    "acl_getuser": admin.acl_getuser,
+    "acl_list": admin.acl_list,
+    "acl_load": admin.acl_load,
+    "acl_save": admin.acl_save,
+    "acl_log": admin.acl_log,
+    "acl_log_reset": admin.acl_log_reset,
+    "acl_setuser": admin.acl_setuser,
+    "acl_users": admin.acl_users,
+    "acl_whoami": admin.acl_whoami,
+    "slowlog_get": admin.slowlog_get,
+    "slowlog_len": admin.slowlog_len,
+    "slowlog_reset": admin.slowlog_reset,
+    "latency_doctor": admin.latency_doctor,
+    "latency_graph": admin.latency_graph,
+    "latency_histogram": admin.latency_histogram,
+    "latency_history": admin.latency_history,
+    "latency_latest": admin.latency_latest,
+    "latency_reset": admin.latency_reset,
+    "memory_stats": admin.memory_stats,
+    "memory_doctor": admin.memory_doctor,
+    "memory_malloc_stats": admin.memory_malloc_stats,
+    "memory_purge": admin.memory_purge,
+    "module_list": admin.module_list,
+    "module_load": admin.module_load,
+    "module_loadex": admin.module_loadex,
+    "module_unload": admin.module_unload,
+    "command_count": admin.command_count,
+    "command_docs": admin.command_docs,
+    "command_getkeys": admin.command_getkeys,
+    "command_getkeysandflags": admin.command_getkeysandflags,
+    "command_info": admin.command_info,
+    "command_list": admin.command_list,
+    "role": admin.role,
+    "bgsave": admin.bgsave,
+    "save": admin.save,
+    "bgrewriteaof": admin.bgrewriteaof,
+    "swapdb": admin.swapdb,
+    "lolwut": admin.lolwut,
+    "replicaof": admin.replicaof,
+    "slaveof": admin.slaveof,
+    "failover": admin.failover,
+    "debug_object": admin.debug_object,
+    # cluster_admin
+    "cluster_info": cluster_admin.cluster_info,
+    "cluster_nodes": cluster_admin.cluster_nodes,
+    "cluster_slots": cluster_admin.cluster_slots,
+    "cluster_shards": cluster_admin.cluster_shards,
+    "cluster_myid": cluster_admin.cluster_myid,
+    "cluster_keyslot": cluster_admin.cluster_keyslot,
+    "cluster_countkeysinslot": cluster_admin.cluster_countkeysinslot,
+    "cluster_get_keys_in_slot": cluster_admin.cluster_get_keys_in_slot,
+    "cluster_links": cluster_admin.cluster_links,
+    "cluster_replicas": cluster_admin.cluster_replicas,
+    "cluster_count_failure_report": cluster_admin.cluster_count_failure_report,
+    "cluster_addslots": cluster_admin.cluster_addslots,
+    "cluster_addslotsrange": cluster_admin.cluster_addslotsrange,
+    "cluster_delslots": cluster_admin.cluster_delslots,
+    "cluster_delslotsrange": cluster_admin.cluster_delslotsrange,
+    "cluster_failover": cluster_admin.cluster_failover,
+    "cluster_flushslots": cluster_admin.cluster_flushslots,
+    "cluster_forget": cluster_admin.cluster_forget,
+    "cluster_meet": cluster_admin.cluster_meet,
+    "cluster_replicate": cluster_admin.cluster_replicate,
+    "cluster_reset": cluster_admin.cluster_reset,
+    "cluster_save_config": cluster_admin.cluster_save_config,
+    "cluster_set_config_epoch": cluster_admin.cluster_set_config_epoch,
+    "cluster_setslot": cluster_admin.cluster_setslot,
+    "cluster_setslot_stable": cluster_admin.cluster_setslot_stable,
+    "cluster_bumpepoch": cluster_admin.cluster_bumpepoch,
 }
 
 _PIPELINE_ONLY = "acts on a pipeline's queue or its watched connection"
@@ -373,3 +464,53 @@ ABSENT: Final[dict[str, dict[str, str]]] = {
         "monitor": _MONITOR_ON_CLIENT,
     },
 }
+
+# -- server administration on the cluster surfaces ------------------------------------------
+_ONE_NODE = (
+    "acts on, or describes, one particular node: call it on that node's Client, "
+    "cluster.node(address).{}(...)"
+)
+_CLIENT_ONLY_SHUTDOWN = (
+    "the server closes the connection: only a Client treats that as success "
+    "(a cluster client: cluster.node(address).shutdown())"
+)
+_NODE_NOT_SLOT = (
+    "server administration runs on a node (or on every node), not on a key's slot, and "
+    "redis-py's ClusterPipeline refuses it too: use cluster.node(address).pipeline()"
+)
+# On a ClusterClient these would land on a random primary, which is never what
+# the caller means: a client, a running script, a save or a slot table is one node's.
+_PER_NODE: Final = frozenset(
+    {
+        *("client_kill", "client_kill_filter", "client_pause", "client_unpause"),
+        *("client_unblock", "script_kill", "function_kill", "save", "bgsave"),
+        *("bgrewriteaof", "swapdb", "replicaof", "slaveof", "failover"),
+        *("module_load", "module_loadex", "module_unload", "cluster_myid", "cluster_links"),
+        *("cluster_addslots", "cluster_addslotsrange", "cluster_delslots"),
+        *("cluster_delslotsrange", "cluster_failover", "cluster_flushslots"),
+        *("cluster_forget", "cluster_meet", "cluster_replicate", "cluster_reset"),
+        *("cluster_save_config", "cluster_set_config_epoch", "cluster_setslot"),
+        *("cluster_setslot_stable", "cluster_bumpepoch"),
+    }
+)
+# Not in a ClusterPipeline: the admin and cluster families (but for the keyed
+# DEBUG OBJECT) and the per-node CLIENT, CONFIG and FUNCTION ones.
+_NOT_IN_CLUSTER_PIPELINE: Final = frozenset(
+    {
+        *(
+            name
+            for name, definition in BINDINGS.items()
+            if definition.__module__.rsplit(".", 1)[1] in ("admin", "cluster_admin")
+            and name != "debug_object"
+        ),
+        *("client_info", "client_getredir", "client_trackinginfo", "config_resetstat"),
+        *("config_rewrite", "function_dump", "function_restore", "function_stats"),
+        *_PER_NODE,
+    }
+)
+
+ABSENT["Pipeline"]["shutdown"] = _CLIENT_ONLY_SHUTDOWN
+ABSENT["ClusterClient"]["shutdown"] = _CLIENT_ONLY_SHUTDOWN
+ABSENT["ClusterPipeline"]["shutdown"] = _CLIENT_ONLY_SHUTDOWN
+ABSENT["ClusterClient"].update({name: _ONE_NODE.format(name) for name in sorted(_PER_NODE)})
+ABSENT["ClusterPipeline"].update(dict.fromkeys(sorted(_NOT_IN_CLUSTER_PIPELINE), _NODE_NOT_SLOT))

@@ -106,3 +106,58 @@ def _libraries(reply: Any) -> list[dict[str, Any]]:
         library["functions"] = [named_fields(fn) for fn in library.get("functions", [])]
         libraries.append(library)
     return libraries
+
+
+def script_kill() -> Command[bool]:
+    """SCRIPT KILL: stop the Lua script running now (if it wrote nothing); ``True``.
+
+    No script running raises ``ReplyError`` (``NOTBUSY``). On a
+    ``ClusterClient``: not offered (the script runs on one node:
+    ``cluster.node(address).script_kill()``).
+    """
+    return ("SCRIPT", "KILL"), ok
+
+
+def function_dump() -> Command[bytes]:
+    """FUNCTION DUMP: every library as one binary payload for ``function_restore``.
+
+    The payload is binary: with ``decode_responses=True`` it cannot be
+    decoded and raises ``ProtocolError`` (redis-py skips decoding for it).
+    On a ``ClusterClient``: any one primary.
+    """
+    return ("FUNCTION", "DUMP"), None
+
+
+_RESTORE_POLICIES = ("APPEND", "REPLACE", "FLUSH")
+
+
+def function_restore(payload: bytes, policy: str | None = "APPEND") -> Command[bool]:
+    """FUNCTION RESTORE: load the libraries of a ``function_dump`` payload; ``True``.
+
+    ``policy``: ``"APPEND"`` (a library that exists already raises
+    ``ReplyError``), ``"REPLACE"`` or ``"FLUSH"`` (drop every library
+    first). On a ``ClusterClient``: every primary.
+    """
+    if policy is None:
+        return ("FUNCTION", "RESTORE", payload), ok
+    if not isinstance(policy, str) or policy.upper() not in _RESTORE_POLICIES:
+        raise ValueError(f"policy must be APPEND, REPLACE or FLUSH, got {policy!r}")
+    return ("FUNCTION", "RESTORE", payload, policy), ok
+
+
+def function_stats() -> Command[list[Any]]:
+    """FUNCTION STATS: the running function and the engines, as sent (as redis-py's).
+
+    ``[b"running_script", None, b"engines", [b"LUA", [b"libraries_count",
+    1, b"functions_count", 1]]]``. On a ``ClusterClient``: any one primary.
+    """
+    return ("FUNCTION", "STATS"), None
+
+
+def function_kill() -> Command[bool]:
+    """FUNCTION KILL: stop the function running now (if it wrote nothing); ``True``.
+
+    redis-py returns the raw ``OK``. No function running raises
+    ``ReplyError`` (``NOTBUSY``). On a ``ClusterClient``: not offered.
+    """
+    return ("FUNCTION", "KILL"), ok

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._base import (
@@ -11,7 +11,7 @@ from ._base import (
     Command,
     Key,
     Value,
-    named_fields,
+    integer,
     not_negative,
     ok,
     pairs,
@@ -108,35 +108,62 @@ def _utc(reply: Any) -> datetime.datetime:
 # -- configuration ---------------------------------------------------------------------------
 
 
-def config_get(*patterns: str) -> Command[dict[str, Any]]:
-    """CONFIG GET: the parameters matching the glob ``patterns`` (all by default) as a dict.
+def config_get(pattern: str = "*", *args: str) -> Command[dict[str, str]]:
+    """CONFIG GET: the parameters matching the glob patterns as a dict of ``str`` -> ``str``.
 
-    Names are ``str``; values are as the server sent them (``bytes``, or
-    ``str`` with ``decode_responses=True``). An unknown name is simply
-    absent from the result.
+    Names and values are ``str`` whatever ``decode_responses`` says, as in
+    redis-py. ``config_get()`` returns every parameter; an unknown name is
+    simply absent. On a ``ClusterClient``: any one node.
     """
-    return ("CONFIG", "GET", *(patterns or ("*",))), named_fields
+    return ("CONFIG", "GET", pattern, *args), _config
 
 
-def config_set(name: str | Mapping[Any, Value], value: Value | None = None) -> Command[bool]:
-    """CONFIG SET: set one parameter (``name``, ``value``) or several (a mapping); ``True``.
+def _config(reply: Any) -> dict[str, str]:
+    it = iter(reply)
+    return {to_str(name): to_str(value) for name, value in zip(it, it, strict=True)}
+
+
+def config_set(
+    name: str | Mapping[Any, Value], value: Value | None = None, *args: Value
+) -> Command[bool]:
+    """CONFIG SET: set one parameter, or several (``name, value, name2, value2``, or a mapping).
 
     Several parameters are set atomically: an invalid one raises
     ``ReplyError`` and none is changed. Flags take ``"yes"``/``"no"``, not
-    ``bool``.
+    ``bool``. On a ``ClusterClient``: every primary.
     """
     if isinstance(name, Mapping):
-        if value is not None:
+        if value is not None or args:
             raise ValueError("config_set(): give a mapping, or a name and a value, not both")
-        args = pairs("config_set", name, "mapping of parameter -> value")
+        pieces = pairs("config_set", name, "mapping of parameter -> value")
     else:
         if value is None:
             raise ValueError(f"config_set(): the parameter {name!r} needs a value")
-        args = [name, value]
-    for item in args:
+        if len(args) % 2:
+            raise ValueError("config_set(): further parameters come as name, value pairs")
+        pieces = [name, value, *args]
+    for item in pieces:
         if isinstance(item, bool):
             raise TypeError("config_set(): give flags as 'yes' or 'no', not a bool")
-    return ("CONFIG", "SET", *args), ok
+    return ("CONFIG", "SET", *pieces), ok
+
+
+def config_resetstat() -> Command[bool]:
+    """CONFIG RESETSTAT: reset the statistics INFO reports; ``True``.
+
+    On a ``ClusterClient``: every node, primaries and replicas.
+    """
+    return ("CONFIG", "RESETSTAT"), ok
+
+
+def config_rewrite() -> Command[bool]:
+    """CONFIG REWRITE: write the running configuration to the server's config file; ``True``.
+
+    A server started without a config file raises ``ReplyError``. redis-py
+    returns the raw ``OK``. On a ``ClusterClient``: every node, primaries
+    and replicas.
+    """
+    return ("CONFIG", "REWRITE"), ok
 
 
 # -- this connection ------------------------------------------------------------------------
@@ -171,27 +198,191 @@ def client_getname() -> Command[str | None]:
 _CLIENT_TYPES = ("normal", "master", "replica", "pubsub")
 
 
-def client_list(type_: str | None = None) -> Command[list[dict[str, str]]]:
-    """CLIENT LIST: every client connection, each a dict of ``str`` fields (``"id"``, ...).
+def _either(name: str, value: Any, redis_py: Any) -> Any:
+    """``value``, or redis-py's underscored spelling of the argument; ``ValueError`` for both."""
+    if redis_py is None:
+        return value
+    if value is not None:
+        raise ValueError(f"give {name} or _{name.rstrip('_')} (redis-py's name), not both")
+    return redis_py
 
-    Values are the server's text (``"id": "7"``). ``type_`` is ``"normal"``,
-    ``"master"``, ``"replica"`` or ``"pubsub"``.
+
+def client_list(
+    type_: str | None = None, client_id: Iterable[int] = (), *, _type: str | None = None
+) -> Command[list[dict[str, str]]]:
+    """CLIENT LIST: the client connections, each a dict of ``str`` fields (``"id"``, ...).
+
+    Values are the server's text (``"id": "7"``), as in redis-py.
+    ``type_`` (redis-py's ``_type``) is ``"normal"``, ``"master"``,
+    ``"replica"`` or ``"pubsub"``; ``client_id`` keeps only those ids. On
+    a ``ClusterClient``: any one node.
     """
+    type_ = _either("type_", type_, _type)
     args: list[Arg] = ["CLIENT", "LIST"]
     if type_ is not None:
-        if type_ not in _CLIENT_TYPES:
+        if not isinstance(type_, str) or type_.lower() not in _CLIENT_TYPES:
             raise ValueError(f"type_ must be one of {', '.join(_CLIENT_TYPES)}; got {type_!r}")
         args += ("TYPE", type_)
+    if isinstance(client_id, str | bytes | int):
+        raise TypeError(f"client_id must be a list of ints, got {type(client_id).__name__}")
+    ids = [integer("client_id", item) for item in client_id]
+    if ids:
+        args += ("ID", *ids)
     return tuple(args), _client_list
 
 
 def _client_list(reply: Any) -> list[dict[str, str]]:
     clients = []
     for line in to_str(reply).splitlines():
-        if line:
-            fields = (item.partition("=") for item in line.split(" "))
-            clients.append({name: value for name, _, value in fields})
+        fields: dict[str, str] = {}
+        last = ""
+        for token in line.split(" "):
+            name, sep, value = token.partition("=")
+            if sep:
+                fields[name] = value
+                last = name
+            elif last:  # a value with a space (a unix socket path)
+                fields[last] += " " + token
+        if fields:
+            clients.append(fields)
     return clients
+
+
+_INT_FIELDS = (
+    "id",
+    "age",
+    "idle",
+    "db",
+    "sub",
+    "psub",
+    "multi",
+    "qbuf",
+    "qbuf-free",
+    "obl",
+    "argv-mem",
+    "oll",
+    "omem",
+    "tot-mem",
+)
+
+
+def _client_fields(text: Any) -> dict[str, Any]:
+    """One ``CLIENT INFO`` line as a dict, its counters (``id``, ``age``, ...) ints (redis-py's)."""
+    fields: dict[str, Any] = {}
+    for item in to_str(text).strip().split():
+        name, _, value = item.partition("=")
+        fields[name] = value
+    for name in _INT_FIELDS:
+        if name in fields:
+            fields[name] = int(fields[name])
+    return fields
+
+
+def client_info() -> Command[dict[str, Any]]:
+    """CLIENT INFO: the connection that ran it, as a dict (counters as ints, as redis-py's)."""
+    return ("CLIENT", "INFO"), _client_fields
+
+
+def client_kill(address: str) -> Command[bool]:
+    """CLIENT KILL: close the client connection at ``address`` (``"ip:port"``); ``True``.
+
+    An address no client has raises ``ReplyError``. On a ``ClusterClient``:
+    not offered (a client is on one node: ``cluster.node(address)``).
+    """
+    if not isinstance(address, str):
+        raise TypeError(f"address must be an 'ip:port' str, got {type(address).__name__}")
+    return ("CLIENT", "KILL", address), ok
+
+
+def client_kill_filter(
+    id_: int | str | None = None,
+    type_: str | None = None,
+    addr: str | None = None,
+    skipme: bool | None = None,
+    laddr: str | None = None,
+    user: str | None = None,
+    maxage: int | None = None,
+    *,
+    _id: int | str | None = None,
+    _type: str | None = None,
+) -> Command[int]:
+    """CLIENT KILL: close every client matching all the filters given; how many.
+
+    ``id_`` (redis-py's ``_id``) a client id, ``type_`` (``_type``)
+    ``normal``/``master``/``replica``/``slave``/``pubsub``, ``addr``/``laddr``
+    ``"ip:port"``, ``user``, ``maxage`` seconds; ``skipme=False`` lets the
+    calling connection be closed too (the server's default skips it). At
+    least one filter, or ``ValueError``. On a ``ClusterClient``: not offered.
+    """
+    _id = _either("id_", id_, _id)
+    _type = _either("type_", type_, _type)
+    args: list[Arg] = ["CLIENT", "KILL"]
+    if _type is not None:
+        if not isinstance(_type, str) or _type.lower() not in (*_CLIENT_TYPES, "slave"):
+            raise ValueError(
+                f"_type must be normal, master, replica, slave or pubsub; got {_type!r}"
+            )
+        args += ("TYPE", _type)
+    if skipme is not None:
+        if not isinstance(skipme, bool):
+            raise TypeError(f"skipme must be a bool, got {type(skipme).__name__}")
+        args += ("SKIPME", "YES" if skipme else "NO")
+    if _id is not None:
+        args += ("ID", _id if isinstance(_id, str) else integer("_id", _id))
+    for word, value in (("ADDR", addr), ("LADDR", laddr), ("USER", user)):
+        if value is not None:
+            args += (word, value)
+    if maxage is not None:
+        args += ("MAXAGE", not_negative("maxage", maxage))
+    if len(args) == 2 or args[2:] in (["SKIPME", "YES"], ["SKIPME", "NO"]):
+        raise ValueError("client_kill_filter() needs at least one filter besides skipme")
+    return tuple(args), None
+
+
+def client_pause(timeout: int, all: bool = True) -> Command[bool]:
+    """CLIENT PAUSE: hold every client's commands (``all=False``: writes only) for ``timeout`` ms.
+
+    ``True``. This client is paused too: its next commands wait for the
+    pause to end (``client_unpause``), so mind ``command_timeout``. On a
+    ``ClusterClient``: not offered (per node: ``cluster.node(address)``).
+    """
+    args: tuple[Arg, ...] = ("CLIENT", "PAUSE", not_negative("timeout", timeout))
+    return (args if all else (*args, "WRITE")), ok
+
+
+def client_unpause() -> Command[bool]:
+    """CLIENT UNPAUSE: end a ``client_pause``; ``True`` (redis-py returns the raw ``OK``)."""
+    return ("CLIENT", "UNPAUSE"), ok
+
+
+def client_unblock(client_id: int, error: bool = False) -> Command[bool]:
+    """CLIENT UNBLOCK: wake the client ``client_id`` blocked in BLPOP, XREAD, ...; whether it was.
+
+    It gets its timeout reply, or with ``error=True`` an ``UNBLOCKED`` error.
+    """
+    args: tuple[Arg, ...] = ("CLIENT", "UNBLOCK", integer("client_id", client_id))
+    return ((*args, "ERROR") if error else args), to_bool
+
+
+def client_getredir() -> Command[int]:
+    """CLIENT GETREDIR: where the connection's tracking messages go; -1 when not tracking.
+
+    Pooled connections never track (``CLIENT TRACKING`` is refused), so -1.
+    """
+    return ("CLIENT", "GETREDIR"), None
+
+
+def client_trackinginfo() -> Command[list[Any]]:
+    """CLIENT TRACKINGINFO: the connection's tracking state, redis-py's flat list.
+
+    ``["flags", [b"off"], "redirect", -1, "prefixes", []]``: the names as
+    ``str``, the nested values as sent.
+    """
+    return ("CLIENT", "TRACKINGINFO"), _tracking
+
+
+def _tracking(reply: Any) -> list[Any]:
+    return [to_str(item) if isinstance(item, bytes) else item for item in reply]
 
 
 # -- memory and replication ---------------------------------------------------------------------

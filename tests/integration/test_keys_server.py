@@ -300,12 +300,13 @@ async def test_lastsave_is_an_aware_utc_datetime_not_after_the_server_time(
 # -- CONFIG ---------------------------------------------------------------------------------------
 
 
-async def test_config_get_returns_str_names_and_raw_values(r: Client, rs: Client) -> None:
+async def test_config_get_returns_str_names_and_str_values(r: Client, rs: Client) -> None:
     config = await r.config_get("maxmemory*")
     assert "maxmemory" in config
     assert all(isinstance(name, str) for name in config)
+    assert all(isinstance(value, str) for value in config.values())
     assert all(name.startswith("maxmemory") for name in config)
-    assert config["maxmemory-policy"] == b"noeviction"
+    assert config["maxmemory-policy"] == "noeviction"  # str even without decode_responses
     assert (await rs.config_get("maxmemory-policy")) == {"maxmemory-policy": "noeviction"}
 
 
@@ -320,11 +321,17 @@ async def test_config_get_defaults_to_every_parameter_and_omits_unknown_ones(r: 
 @pytest.mark.usefixtures("restore_config")
 async def test_config_set_changes_one_or_several_parameters(r: Client) -> None:
     assert await r.config_set("slowlog-max-len", 200) is True
-    assert await r.config_get("slowlog-max-len") == {"slowlog-max-len": b"200"}
+    assert await r.config_get("slowlog-max-len") == {"slowlog-max-len": "200"}
     assert await r.config_set({"slowlog-max-len": 300, "slowlog-log-slower-than": 5000}) is True
     assert await r.config_get("slowlog-*") == {
-        "slowlog-max-len": b"300",
-        "slowlog-log-slower-than": b"5000",
+        "slowlog-max-len": "300",
+        "slowlog-log-slower-than": "5000",
+    }
+    # redis-py's form: further parameters as name, value arguments.
+    assert await r.config_set("slowlog-max-len", 400, "slowlog-log-slower-than", 6000) is True
+    assert await r.config_get("slowlog-*") == {
+        "slowlog-max-len": "400",
+        "slowlog-log-slower-than": "6000",
     }
 
 
@@ -454,7 +461,7 @@ async def test_keys_and_server_commands_in_a_pipeline_return_transformed_results
     assert isinstance(seconds, int)
     assert isinstance(micros, int)
     assert results[9].tzinfo is UTC
-    assert results[10] == {"maxmemory": b"0"}
+    assert results[10] == {"maxmemory": "0"}
     assert results[11:] == [None, None]
 
 

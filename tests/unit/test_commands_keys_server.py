@@ -252,12 +252,11 @@ def test_config_get_defaults_to_every_parameter() -> None:
 @pytest.mark.parametrize(
     "reply", [[b"maxmemory", b"0", b"hz", b"10"], ["maxmemory", "0", "hz", "10"]]
 )
-def test_config_get_names_become_str_and_values_stay_raw(reply: list[Any]) -> None:
+def test_config_get_names_and_values_become_str(reply: list[Any]) -> None:
     transform = cmd.server.config_get()[1]
     assert transform is not None
     result = transform(reply)
-    assert list(result) == ["maxmemory", "hz"]
-    assert result["hz"] == reply[3]
+    assert result == {"maxmemory": "0", "hz": "10"}  # redis-py's str_if_bytes
 
 
 def test_config_set_takes_a_name_and_value_or_a_mapping() -> None:
@@ -267,6 +266,8 @@ def test_config_set_takes_a_name_and_value_or_a_mapping() -> None:
     assert one[1](b"OK") is True
     several = cmd.server.config_set({"hz": 20, "slowlog-max-len": 64})
     assert several[0] == ("CONFIG", "SET", "hz", 20, "slowlog-max-len", 64)
+    pairs = cmd.server.config_set("hz", 20, "slowlog-max-len", 64)  # redis-py's *args
+    assert pairs[0] == several[0]
 
 
 @pytest.mark.parametrize(
@@ -277,8 +278,18 @@ def test_config_set_takes_a_name_and_value_or_a_mapping() -> None:
         (({},), ValueError, "non-empty"),
         (("appendonly", True), TypeError, "'yes' or 'no'"),
         (({"appendonly": False},), TypeError, "'yes' or 'no'"),
+        (("hz", 10, "maxmemory"), ValueError, "name, value pairs"),
+        (({"hz": 10}, None, "maxmemory", "1mb"), ValueError, "not both"),
     ],
-    ids=["name-without-value", "mapping-and-value", "empty-mapping", "bool", "bool-in-mapping"],
+    ids=[
+        "name-without-value",
+        "mapping-and-value",
+        "empty-mapping",
+        "bool",
+        "bool-in-mapping",
+        "odd-pairs",
+        "mapping-and-pairs",
+    ],
 )
 def test_config_set_invalid_arguments_raise(
     args: tuple[Any, ...], error: type[Exception], match: str
