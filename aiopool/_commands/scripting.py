@@ -15,32 +15,101 @@ def _keys_and_args(name: str, keys: Iterable[Key], args: Iterable[Value]) -> lis
     return [len(key_list), *key_list, *args]
 
 
+def _script_args(
+    name: str,
+    numkeys: int | Iterable[Key] | None,
+    keys_and_args: tuple[Any, ...],
+    keys: Iterable[Key] | None,
+    args: Iterable[Value] | None,
+) -> list[Arg]:
+    """``numkeys, *keys, *args`` from redis-py's form or aiopool's.
+
+    redis-py's: ``eval(script, 2, "k1", "k2", "a1")`` (a key count, then the
+    keys and the arguments). aiopool's: ``eval(script, ["k1", "k2"], ["a1"])``
+    or ``keys=``/``args=``.
+    """
+    if isinstance(numkeys, bool):
+        raise TypeError(f"{name}(): numkeys must be an int or a list of keys, got {numkeys!r}")
+    if isinstance(numkeys, int):
+        if keys is not None or args is not None:
+            raise ValueError(
+                f"{name}(): give numkeys and then the keys and args (redis-py's form), or "
+                "keys= and args=, not both"
+            )
+        if numkeys < 0 or numkeys > len(keys_and_args):
+            raise ValueError(
+                f"{name}(): numkeys={numkeys}, but {len(keys_and_args)} keys and args follow it"
+            )
+        return [numkeys, *keys_and_args]
+    if numkeys is not None:
+        if keys is not None:
+            raise ValueError(f"{name}(): keys given twice (as the second argument and keys=)")
+        keys = numkeys
+    if keys_and_args:
+        if len(keys_and_args) > 1 or args is not None:
+            raise TypeError(
+                f"{name}() takes a list of keys and one list of args, or redis-py's form: "
+                "a key count, then the keys and args"
+            )
+        args = keys_and_args[0]
+    return _keys_and_args(name, keys or (), args or ())
+
+
 def eval_(
-    script: str | bytes, keys: Iterable[Key] = (), args: Iterable[Value] = ()
+    script: str | bytes,
+    numkeys: int | Iterable[Key] | None = None,
+    *keys_and_args: Any,
+    keys: Iterable[Key] | None = None,
+    args: Iterable[Value] | None = None,
 ) -> Command[Any]:
     """EVAL: run the Lua ``script`` with ``keys`` (KEYS) and ``args`` (ARGV); its reply.
+
+    Both redis-py's form, ``eval(script, numkeys, *keys_and_args)``, and
+    aiopool's, ``eval(script, keys, args)`` (lists, or ``keys=``/``args=``),
+    work; so do they for ``eval_ro``, ``evalsha``, ``evalsha_ro``, ``fcall``
+    and ``fcall_ro``.
 
     Prefer ``register_script()``, which sends the script only when the server
     lacks it.
     """
-    return ("EVAL", script, *_keys_and_args("eval", keys, args)), None
+    return ("EVAL", script, *_script_args("eval", numkeys, keys_and_args, keys, args)), None
 
 
 def eval_ro(
-    script: str | bytes, keys: Iterable[Key] = (), args: Iterable[Value] = ()
+    script: str | bytes,
+    numkeys: int | Iterable[Key] | None = None,
+    *keys_and_args: Any,
+    keys: Iterable[Key] | None = None,
+    args: Iterable[Value] | None = None,
 ) -> Command[Any]:
     """EVAL_RO: like ``eval`` for a script that only reads (runs on replicas too)."""
-    return ("EVAL_RO", script, *_keys_and_args("eval_ro", keys, args)), None
+    return ("EVAL_RO", script, *_script_args("eval_ro", numkeys, keys_and_args, keys, args)), None
 
 
-def evalsha(sha: str, keys: Iterable[Key] = (), args: Iterable[Value] = ()) -> Command[Any]:
+def evalsha(
+    sha: str,
+    numkeys: int | Iterable[Key] | None = None,
+    *keys_and_args: Any,
+    keys: Iterable[Key] | None = None,
+    args: Iterable[Value] | None = None,
+) -> Command[Any]:
     """EVALSHA: run the loaded script with SHA1 ``sha``; ``NoScriptError`` when not loaded."""
-    return ("EVALSHA", sha, *_keys_and_args("evalsha", keys, args)), None
+    return ("EVALSHA", sha, *_script_args("evalsha", numkeys, keys_and_args, keys, args)), None
 
 
-def evalsha_ro(sha: str, keys: Iterable[Key] = (), args: Iterable[Value] = ()) -> Command[Any]:
+def evalsha_ro(
+    sha: str,
+    numkeys: int | Iterable[Key] | None = None,
+    *keys_and_args: Any,
+    keys: Iterable[Key] | None = None,
+    args: Iterable[Value] | None = None,
+) -> Command[Any]:
     """EVALSHA_RO: like ``evalsha`` for a script that only reads."""
-    return ("EVALSHA_RO", sha, *_keys_and_args("evalsha_ro", keys, args)), None
+    return (
+        "EVALSHA_RO",
+        sha,
+        *_script_args("evalsha_ro", numkeys, keys_and_args, keys, args),
+    ), None
 
 
 def script_load(script: str | bytes) -> Command[str]:
@@ -61,14 +130,30 @@ def script_flush(asynchronous: bool = False, *, sync: bool = False) -> Command[b
     return ("SCRIPT", "FLUSH", *tail), ok
 
 
-def fcall(function: str, keys: Iterable[Key] = (), args: Iterable[Value] = ()) -> Command[Any]:
+def fcall(
+    function: str,
+    numkeys: int | Iterable[Key] | None = None,
+    *keys_and_args: Any,
+    keys: Iterable[Key] | None = None,
+    args: Iterable[Value] | None = None,
+) -> Command[Any]:
     """FCALL: call the library function ``function`` with ``keys`` and ``args``; its reply."""
-    return ("FCALL", function, *_keys_and_args("fcall", keys, args)), None
+    return ("FCALL", function, *_script_args("fcall", numkeys, keys_and_args, keys, args)), None
 
 
-def fcall_ro(function: str, keys: Iterable[Key] = (), args: Iterable[Value] = ()) -> Command[Any]:
+def fcall_ro(
+    function: str,
+    numkeys: int | Iterable[Key] | None = None,
+    *keys_and_args: Any,
+    keys: Iterable[Key] | None = None,
+    args: Iterable[Value] | None = None,
+) -> Command[Any]:
     """FCALL_RO: like ``fcall`` for a function flagged ``no-writes``."""
-    return ("FCALL_RO", function, *_keys_and_args("fcall_ro", keys, args)), None
+    return (
+        "FCALL_RO",
+        function,
+        *_script_args("fcall_ro", numkeys, keys_and_args, keys, args),
+    ), None
 
 
 def function_load(code: str | bytes, replace: bool = False) -> Command[str]:

@@ -319,3 +319,26 @@ async def test_mget_of_an_empty_list_is_an_empty_list(redis_url: str) -> None:
         assert await pipe.execute() == [True, [], [b"1"]]
         with pytest.raises(ValueError, match="at least one key"):
             await r.mget()
+
+
+async def test_eval_takes_redis_py_numkeys_form_and_aiopool_lists(redis_url: str) -> None:
+    script = "return {#KEYS, KEYS[1] or false, ARGV[1] or false}"
+    async with Client.from_url(redis_url) as r:
+        assert await r.eval(script, 1, "key", "arg") == [1, b"key", b"arg"]
+        assert await r.eval(script, 0, "arg") == [0, None, b"arg"]
+        assert await r.eval(script, ["key"], ["arg"]) == [1, b"key", b"arg"]
+        assert await r.eval(script, keys=["key"], args=["arg"]) == [1, b"key", b"arg"]
+        assert await r.eval(script) == [0, None, None]
+        pipe = r.pipeline(transaction=False)
+        pipe.eval(script, 1, "k", "a").evalsha(await r.script_load(script), 0, "b")
+        assert await pipe.execute() == [[1, b"k", b"a"], [0, None, b"b"]]
+        with pytest.raises(ValueError, match="numkeys=2, but 1 keys and args follow"):
+            r.eval(script, 2, "only-one")
+        with pytest.raises(ValueError, match="not both"):
+            r.eval(script, 1, "k", keys=["k"])
+        with pytest.raises(TypeError, match="numkeys must be an int"):
+            r.eval(script, True, "k")
+        with pytest.raises(TypeError, match="one list of args"):
+            r.eval(script, ["k"], ["a"], ["b"])
+        with pytest.raises(ValueError, match="keys given twice"):
+            r.eval(script, ["k"], keys=["k"])

@@ -150,6 +150,14 @@ async def app_lock(r: Any) -> None:
     await held.release()
 
 
+async def app_scripts(r: Any) -> None:
+    assert await r.eval("return {KEYS[1], ARGV[1]}", 1, k("a"), "x") == [k("a"), "x"]
+    assert await r.eval("return #KEYS", 2, k("a"), k("b")) == 2
+    sha = await r.script_load("return ARGV[1]")
+    assert await r.evalsha(sha, 0, "hi") == "hi"
+    assert await r.eval_ro("return ARGV[1]", 0, "ro") == "ro"
+
+
 @pytest.mark.parametrize(
     "app",
     [

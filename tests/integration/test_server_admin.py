@@ -533,7 +533,7 @@ async def test_shutdown_bad_arguments_and_abort_without_a_shutdown(r: Client) ->
 async def test_shutdown_of_a_server_that_is_gone_raises_connect_error(
     admin_server: RedisServer,
 ) -> None:
-    async with Client.from_url(admin_server.url) as client:
+    async with Client.from_url(admin_server.url, acquire_timeout=0.5) as client:
         admin_server.kill()
         with pytest.raises(ConnectError):
             await client.shutdown()
