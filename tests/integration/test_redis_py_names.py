@@ -333,12 +333,12 @@ async def test_eval_takes_redis_py_numkeys_form_and_aiopool_lists(redis_url: str
         pipe.eval(script, 1, "k", "a").evalsha(await r.script_load(script), 0, "b")
         assert await pipe.execute() == [[1, b"k", b"a"], [0, None, b"b"]]
         with pytest.raises(ValueError, match="numkeys=2, but 1 keys and args follow"):
-            r.eval(script, 2, "only-one")
+            await r.eval(script, 2, "only-one")
         with pytest.raises(ValueError, match="not both"):
-            r.eval(script, 1, "k", keys=["k"])
+            await r.eval(script, 1, "k", keys=["k"])
         with pytest.raises(TypeError, match="numkeys must be an int"):
-            r.eval(script, True, "k")
+            await r.eval(script, True, "k")
         with pytest.raises(TypeError, match="one list of args"):
-            r.eval(script, ["k"], ["a"], ["b"])
+            await r.eval(script, ["k"], ["a"], ["b"])
         with pytest.raises(ValueError, match="keys given twice"):
-            r.eval(script, ["k"], keys=["k"])
+            await r.eval(script, ["k"], keys=["k"])
