@@ -169,6 +169,7 @@ async def app_scripts(r: Any) -> None:
         app_pipeline,
         app_errors,
         app_lock,
+        app_scripts,
     ],
     ids=lambda f: f.__name__,
 )
