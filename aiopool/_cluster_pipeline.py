@@ -121,7 +121,7 @@ class ClusterPipeline:
     commands may have run (``OutcomeUnknown``).
     """
 
-    __slots__ = ("_queue", "_router", "_slot", "_watched", "transaction")
+    __slots__ = ("_multi", "_queue", "_router", "_slot", "_watched", "transaction")
 
     def __init__(self, router: Router, *, transaction: bool = False) -> None:
         self._router = router
@@ -129,6 +129,7 @@ class ClusterPipeline:
         self._queue: list[_Queued] = []
         self._slot: int | None = None  # a transaction's one slot
         self._watched: Pipeline | None = None  # the node's pipeline that watch() pinned
+        self._multi = False  # multi() called: after watch(), awaiting no longer runs at once
 
     def __repr__(self) -> str:
         mode = "transaction" if self.transaction else "pipeline"
@@ -142,12 +143,38 @@ class ClusterPipeline:
         # Always true, as redis-py's: ``if pipe:`` must not depend on what is queued.
         return True
 
-    def __await__(self) -> Generator[Any, None, ClusterPipeline]:
-        """``await pipe.set(...)`` queues and gives the pipeline, as redis-py's does."""
-        return self._itself().__await__()
+    def __await__(self) -> Generator[Any, None, Any]:
+        """redis-py's forms: ``await pipe.get(k)`` after ``watch()``, ``await pipe.set(...)``.
 
-    async def _itself(self) -> ClusterPipeline:
-        return self
+        As ``Pipeline``'s: after ``watch()`` and before ``multi()``, the
+        command just queued runs at once on the watched connection and its
+        result is given; anywhere else the pipeline itself is.
+        """
+        return self._awaited().__await__()
+
+    async def _awaited(self) -> Any:
+        watched = self._watched
+        if watched is None or self._multi or not self._queue:
+            return self
+        item = self._queue.pop()
+        return await watched.immediate._run(item.command)
+
+    def multi(self) -> None:
+        """Start the queued part of a watched transaction, as redis-py's ``multi()``.
+
+        See ``Pipeline.multi``: after it, command methods only queue. A
+        pipeline made with ``transaction=False`` becomes a transaction (every
+        key in one slot). ``RuntimeError`` when called twice, or after
+        commands were queued.
+        """
+        if self._multi:
+            raise RuntimeError("multi() was already called on this pipeline (no nested MULTI)")
+        if self._queue:
+            raise RuntimeError(
+                "multi() must come before queuing commands (WATCH, reads, multi(), writes)"
+            )
+        self._multi = True
+        self.transaction = True
 
     async def __aenter__(self) -> ClusterPipeline:
         return self
@@ -169,6 +196,7 @@ class ClusterPipeline:
         """
         self._queue.clear()
         self._slot = None
+        self._multi = False
         watched, self._watched = self._watched, None
         if watched is not None:
             await watched.reset()
@@ -314,6 +342,7 @@ class ClusterPipeline:
         """
         queue, slot, watched = self._queue, self._slot, self._watched
         self._queue, self._slot, self._watched = [], None, None
+        self._multi = False
         if watched is not None:
             return await self._execute_watched(watched, queue, raise_on_error)
         if not queue:

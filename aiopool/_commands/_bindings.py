@@ -393,10 +393,6 @@ _MONITOR_PER_NODE = (
 _MONITOR_ON_CLIENT = "MONITOR takes a connection of its own: client.monitor()"
 
 _MULTI = "redis-py's explicit transaction start after watch(): a pipeline's"
-_CLUSTER_MULTI = (
-    "not yet: a watched cluster transaction reads with immediate after watch() and queues "
-    "without multi() (aiopool's form)"
-)
 
 # Surface -> {public method it lacks: why}. Everything public on one surface and
 # not listed here exists on all four.
@@ -454,7 +450,6 @@ ABSENT: Final[dict[str, dict[str, str]]] = {
         "register_script": _CLIENT_SCRIPTS,
         "transaction": _IS_TRANSACTION,
         "run_script": _CLUSTER_SCRIPTS_NOT_YET,
-        "multi": _CLUSTER_MULTI,
         "node": _TOPOLOGY,
         "open": _TOPOLOGY,
         "primaries": _TOPOLOGY,

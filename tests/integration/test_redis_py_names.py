@@ -15,6 +15,7 @@ import pytest
 
 from aiopool import (
     Client,
+    ClusterClient,
     DataError,
     MasterDownError,
     Message,
@@ -24,7 +25,7 @@ from aiopool import (
     ProtocolError,
     exceptions,
 )
-from aiopool.testing import RedisServer
+from aiopool.testing import RedisCluster, RedisServer
 
 
 def free_port() -> int:
@@ -342,3 +343,24 @@ async def test_eval_takes_redis_py_numkeys_form_and_aiopool_lists(redis_url: str
             await r.eval(script, ["k"], ["a"], ["b"])
         with pytest.raises(ValueError, match="keys given twice"):
             await r.eval(script, ["k"], keys=["k"])
+
+
+async def test_cluster_pipelines_take_redis_py_watch_forms(redis_cluster: RedisCluster) -> None:
+    async with ClusterClient.from_url(redis_cluster.startup_url) as rc:
+        await rc.set("{w}a", "1")
+        async with rc.pipeline(transaction=True) as pipe:
+            assert pipe  # always true
+            await pipe.watch("{w}a")
+            assert await pipe.get("{w}a") == b"1"  # runs now on the slot's primary
+            with pytest.raises(exceptions.ClusterCrossSlotError):
+                pipe.get("{other}b")  # another slot: refused as it is queued
+            pipe.multi()
+            with pytest.raises(RuntimeError, match="already called"):
+                pipe.multi()
+            assert await pipe.set("{w}a", "2") is pipe  # after multi(): queued
+            assert await pipe.execute() == [True]
+        assert await rc.get("{w}a") == b"2"
+        plain = rc.pipeline()
+        assert not plain.transaction  # a cluster pipeline batches by default
+        assert await plain.get("{w}a") is plain
+        assert await plain.execute() == [b"2"]

@@ -158,6 +158,28 @@ async def app_scripts(r: Any) -> None:
     assert await r.eval_ro("return ARGV[1]", 0, "ro") == "ro"
 
 
+async def app_checkout(r: Any) -> None:
+    cart, orders, n = k("cart"), k("orders"), k("n")
+    await r.hset(cart, mapping={"apple": 2})
+    async with r.pipeline(transaction=True) as pipe:
+        await pipe.watch(cart)
+        items = await pipe.hgetall(cart)  # runs now, on the watched connection
+        pipe.multi()
+        pipe.rpush(orders, str(sorted(items.items())))
+        pipe.delete(cart)
+        assert await pipe.execute() == [1, 1]
+    assert await r.lrange(orders, 0, -1) == ["[('apple', '2')]"]
+
+    async def bump(pipe: Any) -> None:
+        value = int(await pipe.get(n) or 0)
+        pipe.multi()
+        pipe.set(n, value + 1)
+
+    assert await r.transaction(bump, n) == [True]
+    assert await r.transaction(bump, n) == [True]
+    assert await r.get(n) == "2"
+
+
 @pytest.mark.parametrize(
     "app",
     [
@@ -170,6 +192,7 @@ async def app_scripts(r: Any) -> None:
         app_errors,
         app_lock,
         app_scripts,
+        app_checkout,
     ],
     ids=lambda f: f.__name__,
 )
