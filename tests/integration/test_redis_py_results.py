@@ -251,3 +251,93 @@ async def test_a_difference_is_reported(both: tuple[Any, Any]) -> None:
     await reference.set("d", "1")
     await client.set("d", "2")
     assert await _call(reference, "get", ("d",), {}) != await _call(client, "get", ("d",), {})
+
+
+# Results that differ run to run (clocks, ids, addresses): the same shape.
+SHAPES: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
+    ("time", (), {}),
+    ("lastsave", (), {}),
+    ("client_id", (), {}),
+    ("client_info", (), {}),
+    ("client_list", (), {}),
+    ("info", ("server",), {}),
+    ("memory_stats", (), {}),
+    ("memory_usage", ("x",), {}),
+    ("role", (), {}),
+    ("slowlog_get", (1,), {}),
+    ("slowlog_len", (), {}),
+    ("acl_getuser", ("default",), {}),
+    ("acl_cat", (), {}),
+    ("command_count", (), {}),
+    ("xinfo_stream", ("x",), {}),
+    ("xinfo_groups", ("x",), {}),
+    ("xinfo_consumers", ("x", "g"), {}),
+    ("xpending", ("x", "g"), {}),
+    ("xpending_range", ("x", "g", "-", "+", 10), {}),
+    ("xclaim", ("x", "g", "c2", 0, ["1-1"]), {}),
+    ("xautoclaim", ("x", "g", "c3", 0), {}),
+    ("scan", (), {}),
+    ("hscan", ("h",), {}),
+    ("sscan", ("st",), {}),
+    ("zscan", ("z",), {}),
+    ("srandmember", ("st",), {}),
+    ("spop", ("st", 1), {}),
+    ("zrandmember", ("z", 2), {"withscores": True}),
+    ("hrandfield", ("h", 2), {"withvalues": True}),
+    ("randomkey", (), {}),
+    ("geopos", ("geo", "P", "nope"), {}),
+    ("pubsub_numsub", ("c",), {}),
+    ("smismember", ("st", ["a", "z"]), {}),
+]
+
+
+# Deliberate, with the reason (docs/migrating-from-redis-py.md lists them).
+SHAPE_DIFFERENCES = {
+    "zrandmember": (
+        "withscores=True gives (member, float) pairs, as zrange(withscores=True) does and as "
+        "redis-py 8 does with legacy_responses=False; redis-py's RESP2 default is a flat "
+        "list with bytes scores"
+    ),
+}
+
+
+def _shape(value: Any) -> Any:
+    """Type, and for containers the shape of what is inside (dict keys included)."""
+    if isinstance(value, dict):
+        return ("dict", sorted(map(str, value)))
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, [_shape(v) for v in value[:2]])
+    if isinstance(value, bool):
+        return "int"  # 0/1 flags: see BOOL_FLAGS
+    if isinstance(value, float):
+        return "float"
+    return type(value).__name__
+
+
+async def test_varying_results_have_redis_py_s_shape(both: tuple[Any, Any]) -> None:
+    reference, client = both
+    setup = [
+        ("xadd", ("x", {"f": "v"}), {"id": "1-1"}),
+        ("xgroup_create", ("x", "g", "0"), {}),
+        ("xreadgroup", ("g", "c", {"x": ">"}), {}),
+        ("hset", ("h",), {"mapping": {"a": 1, "b": 2}}),
+        ("sadd", ("st", "a", "b"), {}),
+        ("zadd", ("z", {"a": 1, "b": 2}), {}),
+        ("geoadd", ("geo", [13.361389, 38.115556, "P"]), {}),
+        ("set", ("k", "v"), {}),
+    ]
+    for name, args, kwargs in setup:
+        await _call(reference, name, args, kwargs)
+        await _call(client, name, args, kwargs)
+    differences = []
+    for name, args, kwargs in SHAPES:
+        theirs = await _call(reference, name, args, kwargs)
+        ours = await _call(client, name, args, kwargs)
+        if name == "info":  # two servers' sections have the same fields
+            theirs, ours = sorted(theirs), sorted(ours)
+        if name in SHAPE_DIFFERENCES:
+            assert _shape(ours) == ("list", [("tuple", ["bytes", "float"])] * 2), name
+            continue
+        if _shape(theirs) != _shape(ours):
+            differences.append(f"{name}{args}: redis-py {theirs!r:.160}, aiopool {ours!r:.160}")
+    assert not differences, "\n".join(differences)
