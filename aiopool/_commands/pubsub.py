@@ -12,12 +12,12 @@ def publish(channel: Key, message: Value) -> Command[int]:
     return ("PUBLISH", channel, message), None
 
 
-def spublish(channel: Key, message: Value) -> Command[int]:
-    """SPUBLISH: send ``message`` to the shard ``channel``; how many subscribers received it."""
-    return ("SPUBLISH", channel, message), None
+def spublish(shard_channel: Key, message: Value) -> Command[int]:
+    """SPUBLISH: send ``message`` to the shard ``shard_channel``; how many subscribers received it."""
+    return ("SPUBLISH", shard_channel, message), None
 
 
-def pubsub_channels(pattern: str | bytes | None = None) -> Command[list[Any]]:
+def pubsub_channels(pattern: str | bytes | None = "*") -> Command[list[Any]]:
     """PUBSUB CHANNELS: the channels with subscribers (matching ``pattern`` if given)."""
     args: tuple[Arg, ...] = (
         ("PUBSUB", "CHANNELS") if pattern is None else ("PUBSUB", "CHANNELS", pattern)
@@ -25,7 +25,7 @@ def pubsub_channels(pattern: str | bytes | None = None) -> Command[list[Any]]:
     return args, None
 
 
-def pubsub_shardchannels(pattern: str | bytes | None = None) -> Command[list[Any]]:
+def pubsub_shardchannels(pattern: str | bytes | None = "*") -> Command[list[Any]]:
     """PUBSUB SHARDCHANNELS: the shard channels with subscribers (matching ``pattern``)."""
     args: tuple[Arg, ...] = (
         ("PUBSUB", "SHARDCHANNELS") if pattern is None else ("PUBSUB", "SHARDCHANNELS", pattern)

@@ -317,5 +317,5 @@ async def test_mget_of_an_empty_list_is_an_empty_list(redis_url: str) -> None:
         pipe = r.pipeline(transaction=False)
         pipe.set("e:a", "1").mget([]).mget(["e:a"])
         assert await pipe.execute() == [True, [], [b"1"]]
-        with pytest.raises(ValueError, match="at least one key"):
-            await r.mget()
+        with pytest.raises(TypeError, match="keys"):
+            await r.mget()  # type: ignore[call-arg]

@@ -158,9 +158,12 @@ def test_publish_and_spublish_build_their_commands() -> None:
 
 
 def test_pubsub_channels_takes_an_optional_pattern() -> None:
-    assert cmd.pubsub.pubsub_channels()[0] == ("PUBSUB", "CHANNELS")
+    # "*" by default, as redis-py's; None sends no pattern (the same channels).
+    assert cmd.pubsub.pubsub_channels()[0] == ("PUBSUB", "CHANNELS", "*")
+    assert cmd.pubsub.pubsub_channels(None)[0] == ("PUBSUB", "CHANNELS")
     assert cmd.pubsub.pubsub_channels("n*")[0] == ("PUBSUB", "CHANNELS", "n*")
-    assert cmd.pubsub.pubsub_shardchannels()[0] == ("PUBSUB", "SHARDCHANNELS")
+    assert cmd.pubsub.pubsub_shardchannels()[0] == ("PUBSUB", "SHARDCHANNELS", "*")
+    assert cmd.pubsub.pubsub_shardchannels(None)[0] == ("PUBSUB", "SHARDCHANNELS")
     assert cmd.pubsub.pubsub_shardchannels(b"s*")[0] == ("PUBSUB", "SHARDCHANNELS", b"s*")
 
 
