@@ -42,7 +42,7 @@ from typing import Any
 
 import aiopool
 
-_REDIS_8 = "needs Redis 8, aiopool targets Redis 7.0 (a 7.0 server refuses the option)"
+_NEWER = "came after Redis 7.0, which aiopool targets (a 7.0 server refuses it)"
 
 # Method -> why its redis-py calls need changing. Keep each reason one sentence
 # a migrating user can act on; ``--check`` fails on an entry no longer needed.
@@ -51,13 +51,13 @@ ALLOWED: dict[str, str] = {
         "aclose() takes no close_connection_pool: a Client always owns its pool and "
         "closes it (redis-py's argument chose whether to close a pool shared by hand)"
     ),
-    "set": f"set() has no ifeq/ifne/ifdeq/ifdne: IFEQ and its kin {_REDIS_8}",
-    "xadd": f"xadd() has no ref_policy, idmpauto or idmp: those options {_REDIS_8}",
-    "xtrim": f"xtrim() has no ref_policy: KEEPREF/DELREF/ACKED {_REDIS_8}",
-    "xread": f"xread() has no max_count/max_size: they {_REDIS_8}",
-    "xreadgroup": f"xreadgroup() has no claim_min_idle_time/max_count/max_size: they {_REDIS_8}",
-    "hscan_iter": f"hscan_iter() has no no_values: HSCAN NOVALUES {_REDIS_8}",
-    "hscan": f"hscan() has no no_values: HSCAN NOVALUES {_REDIS_8}",
+    "set": f"set() has no ifeq/ifne/ifdeq/ifdne: IFEQ and its kin (Redis 8.4) {_NEWER}",
+    "xadd": f"xadd() has no ref_policy, idmpauto or idmp: each (Redis 8.2+) {_NEWER}",
+    "xtrim": f"xtrim() has no ref_policy: KEEPREF/DELREF/ACKED (Redis 8.2) {_NEWER}",
+    "xread": f"xread() has no max_count/max_size: each {_NEWER}",
+    "xreadgroup": f"xreadgroup() has no claim_min_idle_time/max_count/max_size: each {_NEWER}",
+    "hscan_iter": f"hscan_iter() has no no_values: HSCAN NOVALUES (Redis 7.4) {_NEWER}",
+    "hscan": f"hscan() has no no_values: HSCAN NOVALUES (Redis 7.4) {_NEWER}",
     "from_url": (
         "from_url(url, **options) takes aiopool's options by keyword; it has no "
         "single_connection_client or auto_close_connection_pool (a Client always owns its pool)"
@@ -67,9 +67,10 @@ ALLOWED: dict[str, str] = {
         "argument and raises NotImplementedError)"
     ),
     "pubsub": (
-        "pubsub() takes only max_messages and ignore_subscribe_messages (default True, as "
-        "redis-py's get_message(ignore_subscribe_messages=True) is usually passed), not "
-        "redis-py's shard_hint, encoder, push_handler_func or event_dispatcher"
+        "pubsub() takes only max_messages and ignore_subscribe_messages, which defaults to "
+        "True (redis-py's to False: pass ignore_subscribe_messages=False to read the "
+        "subscribe confirmations), not shard_hint, encoder, push_handler_func or "
+        "event_dispatcher"
     ),
 }
 
