@@ -33,8 +33,8 @@ def _keys_and_args(
     if numkeys is not None:
         if isinstance(numkeys, str | bytes) or not isinstance(numkeys, Iterable):
             raise TypeError(
-                f"{name}(): numkeys must be an int (or keys a list), "
-                f"got {type(numkeys).__name__} {numkeys!r}"
+                f"{name}(): numkeys must be an int, or keys and args are lists (a lone "
+                f"string would be split); got {type(numkeys).__name__} {numkeys!r}"
             )
         if keys or len(keys_and_args) > 1:
             raise ValueError(f"{name}() takes keys as the second argument or keys=, not both")
