@@ -623,7 +623,7 @@ async def test_admin_commands_in_a_pipeline_return_transformed_results(
     assert user is None
     assert isinstance(cluster, ReplyError)
     assert "cluster support disabled" in str(cluster)
-    pipe = admin.pipeline()
+    pipe = admin.pipeline(transaction=False)  # SAVE is refused inside MULTI
     pipe.acl_setuser("piped", enabled=True, nopass=True).acl_deluser("piped").save()
     assert await pipe.execute() == [True, 1, True]
     with pytest.raises(ValueError, match="between 1 and 4096"):
