@@ -270,23 +270,23 @@ class Client:
                 yield key
 
     async def hscan_iter(
-        self, key: Key, match: str | bytes | None = None, count: int | None = None
+        self, name: Key, match: str | bytes | None = None, count: int | None = None
     ) -> AsyncIterator[tuple[Any, Any]]:
-        """Iterate over the ``(field, value)`` pairs of the hash at ``key`` with HSCAN.
+        """Iterate over the ``(field, value)`` pairs of the hash at ``name`` with HSCAN.
 
         One round trip per batch, as ``scan_iter``; a pair may repeat.
         """
         async for batch in self._batches(
-            lambda cursor: cmd.hashes.hscan(key, cursor, match, count)
+            lambda cursor: cmd.hashes.hscan(name, cursor, match, count)
         ):
             for item in batch.items():
                 yield item
 
     async def sscan_iter(
-        self, key: Key, match: str | bytes | None = None, count: int | None = None
+        self, name: Key, match: str | bytes | None = None, count: int | None = None
     ) -> AsyncIterator[Any]:
-        """Iterate over the members of the set at ``key`` with SSCAN (one trip per batch)."""
-        async for batch in self._batches(lambda cursor: cmd.sets.sscan(key, cursor, match, count)):
+        """Iterate over the members of the set at ``name`` with SSCAN (one trip per batch)."""
+        async for batch in self._batches(lambda cursor: cmd.sets.sscan(name, cursor, match, count)):
             for member in batch:
                 yield member
 
@@ -383,12 +383,12 @@ class Client:
         )
         return returned[0] if value_from_callable else results
 
-    def register_script(self, source: str | bytes) -> Script:
-        """A ``Script`` for the Lua ``source``: ``await script(keys=[...], args=[...])``.
+    def register_script(self, script: str | bytes) -> Script:
+        """A ``Script`` for the Lua source ``script``: ``await s(keys=[...], args=[...])``.
 
         Nothing is sent now; the script is loaded on its first use.
         """
-        return Script(self, source)
+        return Script(self, script)
 
     async def run_script(
         self, script: Script, keys: Iterable[Key] = (), args: Iterable[Value] = ()
@@ -402,7 +402,7 @@ class Client:
             raise TypeError(
                 f"run_script() takes a Script from register_script(), got {type(script).__name__}"
             )
-        command = cmd.scripting.evalsha(script.sha, keys, args)
+        command = cmd.scripting.evalsha(script.sha, keys=keys, args=args)
         return await _retry.run_loading_script(
             lambda: self._run(command),
             lambda: self._run(cmd.scripting.script_load(script.source)),

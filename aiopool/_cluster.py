@@ -476,22 +476,22 @@ class ClusterClient:
                 yield key
 
     async def hscan_iter(
-        self, key: Key, match: str | bytes | None = None, count: int | None = None
+        self, name: Key, match: str | bytes | None = None, count: int | None = None
     ) -> AsyncIterator[tuple[Any, Any]]:
-        """Iterate over the ``(field, value)`` pairs of the hash at ``key`` with HSCAN.
+        """Iterate over the ``(field, value)`` pairs of the hash at ``name`` with HSCAN.
 
         The whole scan runs on one node of the key's slot (see ``sscan_iter``).
         """
         async for batch in self._scan_key(
-            key, lambda cursor: cmd.hashes.hscan(key, cursor, match, count)
+            name, lambda cursor: cmd.hashes.hscan(name, cursor, match, count)
         ):
             for item in batch.items():
                 yield item
 
     async def sscan_iter(
-        self, key: Key, match: str | bytes | None = None, count: int | None = None
+        self, name: Key, match: str | bytes | None = None, count: int | None = None
     ) -> AsyncIterator[Any]:
-        """Iterate over the members of the set at ``key`` with SSCAN, one trip per batch.
+        """Iterate over the members of the set at ``name`` with SSCAN, one trip per batch.
 
         A key lives on one node, and a cursor means something only to the
         node that returned it, so every batch goes to the same node: the
@@ -507,7 +507,7 @@ class ClusterClient:
         connection is held between batches.
         """
         async for batch in self._scan_key(
-            key, lambda cursor: cmd.sets.sscan(key, cursor, match, count)
+            name, lambda cursor: cmd.sets.sscan(name, cursor, match, count)
         ):
             for member in batch:
                 yield member
@@ -605,12 +605,12 @@ class ClusterClient:
             moved=lambda exc: self._topology.moved(exc.slot, exc.address),
         )
 
-    def register_script(self, source: str | bytes) -> Script:
-        """A ``Script`` for the Lua ``source``: ``await script(keys=[...], args=[...])``.
+    def register_script(self, script: str | bytes) -> Script:
+        """A ``Script`` for the Lua source ``script``: ``await s(keys=[...], args=[...])``.
 
         Nothing is sent now; the script is loaded on first use (see ``run_script``).
         """
-        return Script(self, source)
+        return Script(self, script)
 
     async def run_script(
         self, script: Script, keys: Iterable[Key] = (), args: Iterable[Value] = ()
@@ -628,7 +628,7 @@ class ClusterClient:
             raise TypeError(
                 f"run_script() takes a Script from register_script(), got {type(script).__name__}"
             )
-        command = cmd.scripting.evalsha(script.sha, keys, args)
+        command = cmd.scripting.evalsha(script.sha, keys=keys, args=args)
         return await _retry.run_loading_script(
             lambda: self._run(command),
             lambda: self._run(cmd.scripting.script_load(script.source)),

@@ -285,7 +285,9 @@ class Pipeline:
             raise TypeError(
                 f"run_script() takes a Script from register_script(), got {type(script).__name__}"
             )
-        command = cmd.scripting.evalsha(script.sha, keys, args)  # may refuse the arguments
+        command = cmd.scripting.evalsha(
+            script.sha, keys=keys, args=args
+        )  # may refuse the arguments
         self._add(command)
         self._scripts.setdefault(script.sha, script)
         return self

@@ -63,18 +63,18 @@ def _range(
 # -- bitmaps ----------------------------------------------------------------------------
 
 
-def setbit(key: Key, offset: int, value: int) -> Command[int]:
+def setbit(name: Key, offset: int, value: int) -> Command[int]:
     """SETBIT: set the bit at ``offset`` to ``value`` (0 or 1); the bit's old value.
 
     The string grows (zero-filled) to reach ``offset``; a missing key counts
     as an empty string.
     """
-    return ("SETBIT", key, not_negative("offset", offset), _bit("value", value)), None
+    return ("SETBIT", name, not_negative("offset", offset), _bit("value", value)), None
 
 
-def getbit(key: Key, offset: int) -> Command[int]:
-    """GETBIT: the bit (0 or 1) at ``offset``; 0 beyond the end or when ``key`` is missing."""
-    return ("GETBIT", key, not_negative("offset", offset)), None
+def getbit(name: Key, offset: int) -> Command[int]:
+    """GETBIT: the bit (0 or 1) at ``offset``; 0 beyond the end or when ``name`` is missing."""
+    return ("GETBIT", name, not_negative("offset", offset)), None
 
 
 def bitcount(
@@ -128,13 +128,13 @@ def bitop(operation: BitOperation, dest: Key, *keys: Key) -> Command[int]:
 # -- HyperLogLog ---------------------------------------------------------------------------
 
 
-def pfadd(key: Key, *elements: Value) -> Command[bool]:
-    """PFADD: add ``elements`` to the HyperLogLog at ``key``; ``True`` if its estimate changed.
+def pfadd(name: Key, *elements: Value) -> Command[bool]:
+    """PFADD: add ``elements`` to the HyperLogLog at ``name``; ``True`` if its estimate changed.
 
     Without elements it only creates the HyperLogLog (``True`` if it was
     missing).
     """
-    return ("PFADD", key, *elements), to_bool
+    return ("PFADD", name, *elements), to_bool
 
 
 def pfcount(*keys: Key) -> Command[int]:

@@ -21,9 +21,9 @@ from ._base import (
 )
 
 
-def hget(key: Key, field: Key) -> Command[Any]:
-    """HGET: the value of ``field`` in the hash at ``key``, ``None`` if either is missing."""
-    return ("HGET", key, field), None
+def hget(name: Key, key: Key) -> Command[Any]:
+    """HGET: the value of field ``key`` in the hash ``name``, ``None`` if either is missing."""
+    return ("HGET", name, key), None
 
 
 def hset(
@@ -84,77 +84,77 @@ def _true(reply: Any) -> bool:
     return True
 
 
-def hsetnx(key: Key, field: Key, value: Value) -> Command[bool]:
-    """HSETNX: set ``field`` only if it does not exist yet; ``True`` if it was set."""
-    return ("HSETNX", key, field, value), to_bool
+def hsetnx(name: Key, key: Key, value: Value) -> Command[bool]:
+    """HSETNX: set field ``key`` of hash ``name`` unless it exists; ``True`` if it was set."""
+    return ("HSETNX", name, key, value), to_bool
 
 
-def hmget(key: Key, fields: Key | Iterable[Key], *more: Key) -> Command[list[Any]]:
+def hmget(name: Key, keys: Key | Iterable[Key], *more: Key) -> Command[list[Any]]:
     """HMGET: the values of the fields in order, ``None`` for each missing one.
 
-    As in redis-py, ``fields`` is one field or an iterable of fields (a str
+    As in redis-py, ``keys`` (the fields) is one field or an iterable of fields (a str
     or bytes is one field), and further fields may follow as arguments:
     ``hmget("user:1", ["name", "email"])`` and ``hmget("user:1", "name",
     "email")`` are the same.
     """
-    if isinstance(fields, str | bytes | memoryview):
-        names: tuple[Key, ...] = (fields,)
-    elif isinstance(fields, Iterable):
-        names = tuple(fields)
+    if isinstance(keys, str | bytes | memoryview):
+        names: tuple[Key, ...] = (keys,)
+    elif isinstance(keys, Iterable):
+        names = tuple(keys)
     else:
         raise TypeError(
-            f"fields must be a field name or an iterable of field names, "
-            f"got {type(fields).__name__} {fields!r}"
+            f"keys must be a field name or an iterable of field names, "
+            f"got {type(keys).__name__} {keys!r}"
         )
     names += more
     need_keys("hmget", names, "field")
-    return ("HMGET", key, *names), None
+    return ("HMGET", name, *names), None
 
 
-def hgetall(key: Key) -> Command[dict[Any, Any]]:
-    """HGETALL: the hash at ``key`` as a dict (empty when missing)."""
-    return ("HGETALL", key), to_dict
+def hgetall(name: Key) -> Command[dict[Any, Any]]:
+    """HGETALL: the hash at ``name`` as a dict (empty when missing)."""
+    return ("HGETALL", name), to_dict
 
 
-def hdel(key: Key, *fields: Key) -> Command[int]:
-    """HDEL: delete ``fields`` from the hash at ``key``; how many existed."""
+def hdel(name: Key, *fields: Key) -> Command[int]:
+    """HDEL: delete ``fields`` from the hash at ``name``; how many existed."""
     need_keys("hdel", fields, "field")
-    return ("HDEL", key, *fields), None
+    return ("HDEL", name, *fields), None
 
 
-def hexists(key: Key, field: Key) -> Command[bool]:
-    """HEXISTS: ``True`` if the hash at ``key`` has ``field``."""
-    return ("HEXISTS", key, field), to_bool
+def hexists(name: Key, key: Key) -> Command[bool]:
+    """HEXISTS: ``True`` if the hash at ``name`` has field ``key``."""
+    return ("HEXISTS", name, key), to_bool
 
 
-def hincrby(key: Key, field: Key, amount: int = 1) -> Command[int]:
-    """HINCRBY: add ``amount`` to the integer in ``field`` (0 when missing); the new value."""
-    return ("HINCRBY", key, field, integer("amount", amount)), None
+def hincrby(name: Key, key: Key, amount: int = 1) -> Command[int]:
+    """HINCRBY: add ``amount`` to the integer in field ``key`` (0 when missing); the new value."""
+    return ("HINCRBY", name, key, integer("amount", amount)), None
 
 
-def hincrbyfloat(key: Key, field: Key, amount: float = 1.0) -> Command[float]:
-    """HINCRBYFLOAT: add ``amount`` to the number in ``field``; the new value as float."""
-    return ("HINCRBYFLOAT", key, field, number("amount", amount)), to_float
+def hincrbyfloat(name: Key, key: Key, amount: float = 1.0) -> Command[float]:
+    """HINCRBYFLOAT: add ``amount`` to the number in field ``key``; the new value as float."""
+    return ("HINCRBYFLOAT", name, key, number("amount", amount)), to_float
 
 
-def hlen(key: Key) -> Command[int]:
-    """HLEN: the number of fields in the hash at ``key`` (0 when missing)."""
-    return ("HLEN", key), None
+def hlen(name: Key) -> Command[int]:
+    """HLEN: the number of fields in the hash at ``name`` (0 when missing)."""
+    return ("HLEN", name), None
 
 
-def hkeys(key: Key) -> Command[list[Any]]:
-    """HKEYS: the field names of the hash at ``key`` (empty when missing)."""
-    return ("HKEYS", key), None
+def hkeys(name: Key) -> Command[list[Any]]:
+    """HKEYS: the field names of the hash at ``name`` (empty when missing)."""
+    return ("HKEYS", name), None
 
 
-def hvals(key: Key) -> Command[list[Any]]:
-    """HVALS: the values of the hash at ``key`` (empty when missing)."""
-    return ("HVALS", key), None
+def hvals(name: Key) -> Command[list[Any]]:
+    """HVALS: the values of the hash at ``name`` (empty when missing)."""
+    return ("HVALS", name), None
 
 
-def hstrlen(key: Key, field: Key) -> Command[int]:
-    """HSTRLEN: the length in bytes of the value in ``field`` (0 when missing)."""
-    return ("HSTRLEN", key, field), None
+def hstrlen(name: Key, key: Key) -> Command[int]:
+    """HSTRLEN: the length in bytes of the value in field ``key`` (0 when missing)."""
+    return ("HSTRLEN", name, key), None
 
 
 def hrandfield(key: Key, count: int | None = None, withvalues: bool = False) -> Command[Any]:
@@ -177,16 +177,16 @@ def hrandfield(key: Key, count: int | None = None, withvalues: bool = False) -> 
 
 
 def hscan(
-    key: Key,
+    name: Key,
     cursor: int = 0,
     match: str | bytes | None = None,
     count: int | None = None,
 ) -> Command[tuple[int, dict[Any, Any]]]:
-    """HSCAN: one batch of the hash at ``key``, ``(next_cursor, {field: value})``.
+    """HSCAN: one batch of the hash at ``name``, ``(next_cursor, {field: value})``.
 
     The cursor is 0 when done; most code wants ``hscan_iter``.
     """
-    args = scan_args("HSCAN", key, cursor, match, count)
+    args = scan_args("HSCAN", name, cursor, match, count)
     return tuple(args), _hscan_batch
 
 

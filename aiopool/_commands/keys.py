@@ -86,7 +86,7 @@ def _alias(name: str, given: object, alias: str, other: object) -> object:
 
 
 def expire(
-    key: Key,
+    name: Key,
     time: Expiry | None = None,
     nx: bool = False,
     xx: bool = False,
@@ -103,11 +103,11 @@ def expire(
     fractional ``timedelta`` raises ``ValueError`` (redis-py truncates it).
     """
     amount = _ttl("time", _alias("time", time, "seconds", seconds), in_millis=False)
-    return _expire("EXPIRE", key, amount, nx, xx, gt, lt)
+    return _expire("EXPIRE", name, amount, nx, xx, gt, lt)
 
 
 def pexpire(
-    key: Key,
+    name: Key,
     time: Expiry | None = None,
     nx: bool = False,
     xx: bool = False,
@@ -122,41 +122,41 @@ def pexpire(
     ``timedelta`` of whole milliseconds; options as for ``expire``.
     """
     amount = _ttl("time", _alias("time", time, "millis", millis), in_millis=True)
-    return _expire("PEXPIRE", key, amount, nx, xx, gt, lt)
+    return _expire("PEXPIRE", name, amount, nx, xx, gt, lt)
 
 
-def ttl(key: Key) -> Command[int]:
+def ttl(name: Key) -> Command[int]:
     """TTL: seconds left to live; -1 without expiry, -2 when the key is missing."""
-    return ("TTL", key), None
+    return ("TTL", name), None
 
 
-def pttl(key: Key) -> Command[int]:
+def pttl(name: Key) -> Command[int]:
     """PTTL: milliseconds left to live; -1 without expiry, -2 when missing."""
-    return ("PTTL", key), None
+    return ("PTTL", name), None
 
 
-def persist(key: Key) -> Command[bool]:
+def persist(name: Key) -> Command[bool]:
     """PERSIST: remove the expiry; ``True`` if there was one."""
-    return ("PERSIST", key), to_bool
+    return ("PERSIST", name), to_bool
 
 
-def type_(key: Key) -> Command[Any]:
-    """TYPE: the type name of the value at ``key`` (``b"none"`` when missing).
+def type_(name: Key) -> Command[Any]:
+    """TYPE: the type name of the value at ``name`` (``b"none"`` when missing).
 
     As redis-py's: bytes (``b"string"``, ``b"hash"``, ...), or str with
     ``decode_responses``.
     """
-    return ("TYPE", key), None
+    return ("TYPE", name), None
 
 
-def rename(key: Key, new_key: Key) -> Command[bool]:
-    """RENAME: rename ``key``; ``True``. A missing key raises ``ReplyError``."""
-    return ("RENAME", key, new_key), ok
+def rename(src: Key, dst: Key) -> Command[bool]:
+    """RENAME: rename ``src``; ``True``. A missing key raises ``ReplyError``."""
+    return ("RENAME", src, dst), ok
 
 
-def renamenx(key: Key, new_key: Key) -> Command[bool]:
-    """RENAMENX: rename ``key`` only if ``new_key`` does not exist; ``True`` if renamed."""
-    return ("RENAMENX", key, new_key), to_bool
+def renamenx(src: Key, dst: Key) -> Command[bool]:
+    """RENAMENX: rename ``src`` only if ``dst`` does not exist; ``True`` if renamed."""
+    return ("RENAMENX", src, dst), to_bool
 
 
 def _one_type(type_: str | None, _type: str | None) -> str | None:
@@ -191,35 +191,35 @@ def scan(
 
 
 def expireat(
-    key: Key,
+    name: Key,
     when: Deadline,
     nx: bool = False,
     xx: bool = False,
     gt: bool = False,
     lt: bool = False,
 ) -> Command[bool]:
-    """EXPIREAT: expire ``key`` at unix time ``when``; ``False`` if missing or a condition failed.
+    """EXPIREAT: expire ``name`` at unix time ``when``; ``False`` if missing or a condition failed.
 
     ``when`` is a positive int of unix seconds or a ``datetime`` (a naive one
     is local time; fractions of a second are dropped); ``nx``, ``xx``, ``gt``
     and ``lt`` (at most one) make it conditional, as for ``expire``.
     """
-    return _expire("EXPIREAT", key, unix("when", when, in_millis=False), nx, xx, gt, lt)
+    return _expire("EXPIREAT", name, unix("when", when, in_millis=False), nx, xx, gt, lt)
 
 
 def pexpireat(
-    key: Key,
+    name: Key,
     when: Deadline,
     nx: bool = False,
     xx: bool = False,
     gt: bool = False,
     lt: bool = False,
 ) -> Command[bool]:
-    """PEXPIREAT: expire ``key`` at unix time ``when`` in milliseconds; ``False`` if not set.
+    """PEXPIREAT: expire ``name`` at unix time ``when`` in milliseconds; ``False`` if not set.
 
     ``when`` is a positive int of unix milliseconds or a ``datetime``.
     """
-    return _expire("PEXPIREAT", key, unix("when", when, in_millis=True), nx, xx, gt, lt)
+    return _expire("PEXPIREAT", name, unix("when", when, in_millis=True), nx, xx, gt, lt)
 
 
 def expiretime(key: Key) -> Command[int]:
@@ -261,19 +261,19 @@ def copy(
     return tuple(args), to_bool
 
 
-def dump(key: Key) -> Command[bytes | None]:
-    """DUMP: the value at ``key`` serialized for ``restore``; ``None`` when missing.
+def dump(name: Key) -> Command[bytes | None]:
+    """DUMP: the value at ``name`` serialized for ``restore``; ``None`` when missing.
 
     The payload is binary (RDB encoding plus a checksum), not text: use a
     client with ``decode_responses=False``. With ``decode_responses=True``
     the reply is decoded as UTF-8, which fails for most payloads with
     ``ProtocolError`` (the connection is closed and replaced).
     """
-    return ("DUMP", key), None
+    return ("DUMP", name), None
 
 
 def restore(
-    key: Key,
+    name: Key,
     ttl: int | datetime.timedelta | datetime.datetime,
     value: bytes | memoryview,
     replace: bool = False,
@@ -281,11 +281,11 @@ def restore(
     idletime: int | None = None,
     frequency: int | None = None,
 ) -> Command[bool]:
-    """RESTORE: create ``key`` from ``value``, a payload from ``dump``; ``True``.
+    """RESTORE: create ``name`` from ``value``, a payload from ``dump``; ``True``.
 
     ``ttl`` is the time to live in milliseconds (int or ``timedelta``; 0
     means no expiry), or with ``absttl=True`` the unix time in milliseconds
-    to expire at (int or ``datetime``). An existing ``key`` raises
+    to expire at (int or ``datetime``). An existing ``name`` raises
     ``ReplyError`` (``BUSYKEY``) unless ``replace=True``; a corrupt payload
     raises ``ReplyError`` too. ``idletime`` (seconds) or ``frequency``
     (0-255), not both, set the key's eviction statistics.
@@ -295,7 +295,7 @@ def restore(
             f"value must be the bytes dump() returned (from a client without "
             f"decode_responses), got {type(value).__name__}"
         )
-    args: list[Arg] = ["RESTORE", key, _restore_ttl(ttl, absttl), value]
+    args: list[Arg] = ["RESTORE", name, _restore_ttl(ttl, absttl), value]
     if replace:
         args.append("REPLACE")
     if absttl:
@@ -372,13 +372,13 @@ def keys(pattern: str | bytes = "*") -> Command[list[Any]]:
     return ("KEYS", pattern), None
 
 
-def move(key: Key, db: int | str) -> Command[bool]:
-    """MOVE: move ``key`` to database ``db`` of the same server; ``True`` if it moved.
+def move(name: Key, db: int | str) -> Command[bool]:
+    """MOVE: move ``name`` to database ``db`` of the same server; ``True`` if it moved.
 
-    ``False`` when ``key`` is missing here or exists in ``db``. Redis Cluster
+    ``False`` when ``name`` is missing here or exists in ``db``. Redis Cluster
     has only database 0, so on a cluster the server refuses it (``ReplyError``).
     """
-    return ("MOVE", key, not_negative("db", int_like("db", db))), to_bool
+    return ("MOVE", name, not_negative("db", int_like("db", db))), to_bool
 
 
 def object_(infotype: str, key: Key) -> Command[Any]:
@@ -426,7 +426,7 @@ def _sort_args(
 
 
 def sort(
-    key: Key,
+    name: Key,
     start: int | None = None,
     num: int | None = None,
     by: str | bytes | None = None,
@@ -436,7 +436,7 @@ def sort(
     store: Key | None = None,
     groups: bool = False,
 ) -> Command[Any]:
-    """SORT: the elements of the list, set or sorted set at ``key``, sorted; or stored.
+    """SORT: the elements of the list, set or sorted set at ``name``, sorted; or stored.
 
     Numerically, or by their bytes with ``alpha=True``; ``desc=True``
     reverses. ``start`` and ``num`` (together) take a slice. ``by`` sorts by
@@ -452,7 +452,7 @@ def sort(
     for key ``"{user}:ids"``); ``store`` must share the key's slot
     (``CrossSlotError`` otherwise, nothing sent).
     """
-    args = _sort_args("sort", key, start, num, by, get, desc, alpha)
+    args = _sort_args("sort", name, start, num, by, get, desc, alpha)
     if store is not None:
         args += ("STORE", store)
     if not groups:

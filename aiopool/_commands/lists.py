@@ -48,27 +48,27 @@ def _push(name: str, key: Key, values: tuple[Value, ...]) -> Command[int]:
     return (name, key, *values), None
 
 
-def lpush(key: Key, *values: Value) -> Command[int]:
+def lpush(name: Key, *values: Value) -> Command[int]:
     """LPUSH: insert ``values`` at the head, one after another; the new length.
 
     ``lpush("l", "a", "b")`` leaves ``b`` first. A missing key is created.
     """
-    return _push("LPUSH", key, values)
+    return _push("LPUSH", name, values)
 
 
-def rpush(key: Key, *values: Value) -> Command[int]:
+def rpush(name: Key, *values: Value) -> Command[int]:
     """RPUSH: append ``values`` at the tail, in order; the new length."""
-    return _push("RPUSH", key, values)
+    return _push("RPUSH", name, values)
 
 
-def lpushx(key: Key, *values: Value) -> Command[int]:
+def lpushx(name: Key, *values: Value) -> Command[int]:
     """LPUSHX: like LPUSH, only if the list exists; the new length (0 when missing)."""
-    return _push("LPUSHX", key, values)
+    return _push("LPUSHX", name, values)
 
 
-def rpushx(key: Key, *values: Value) -> Command[int]:
+def rpushx(name: Key, *values: Value) -> Command[int]:
     """RPUSHX: like RPUSH, only if the list exists; the new length (0 when missing)."""
-    return _push("RPUSHX", key, values)
+    return _push("RPUSHX", name, values)
 
 
 # -- popping --------------------------------------------------------------------------
@@ -80,81 +80,81 @@ def _pop(name: str, key: Key, count: int | None) -> Command[Any]:
     return (name, key, not_negative("count", count)), None
 
 
-def lpop(key: Key, count: int | None = None) -> Command[Any]:
+def lpop(name: Key, count: int | None = None) -> Command[Any]:
     """LPOP: remove and return the first element, ``None`` when the list is missing.
 
     With ``count``: a list of up to ``count`` elements from the head, or
     ``None`` when the list is missing.
     """
-    return _pop("LPOP", key, count)
+    return _pop("LPOP", name, count)
 
 
-def rpop(key: Key, count: int | None = None) -> Command[Any]:
+def rpop(name: Key, count: int | None = None) -> Command[Any]:
     """RPOP: remove and return the last element, ``None`` when the list is missing.
 
     With ``count``: a list of up to ``count`` elements from the tail (last
     first), or ``None`` when the list is missing.
     """
-    return _pop("RPOP", key, count)
+    return _pop("RPOP", name, count)
 
 
 # -- reading and editing ------------------------------------------------------------------
 
 
-def lrange(key: Key, start: int, end: int) -> Command[list[Any]]:
+def lrange(name: Key, start: int, end: int) -> Command[list[Any]]:
     """LRANGE: the elements from ``start`` to ``end`` (inclusive, negative from the end).
 
     ``lrange(key, 0, -1)`` is the whole list; a missing key gives ``[]``.
     """
-    return ("LRANGE", key, integer("start", start), integer("end", end)), None
+    return ("LRANGE", name, integer("start", start), integer("end", end)), None
 
 
-def llen(key: Key) -> Command[int]:
-    """LLEN: the length of the list at ``key`` (0 when missing)."""
-    return ("LLEN", key), None
+def llen(name: Key) -> Command[int]:
+    """LLEN: the length of the list at ``name`` (0 when missing)."""
+    return ("LLEN", name), None
 
 
-def lindex(key: Key, index: int | str) -> Command[Any]:
+def lindex(name: Key, index: int | str) -> Command[Any]:
     """LINDEX: the element at ``index`` (negative from the end), ``None`` if out of range.
 
     ``index`` is an int, or an integer as a str (``"0"``), as redis-py code passes it.
     """
-    return ("LINDEX", key, int_like("index", index)), None
+    return ("LINDEX", name, int_like("index", index)), None
 
 
-def lset(key: Key, index: int, value: Value) -> Command[bool]:
+def lset(name: Key, index: int, value: Value) -> Command[bool]:
     """LSET: replace the element at ``index``; ``True``.
 
     An index out of range or a missing key raises ``ReplyError``.
     """
-    return ("LSET", key, integer("index", index), value), ok
+    return ("LSET", name, integer("index", index), value), ok
 
 
-def linsert(key: Key, where: str, pivot: Value, value: Value) -> Command[int]:
-    """LINSERT: insert ``value`` before or after the first ``pivot``; the new length.
+def linsert(name: Key, where: str, refvalue: Value, value: Value) -> Command[int]:
+    """LINSERT: insert ``value`` before or after the first ``refvalue``; the new length.
 
     ``where`` is ``"BEFORE"`` or ``"AFTER"`` (any case). The result is -1
-    when ``pivot`` is not in the list and 0 when the list is missing.
+    when ``refvalue`` is not in the list and 0 when the list is missing.
     """
-    return ("LINSERT", key, _word("where", where, ("BEFORE", "AFTER")), pivot, value), None
+    return ("LINSERT", name, _word("where", where, ("BEFORE", "AFTER")), refvalue, value), None
 
 
-def lrem(key: Key, count: int, value: Value) -> Command[int]:
+def lrem(name: Key, count: int, value: Value) -> Command[int]:
     """LREM: remove elements equal to ``value``; how many were removed.
 
     ``count`` > 0 removes up to ``count`` from the head, < 0 up to
     ``-count`` from the tail, 0 all of them.
     """
-    return ("LREM", key, integer("count", count), value), None
+    return ("LREM", name, integer("count", count), value), None
 
 
-def ltrim(key: Key, start: int, end: int) -> Command[bool]:
+def ltrim(name: Key, start: int, end: int) -> Command[bool]:
     """LTRIM: keep only the elements from ``start`` to ``end`` (inclusive); ``True``."""
-    return ("LTRIM", key, integer("start", start), integer("end", end)), ok
+    return ("LTRIM", name, integer("start", start), integer("end", end)), ok
 
 
 def lpos(
-    key: Key,
+    name: Key,
     value: Value,
     rank: int | None = None,
     count: int | None = None,
@@ -167,7 +167,7 @@ def lpos(
     match; ``[]`` when none). ``maxlen`` compares at most that many elements
     (0: no limit).
     """
-    args: list[Arg] = ["LPOS", key, value]
+    args: list[Arg] = ["LPOS", name, value]
     if rank is not None:
         if integer("rank", rank) == 0:
             raise ValueError("rank must not be 0: 1 is the first match, -1 the last")

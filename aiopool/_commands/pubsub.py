@@ -12,12 +12,12 @@ def publish(channel: Key, message: Value) -> Command[int]:
     return ("PUBLISH", channel, message), None
 
 
-def spublish(channel: Key, message: Value) -> Command[int]:
-    """SPUBLISH: send ``message`` to the shard ``channel``; how many subscribers received it."""
-    return ("SPUBLISH", channel, message), None
+def spublish(shard_channel: Key, message: Value) -> Command[int]:
+    """SPUBLISH: send ``message`` to the shard ``shard_channel``; how many subscribers received it."""
+    return ("SPUBLISH", shard_channel, message), None
 
 
-def pubsub_channels(pattern: str | bytes | None = None) -> Command[list[Any]]:
+def pubsub_channels(pattern: str | bytes | None = "*") -> Command[list[Any]]:
     """PUBSUB CHANNELS: the channels with subscribers (matching ``pattern`` if given)."""
     args: tuple[Arg, ...] = (
         ("PUBSUB", "CHANNELS") if pattern is None else ("PUBSUB", "CHANNELS", pattern)
@@ -25,7 +25,7 @@ def pubsub_channels(pattern: str | bytes | None = None) -> Command[list[Any]]:
     return args, None
 
 
-def pubsub_shardchannels(pattern: str | bytes | None = None) -> Command[list[Any]]:
+def pubsub_shardchannels(pattern: str | bytes | None = "*") -> Command[list[Any]]:
     """PUBSUB SHARDCHANNELS: the shard channels with subscribers (matching ``pattern``)."""
     args: tuple[Arg, ...] = (
         ("PUBSUB", "SHARDCHANNELS") if pattern is None else ("PUBSUB", "SHARDCHANNELS", pattern)
@@ -33,13 +33,17 @@ def pubsub_shardchannels(pattern: str | bytes | None = None) -> Command[list[Any
     return args, None
 
 
-def pubsub_numsub(*channels: Key) -> Command[dict[Any, int]]:
-    """PUBSUB NUMSUB: ``{channel: number of subscribers}`` for ``channels``."""
+def pubsub_numsub(*channels: Key) -> Command[list[tuple[Any, int]]]:
+    """PUBSUB NUMSUB: ``[(channel, number of subscribers), ...]`` for ``channels``.
+
+    A list of pairs in the order given, as redis-py's; ``dict()`` of it maps
+    each channel to its count.
+    """
     return ("PUBSUB", "NUMSUB", *channels), _counts
 
 
-def pubsub_shardnumsub(*channels: Key) -> Command[dict[Any, int]]:
-    """PUBSUB SHARDNUMSUB: ``{shard channel: number of subscribers}`` for ``channels``."""
+def pubsub_shardnumsub(*channels: Key) -> Command[list[tuple[Any, int]]]:
+    """PUBSUB SHARDNUMSUB: ``[(shard channel, number of subscribers), ...]``, as redis-py's."""
     return ("PUBSUB", "SHARDNUMSUB", *channels), _counts
 
 
@@ -48,6 +52,6 @@ def pubsub_numpat() -> Command[int]:
     return ("PUBSUB", "NUMPAT"), None
 
 
-def _counts(reply: Any) -> dict[Any, int]:
+def _counts(reply: Any) -> list[tuple[Any, int]]:
     it = iter(reply)
-    return {channel: int(count) for channel, count in zip(it, it, strict=True)}
+    return [(channel, int(count)) for channel, count in zip(it, it, strict=True)]

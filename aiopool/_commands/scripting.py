@@ -8,108 +8,109 @@ from typing import Any
 from ._base import Arg, Command, Key, Value, bool_list, named_fields, need_keys, ok, one_of, to_str
 
 
-def _keys_and_args(name: str, keys: Iterable[Key], args: Iterable[Value]) -> list[Arg]:
+def _keys_and_args(
+    name: str,
+    numkeys: int | Iterable[Key] | None,
+    keys_and_args: tuple[Any, ...],
+    keys: Iterable[Key],
+    args: Iterable[Value],
+) -> list[Arg]:
+    """``numkeys key... arg...`` from redis-py's form or aiopool's lists.
+
+    redis-py's ``(numkeys, *keys_and_args)`` when ``numkeys`` is an int;
+    otherwise the lists ``keys`` and ``args``, by keyword or (aiopool's
+    earlier positional form) as the second and third arguments.
+    """
+    if isinstance(numkeys, int) and not isinstance(numkeys, bool):
+        if keys or args:
+            raise ValueError(f"{name}() takes numkeys and keys_and_args, or keys= and args=")
+        if not 0 <= numkeys <= len(keys_and_args):
+            raise ValueError(
+                f"{name}(): numkeys must be between 0 and the {len(keys_and_args)} keys and "
+                f"args given, got {numkeys!r}"
+            )
+        return [numkeys, *keys_and_args]
+    if numkeys is not None:
+        if isinstance(numkeys, str | bytes) or not isinstance(numkeys, Iterable):
+            raise TypeError(
+                f"{name}(): numkeys must be an int, or keys and args are lists (a lone "
+                f"string would be split); got {type(numkeys).__name__} {numkeys!r}"
+            )
+        if keys or len(keys_and_args) > 1:
+            raise ValueError(f"{name}() takes keys as the second argument or keys=, not both")
+        keys = numkeys
+        if keys_and_args:
+            if args:
+                raise ValueError(f"{name}() takes args as the third argument or args=, not both")
+            args = keys_and_args[0]
+    elif keys_and_args:
+        raise ValueError(f"{name}(): keys_and_args given without numkeys")
     if isinstance(keys, str | bytes) or isinstance(args, str | bytes):
         raise TypeError(f"{name}(): keys and args are lists (a lone string would be split)")
     key_list = list(keys)
     return [len(key_list), *key_list, *args]
 
 
-def _script_args(
-    name: str,
-    numkeys: int | Iterable[Key] | None,
-    keys_and_args: tuple[Any, ...],
-    keys: Iterable[Key] | None,
-    args: Iterable[Value] | None,
-) -> list[Arg]:
-    """``numkeys, *keys, *args`` from redis-py's form or aiopool's.
-
-    redis-py's: ``eval(script, 2, "k1", "k2", "a1")`` (a key count, then the
-    keys and the arguments). aiopool's: ``eval(script, ["k1", "k2"], ["a1"])``
-    or ``keys=``/``args=``.
-    """
-    if isinstance(numkeys, bool):
-        raise TypeError(f"{name}(): numkeys must be an int or a list of keys, got {numkeys!r}")
-    if isinstance(numkeys, int):
-        if keys is not None or args is not None:
-            raise ValueError(
-                f"{name}(): give numkeys and then the keys and args (redis-py's form), or "
-                "keys= and args=, not both"
-            )
-        if numkeys < 0 or numkeys > len(keys_and_args):
-            raise ValueError(
-                f"{name}(): numkeys={numkeys}, but {len(keys_and_args)} keys and args follow it"
-            )
-        return [numkeys, *keys_and_args]
-    if numkeys is not None:
-        if keys is not None:
-            raise ValueError(f"{name}(): keys given twice (as the second argument and keys=)")
-        keys = numkeys
-    if keys_and_args:
-        if len(keys_and_args) > 1 or args is not None:
-            raise TypeError(
-                f"{name}() takes a list of keys and one list of args, or redis-py's form: "
-                "a key count, then the keys and args"
-            )
-        args = keys_and_args[0]
-    return _keys_and_args(name, keys or (), args or ())
-
-
 def eval_(
     script: str | bytes,
     numkeys: int | Iterable[Key] | None = None,
     *keys_and_args: Any,
-    keys: Iterable[Key] | None = None,
-    args: Iterable[Value] | None = None,
+    keys: Iterable[Key] = (),
+    args: Iterable[Value] = (),
 ) -> Command[Any]:
-    """EVAL: run the Lua ``script`` with ``keys`` (KEYS) and ``args`` (ARGV); its reply.
+    """EVAL: run the Lua ``script`` with its keys (KEYS) and args (ARGV); its reply.
 
-    Both redis-py's form, ``eval(script, numkeys, *keys_and_args)``, and
-    aiopool's, ``eval(script, keys, args)`` (lists, or ``keys=``/``args=``),
-    work; so do they for ``eval_ro``, ``evalsha``, ``evalsha_ro``, ``fcall``
-    and ``fcall_ro``.
+    As in redis-py, ``numkeys`` counts the keys that lead ``keys_and_args``:
+    ``eval(script, 1, "key", "arg")``. Or give the lists ``keys=`` and
+    ``args=`` (``eval(script, keys=["key"], args=["arg"])``, or positionally
+    ``eval(script, ["key"], ["arg"])``), which cannot disagree with a count.
+    Mixing the forms, or a ``numkeys`` above the number of ``keys_and_args``,
+    raises ``ValueError``. ``evalsha``, ``eval_ro``, ``fcall``... take the same.
 
     Prefer ``register_script()``, which sends the script only when the server
     lacks it.
     """
-    return ("EVAL", script, *_script_args("eval", numkeys, keys_and_args, keys, args)), None
+    return ("EVAL", script, *_keys_and_args("eval", numkeys, keys_and_args, keys, args)), None
 
 
 def eval_ro(
     script: str | bytes,
     numkeys: int | Iterable[Key] | None = None,
     *keys_and_args: Any,
-    keys: Iterable[Key] | None = None,
-    args: Iterable[Value] | None = None,
+    keys: Iterable[Key] = (),
+    args: Iterable[Value] = (),
 ) -> Command[Any]:
     """EVAL_RO: like ``eval`` for a script that only reads (runs on replicas too)."""
-    return ("EVAL_RO", script, *_script_args("eval_ro", numkeys, keys_and_args, keys, args)), None
+    return (
+        ("EVAL_RO", script, *_keys_and_args("eval_ro", numkeys, keys_and_args, keys, args)),
+        None,
+    )
 
 
 def evalsha(
     sha: str,
     numkeys: int | Iterable[Key] | None = None,
     *keys_and_args: Any,
-    keys: Iterable[Key] | None = None,
-    args: Iterable[Value] | None = None,
+    keys: Iterable[Key] = (),
+    args: Iterable[Value] = (),
 ) -> Command[Any]:
     """EVALSHA: run the loaded script with SHA1 ``sha``; ``NoScriptError`` when not loaded."""
-    return ("EVALSHA", sha, *_script_args("evalsha", numkeys, keys_and_args, keys, args)), None
+    return (
+        ("EVALSHA", sha, *_keys_and_args("evalsha", numkeys, keys_and_args, keys, args)),
+        None,
+    )
 
 
 def evalsha_ro(
     sha: str,
     numkeys: int | Iterable[Key] | None = None,
     *keys_and_args: Any,
-    keys: Iterable[Key] | None = None,
-    args: Iterable[Value] | None = None,
+    keys: Iterable[Key] = (),
+    args: Iterable[Value] = (),
 ) -> Command[Any]:
     """EVALSHA_RO: like ``evalsha`` for a script that only reads."""
-    return (
-        "EVALSHA_RO",
-        sha,
-        *_script_args("evalsha_ro", numkeys, keys_and_args, keys, args),
-    ), None
+    tail = _keys_and_args("evalsha_ro", numkeys, keys_and_args, keys, args)
+    return ("EVALSHA_RO", sha, *tail), None
 
 
 def script_load(script: str | bytes) -> Command[str]:
@@ -123,37 +124,65 @@ def script_exists(*shas: str) -> Command[list[bool]]:
     return ("SCRIPT", "EXISTS", *shas), bool_list
 
 
-def script_flush(asynchronous: bool = False, *, sync: bool = False) -> Command[bool]:
-    """SCRIPT FLUSH: drop every loaded script (``ASYNC`` or ``SYNC`` when asked); ``True``."""
-    mode = one_of(asynchronous=asynchronous, sync=sync)
-    tail = {"asynchronous": ("ASYNC",), "sync": ("SYNC",), None: ()}[mode]
-    return ("SCRIPT", "FLUSH", *tail), ok
+def _flush_mode(name: str, mode: object, asynchronous: bool, sync: bool = False) -> tuple[Arg, ...]:
+    """``("ASYNC",)``, ``("SYNC",)`` or ``()`` from redis-py's mode word or aiopool's flags.
+
+    A bool ``mode`` is aiopool's earlier positional ``asynchronous``.
+    """
+    if isinstance(mode, bool):
+        asynchronous, mode = asynchronous or mode, None
+    if mode is not None:
+        if not isinstance(mode, str):
+            raise TypeError(f"{name} must be 'SYNC', 'ASYNC' or None, got {type(mode).__name__}")
+        word = mode.upper()
+        if word not in ("SYNC", "ASYNC"):
+            raise ValueError(f"{name} must be 'SYNC', 'ASYNC' or None, got {mode!r}")
+        if asynchronous or sync:
+            raise ValueError(f"give {name} or asynchronous=/sync=, not both")
+        return (word,)
+    flag = one_of(asynchronous=asynchronous, sync=sync)
+    return {"asynchronous": ("ASYNC",), "sync": ("SYNC",), None: ()}[flag]
+
+
+def script_flush(
+    sync_type: str | None = None, *, asynchronous: bool = False, sync: bool = False
+) -> Command[bool]:
+    """SCRIPT FLUSH: drop every loaded script; ``True``.
+
+    ``sync_type`` is ``"SYNC"`` or ``"ASYNC"`` as in redis-py (``None``: the
+    server's default); ``asynchronous=True``/``sync=True`` say the same.
+    """
+    return ("SCRIPT", "FLUSH", *_flush_mode("sync_type", sync_type, asynchronous, sync)), ok
 
 
 def fcall(
     function: str,
     numkeys: int | Iterable[Key] | None = None,
     *keys_and_args: Any,
-    keys: Iterable[Key] | None = None,
-    args: Iterable[Value] | None = None,
+    keys: Iterable[Key] = (),
+    args: Iterable[Value] = (),
 ) -> Command[Any]:
-    """FCALL: call the library function ``function`` with ``keys`` and ``args``; its reply."""
-    return ("FCALL", function, *_script_args("fcall", numkeys, keys_and_args, keys, args)), None
+    """FCALL: call the library function ``function`` with its keys and args; its reply.
+
+    The keys and args come as in ``eval``: ``fcall(function, 1, "key", "arg")``
+    (redis-py's) or ``fcall(function, keys=["key"], args=["arg"])``.
+    """
+    return (
+        ("FCALL", function, *_keys_and_args("fcall", numkeys, keys_and_args, keys, args)),
+        None,
+    )
 
 
 def fcall_ro(
     function: str,
     numkeys: int | Iterable[Key] | None = None,
     *keys_and_args: Any,
-    keys: Iterable[Key] | None = None,
-    args: Iterable[Value] | None = None,
+    keys: Iterable[Key] = (),
+    args: Iterable[Value] = (),
 ) -> Command[Any]:
     """FCALL_RO: like ``fcall`` for a function flagged ``no-writes``."""
-    return (
-        "FCALL_RO",
-        function,
-        *_script_args("fcall_ro", numkeys, keys_and_args, keys, args),
-    ), None
+    tail = _keys_and_args("fcall_ro", numkeys, keys_and_args, keys, args)
+    return ("FCALL_RO", function, *tail), None
 
 
 def function_load(code: str | bytes, replace: bool = False) -> Command[str]:
@@ -167,15 +196,24 @@ def function_delete(library: str) -> Command[bool]:
     return ("FUNCTION", "DELETE", library), ok
 
 
-def function_flush(asynchronous: bool = False) -> Command[bool]:
-    """FUNCTION FLUSH: delete every library; ``True``."""
-    return ("FUNCTION", "FLUSH", "ASYNC") if asynchronous else ("FUNCTION", "FLUSH"), ok
+def function_flush(mode: str | None = "SYNC", *, asynchronous: bool = False) -> Command[bool]:
+    """FUNCTION FLUSH: delete every library; ``True``.
+
+    ``mode`` is ``"SYNC"`` (redis-py's default) or ``"ASYNC"``; ``None`` with
+    ``asynchronous=True`` flushes in the background too.
+    """
+    if asynchronous and mode == "SYNC":
+        mode = None  # the default, overridden by the flag
+    return ("FUNCTION", "FLUSH", *_flush_mode("mode", mode, asynchronous)), ok
 
 
 def function_list(
-    library: str | None = None, withcode: bool = False
+    library: str | None = "*", withcode: bool = False
 ) -> Command[list[dict[str, Any]]]:
-    """FUNCTION LIST: the loaded libraries, each a dict (``library_name``, ``functions``, ...)."""
+    """FUNCTION LIST: the loaded libraries, each a dict (``library_name``, ``functions``, ...).
+
+    ``library`` is a glob pattern of the library names to list (all by default).
+    """
     args: list[Arg] = ["FUNCTION", "LIST"]
     if library is not None:
         args += ("LIBRARYNAME", library)

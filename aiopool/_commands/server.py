@@ -28,9 +28,9 @@ def ping(message: Value | None = None) -> Command[Any]:
     return ("PING", message), None
 
 
-def echo(message: Value) -> Command[Any]:
-    """ECHO: ``message`` as the server returns it."""
-    return ("ECHO", message), None
+def echo(value: Value) -> Command[Any]:
+    """ECHO: ``value`` as the server returns it."""
+    return ("ECHO", value), None
 
 
 def flushdb(asynchronous: bool = False) -> Command[bool]:
@@ -43,9 +43,15 @@ def dbsize() -> Command[int]:
     return ("DBSIZE",), None
 
 
-def info(*sections: str) -> Command[dict[str, Any]]:
-    """INFO: server information parsed into a dict (numbers converted)."""
-    return ("INFO", *sections), _info
+def info(section: str | None = None, *args: str) -> Command[dict[str, Any]]:
+    """INFO: server information parsed into a dict (numbers converted).
+
+    ``section`` (and further sections in ``args``) picks what to report, as
+    in redis-py; without one, the default sections.
+    """
+    if section is None:
+        return ("INFO", *args), _info
+    return ("INFO", section, *args), _info
 
 
 def _info_value(text: str) -> Any:
@@ -400,17 +406,17 @@ def memory_usage(key: Key, samples: int | None = None) -> Command[int | None]:
     return tuple(args), None
 
 
-def wait(numreplicas: int, timeout: int) -> Command[int]:
-    """WAIT: block until ``numreplicas`` replicas acknowledged earlier writes; how many did.
+def wait(num_replicas: int, timeout: int) -> Command[int]:
+    """WAIT: block until ``num_replicas`` replicas acknowledged earlier writes; how many did.
 
     ``timeout`` is in milliseconds (0 waits for ever); the result may be
-    lower than ``numreplicas`` when it ran out. The blocking time is added to
+    lower than ``num_replicas`` when it ran out. The blocking time is added to
     ``command_timeout``. It waits for the writes of the connection that runs
     it, which in a pool is not necessarily the one that ran your writes: to
     wait for given writes, queue ``wait`` after them in one pipeline.
     """
     return (
         "WAIT",
-        not_negative("numreplicas", numreplicas),
+        not_negative("num_replicas", num_replicas),
         not_negative("timeout", timeout),
     ), None

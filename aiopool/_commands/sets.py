@@ -23,51 +23,58 @@ from ._base import (
 )
 
 
-def sadd(key: Key, *members: Value) -> Command[int]:
-    """SADD: add ``members`` to the set at ``key``; how many were not there yet."""
+def sadd(name: Key, *members: Value) -> Command[int]:
+    """SADD: add ``members`` to the set at ``name``; how many were not there yet."""
     need_keys("sadd", members, "member")
-    return ("SADD", key, *members), None
+    return ("SADD", name, *members), None
 
 
-def srem(key: Key, *members: Value) -> Command[int]:
-    """SREM: remove ``members`` from the set at ``key``; how many were there."""
+def srem(name: Key, *members: Value) -> Command[int]:
+    """SREM: remove ``members`` from the set at ``name``; how many were there."""
     need_keys("srem", members, "member")
-    return ("SREM", key, *members), None
+    return ("SREM", name, *members), None
 
 
-def smembers(key: Key) -> Command[set[Any]]:
-    """SMEMBERS: every member of the set at ``key`` as a set (empty when missing)."""
-    return ("SMEMBERS", key), to_set
+def smembers(name: Key) -> Command[set[Any]]:
+    """SMEMBERS: every member of the set at ``name`` as a set (empty when missing)."""
+    return ("SMEMBERS", name), to_set
 
 
-def sismember(key: Key, member: Value) -> Command[bool]:
-    """SISMEMBER: ``True`` if ``member`` is in the set at ``key``."""
-    return ("SISMEMBER", key, member), to_bool
+def sismember(name: Key, value: Value) -> Command[bool]:
+    """SISMEMBER: ``True`` if ``value`` is in the set at ``name``."""
+    return ("SISMEMBER", name, value), to_bool
 
 
-def smismember(key: Key, *members: Value) -> Command[list[bool]]:
-    """SMISMEMBER: for each of ``members``, in order, ``True`` if it is in the set at ``key``."""
-    need_keys("smismember", members, "member")
-    return ("SMISMEMBER", key, *members), bool_list
+def smismember(
+    name: Key, values: Value | Sequence[Value], *args: Value | Sequence[Value]
+) -> Command[list[bool]]:
+    """SMISMEMBER: for each of ``values``, in order, ``True`` if it is in the set at ``name``.
+
+    As redis-py's: ``values`` is one member or a list of them, and more
+    members may follow (``smismember("s", ["a", "b"])``, ``smismember("s",
+    "a", "b")``).
+    """
+    members = keys_or_list("smismember", (values, *args), "member")  # type: ignore[arg-type]
+    return ("SMISMEMBER", name, *members), bool_list
 
 
-def scard(key: Key) -> Command[int]:
-    """SCARD: the number of members of the set at ``key`` (0 when missing)."""
-    return ("SCARD", key), None
+def scard(name: Key) -> Command[int]:
+    """SCARD: the number of members of the set at ``name`` (0 when missing)."""
+    return ("SCARD", name), None
 
 
-def spop(key: Key, count: int | None = None) -> Command[Any]:
+def spop(name: Key, count: int | None = None) -> Command[Any]:
     """SPOP: remove and return a random member, or ``None`` when the set is empty or missing.
 
     With ``count`` (an int >= 0), up to ``count`` distinct members are
     removed and returned as a list, as redis-py's (empty when the key is missing).
     """
     if count is None:
-        return ("SPOP", key), None
-    return ("SPOP", key, not_negative("count", count)), None
+        return ("SPOP", name), None
+    return ("SPOP", name, not_negative("count", count)), None
 
 
-def srandmember(key: Key, count: int | None = None, *, number: int | None = None) -> Command[Any]:
+def srandmember(name: Key, count: int | None = None, *, number: int | None = None) -> Command[Any]:
     """SRANDMEMBER: a random member (not removed), or ``None`` when the set is empty or missing.
 
     With ``count``, a list instead: up to ``count`` distinct members for a
@@ -79,74 +86,74 @@ def srandmember(key: Key, count: int | None = None, *, number: int | None = None
             raise ValueError("srandmember() takes count or number (redis-py's name), not both")
         count = number
     if count is None:
-        return ("SRANDMEMBER", key), None
-    return ("SRANDMEMBER", key, integer("count", count)), None
+        return ("SRANDMEMBER", name), None
+    return ("SRANDMEMBER", name, integer("count", count)), None
 
 
-def sinter(*keys: Key | Sequence[Key]) -> Command[set[Any]]:
+def sinter(keys: Key | Sequence[Key], *args: Key | Sequence[Key]) -> Command[set[Any]]:
     """SINTER: the members common to every set at ``keys``, as a set.
 
     A missing key counts as an empty set, so the result is then empty.
     """
-    keys = keys_or_list("sinter", keys)
+    keys = keys_or_list("sinter", (keys, *args))
     return ("SINTER", *keys), to_set
 
 
-def sunion(*keys: Key | Sequence[Key]) -> Command[set[Any]]:
+def sunion(keys: Key | Sequence[Key], *args: Key | Sequence[Key]) -> Command[set[Any]]:
     """SUNION: the members of any of the sets at ``keys``, as a set (missing keys are empty)."""
-    keys = keys_or_list("sunion", keys)
+    keys = keys_or_list("sunion", (keys, *args))
     return ("SUNION", *keys), to_set
 
 
-def sdiff(*keys: Key | Sequence[Key]) -> Command[set[Any]]:
+def sdiff(keys: Key | Sequence[Key], *args: Key | Sequence[Key]) -> Command[set[Any]]:
     """SDIFF: the members of the first set at ``keys`` that are in none of the others, as a set."""
-    keys = keys_or_list("sdiff", keys)
+    keys = keys_or_list("sdiff", (keys, *args))
     return ("SDIFF", *keys), to_set
 
 
-def sinterstore(dest: Key, *keys: Key | Sequence[Key]) -> Command[int]:
+def sinterstore(dest: Key, keys: Key | Sequence[Key], *args: Key | Sequence[Key]) -> Command[int]:
     """SINTERSTORE: store the intersection of ``keys`` at ``dest``; its size.
 
     ``dest`` is overwritten (deleted when the result is empty).
     """
-    keys = keys_or_list("sinterstore", keys)
+    keys = keys_or_list("sinterstore", (keys, *args))
     return ("SINTERSTORE", dest, *keys), None
 
 
-def sunionstore(dest: Key, *keys: Key | Sequence[Key]) -> Command[int]:
+def sunionstore(dest: Key, keys: Key | Sequence[Key], *args: Key | Sequence[Key]) -> Command[int]:
     """SUNIONSTORE: store the union of ``keys`` at ``dest``; its size (``dest`` is overwritten)."""
-    keys = keys_or_list("sunionstore", keys)
+    keys = keys_or_list("sunionstore", (keys, *args))
     return ("SUNIONSTORE", dest, *keys), None
 
 
-def sdiffstore(dest: Key, *keys: Key | Sequence[Key]) -> Command[int]:
+def sdiffstore(dest: Key, keys: Key | Sequence[Key], *args: Key | Sequence[Key]) -> Command[int]:
     """SDIFFSTORE: store the first of ``keys`` minus the others at ``dest``; its size.
 
     ``dest`` is overwritten (deleted when the result is empty).
     """
-    keys = keys_or_list("sdiffstore", keys)
+    keys = keys_or_list("sdiffstore", (keys, *args))
     return ("SDIFFSTORE", dest, *keys), None
 
 
-def smove(src: Key, dst: Key, member: Value) -> Command[bool]:
-    """SMOVE: move ``member`` from the set at ``src`` to the set at ``dst``.
+def smove(src: Key, dst: Key, value: Value) -> Command[bool]:
+    """SMOVE: move ``value`` from the set at ``src`` to the set at ``dst``.
 
     ``True`` if it was moved, ``False`` if it was not in ``src``.
     """
-    return ("SMOVE", src, dst, member), to_bool
+    return ("SMOVE", src, dst, value), to_bool
 
 
 def sscan(
-    key: Key,
+    name: Key,
     cursor: int = 0,
     match: str | bytes | None = None,
     count: int | None = None,
 ) -> Command[tuple[int, list[Any]]]:
-    """SSCAN: one batch of the set at ``key``, ``(next_cursor, members)``.
+    """SSCAN: one batch of the set at ``name``, ``(next_cursor, members)``.
 
     The cursor is 0 when done; most code wants ``sscan_iter``.
     """
-    args = scan_args("SSCAN", key, cursor, match, count)
+    args = scan_args("SSCAN", name, cursor, match, count)
     return tuple(args), cursor_batch
 
 

@@ -212,7 +212,7 @@ def _full_stream_info(reply: Any) -> dict[str, Any]:
 
 
 def xadd(
-    key: Key,
+    name: Key,
     fields: Mapping[Any, Value],
     id: StreamId = "*",
     maxlen: int | None = None,
@@ -221,7 +221,7 @@ def xadd(
     minid: StreamId | None = None,
     limit: int | None = None,
 ) -> Command[Any]:
-    """XADD: append an entry with ``fields`` to the stream at ``key``; its ID.
+    """XADD: append an entry with ``fields`` to the stream at ``name``; its ID.
 
     ``id`` defaults to ``"*"`` (the server picks one). With ``maxlen`` (keep
     that many entries) or ``minid`` (drop entries below that ID), give at most
@@ -232,7 +232,7 @@ def xadd(
     redis-py's positional order (``id, maxlen, approximate, nomkstream,
     minid, limit``).
     """
-    args: list[Arg] = ["XADD", key]
+    args: list[Arg] = ["XADD", name]
     if nomkstream:
         args.append("NOMKSTREAM")
     args += _trim_args("xadd", maxlen, minid, approximate, limit, required=False)
@@ -241,13 +241,13 @@ def xadd(
     return tuple(args), None
 
 
-def xlen(key: Key) -> Command[int]:
-    """XLEN: the number of entries in the stream at ``key`` (0 when missing)."""
-    return ("XLEN", key), None
+def xlen(name: Key) -> Command[int]:
+    """XLEN: the number of entries in the stream at ``name`` (0 when missing)."""
+    return ("XLEN", name), None
 
 
 def xrange(
-    key: Key, min: StreamId = "-", max: StreamId = "+", count: int | None = None
+    name: Key, min: StreamId = "-", max: StreamId = "+", count: int | None = None
 ) -> Command[list[Entry]]:
     """XRANGE: the entries with IDs from ``min`` to ``max``, oldest first, as ``[(id, fields)]``.
 
@@ -255,17 +255,17 @@ def xrange(
     makes a bound exclusive. ``count`` returns at most that many. Empty when
     the stream is missing.
     """
-    args: list[Arg] = ["XRANGE", key, min, max]
+    args: list[Arg] = ["XRANGE", name, min, max]
     if count is not None:
         args += ("COUNT", positive("count", count))
     return tuple(args), _entries
 
 
 def xrevrange(
-    key: Key, max: StreamId = "+", min: StreamId = "-", count: int | None = None
+    name: Key, max: StreamId = "+", min: StreamId = "-", count: int | None = None
 ) -> Command[list[Entry]]:
     """XREVRANGE: like ``xrange``, newest first; note ``max`` comes before ``min``."""
-    args: list[Arg] = ["XREVRANGE", key, max, min]
+    args: list[Arg] = ["XREVRANGE", name, max, min]
     if count is not None:
         args += ("COUNT", positive("count", count))
     return tuple(args), _entries
@@ -292,20 +292,20 @@ def xread(
     return ("XREAD", *_read_args("xread", streams, count, block)), _per_stream
 
 
-def xdel(key: Key, *ids: StreamId) -> Command[int]:
-    """XDEL: delete the entries ``ids`` from the stream at ``key``; how many existed."""
+def xdel(name: Key, *ids: StreamId) -> Command[int]:
+    """XDEL: delete the entries ``ids`` from the stream at ``name``; how many existed."""
     need_keys("xdel", ids, "entry ID")
-    return ("XDEL", key, *ids), None
+    return ("XDEL", name, *ids), None
 
 
 def xtrim(
-    key: Key,
+    name: Key,
     maxlen: int | None = None,
     approximate: bool = True,
     minid: StreamId | None = None,
     limit: int | None = None,
 ) -> Command[int]:
-    """XTRIM: trim the stream at ``key``; how many entries were removed.
+    """XTRIM: trim the stream at ``name``; how many entries were removed.
 
     Give exactly one of ``maxlen`` (keep the newest that many) and ``minid``
     (drop entries with a smaller ID). ``approximate`` (the default) trims only
@@ -314,7 +314,7 @@ def xtrim(
     """
     return (
         "XTRIM",
-        key,
+        name,
         *_trim_args("xtrim", maxlen, minid, approximate, limit, required=True),
     ), None
 
@@ -323,13 +323,13 @@ def xtrim(
 
 
 def xgroup_create(
-    key: Key,
+    name: Key,
     groupname: Key,
     id: StreamId = "$",
     mkstream: bool = False,
     entries_read: int | None = None,
 ) -> Command[bool]:
-    """XGROUP CREATE: create consumer ``groupname`` on the stream at ``key``; ``True``.
+    """XGROUP CREATE: create consumer ``groupname`` on the stream at ``name``; ``True``.
 
     The group delivers entries after ``id`` (``"$"``: only new ones, ``"0"``:
     the whole stream). A missing stream raises ``ReplyError`` unless
@@ -337,7 +337,7 @@ def xgroup_create(
     (code ``BUSYGROUP``). ``entries_read`` sets the group's read counter,
     which the lag in ``xinfo_groups`` is computed from.
     """
-    args: list[Arg] = ["XGROUP", "CREATE", key, groupname, id]
+    args: list[Arg] = ["XGROUP", "CREATE", name, groupname, id]
     if mkstream:
         args.append("MKSTREAM")
     if entries_read is not None:
@@ -345,23 +345,23 @@ def xgroup_create(
     return tuple(args), ok
 
 
-def xgroup_destroy(key: Key, groupname: Key) -> Command[bool]:
+def xgroup_destroy(name: Key, groupname: Key) -> Command[bool]:
     """XGROUP DESTROY: delete consumer ``groupname`` and its pending list; ``True`` if it existed."""
-    return ("XGROUP", "DESTROY", key, groupname), to_bool
+    return ("XGROUP", "DESTROY", name, groupname), to_bool
 
 
-def xgroup_createconsumer(key: Key, groupname: Key, consumername: Key) -> Command[bool]:
+def xgroup_createconsumer(name: Key, groupname: Key, consumername: Key) -> Command[bool]:
     """XGROUP CREATECONSUMER: add ``consumername`` to ``groupname``; ``True`` if it was new."""
-    return ("XGROUP", "CREATECONSUMER", key, groupname, consumername), to_bool
+    return ("XGROUP", "CREATECONSUMER", name, groupname, consumername), to_bool
 
 
-def xgroup_delconsumer(key: Key, groupname: Key, consumername: Key) -> Command[int]:
+def xgroup_delconsumer(name: Key, groupname: Key, consumername: Key) -> Command[int]:
     """XGROUP DELCONSUMER: remove ``consumername`` from ``groupname``; how many entries it had pending.
 
     Those entries leave the group's pending list: nobody can acknowledge or
     claim them any more.
     """
-    return ("XGROUP", "DELCONSUMER", key, groupname, consumername), None
+    return ("XGROUP", "DELCONSUMER", name, groupname, consumername), None
 
 
 def xreadgroup(
@@ -391,13 +391,13 @@ def xreadgroup(
     return ("XREADGROUP", "GROUP", groupname, consumername, *read), _per_stream
 
 
-def xack(key: Key, groupname: Key, *ids: StreamId) -> Command[int]:
+def xack(name: Key, groupname: Key, *ids: StreamId) -> Command[int]:
     """XACK: acknowledge ``ids`` for ``groupname``; how many were pending and now are not."""
     need_keys("xack", ids, "entry ID")
-    return ("XACK", key, groupname, *ids), None
+    return ("XACK", name, groupname, *ids), None
 
 
-def xpending(key: Key, groupname: Key) -> Command[dict[str, Any]]:
+def xpending(name: Key, groupname: Key) -> Command[dict[str, Any]]:
     """XPENDING: a summary of ``groupname``'s pending entries.
 
     A dict with ``"pending"`` (the count), ``"min"`` and ``"max"`` (the
@@ -405,11 +405,11 @@ def xpending(key: Key, groupname: Key) -> Command[dict[str, Any]]:
     ``"consumers"`` (``[{"name": ..., "pending": int}, ...]``). A missing
     stream or group raises ``ReplyError`` (code ``NOGROUP``).
     """
-    return ("XPENDING", key, groupname), _pending_summary
+    return ("XPENDING", name, groupname), _pending_summary
 
 
 def xpending_range(
-    key: Key,
+    name: Key,
     groupname: Key,
     min: StreamId,
     max: StreamId,
@@ -424,7 +424,7 @@ def xpending_range(
     ``consumername`` keeps only that consumer's entries; ``idle``
     (milliseconds or a timedelta) only those idle at least that long.
     """
-    args: list[Arg] = ["XPENDING", key, groupname]
+    args: list[Arg] = ["XPENDING", name, groupname]
     if idle is not None:
         args += ("IDLE", _millis("idle", idle))
     args += (min, max, positive("count", count))
@@ -434,7 +434,7 @@ def xpending_range(
 
 
 def xclaim(
-    key: Key,
+    name: Key,
     groupname: Key,
     consumername: Key,
     min_idle_time: Millis,
@@ -467,7 +467,7 @@ def xclaim(
     claimed = _ids("xclaim", message_ids)
     args: list[Arg] = [
         "XCLAIM",
-        key,
+        name,
         groupname,
         consumername,
         _millis("min_idle_time", min_idle_time),
@@ -489,7 +489,7 @@ def xclaim(
 
 
 def xautoclaim(
-    key: Key,
+    name: Key,
     groupname: Key,
     consumername: Key,
     min_idle_time: Millis,
@@ -509,7 +509,7 @@ def xautoclaim(
     """
     args: list[Arg] = [
         "XAUTOCLAIM",
-        key,
+        name,
         groupname,
         consumername,
         _millis("min_idle_time", min_idle_time),
@@ -526,8 +526,8 @@ def xautoclaim(
 # -- introspection ------------------------------------------------------------------------
 
 
-def xinfo_stream(key: Key, full: bool = False) -> Command[dict[str, Any]]:
-    """XINFO STREAM: facts about the stream at ``key`` as a dict with ``str`` keys.
+def xinfo_stream(name: Key, full: bool = False) -> Command[dict[str, Any]]:
+    """XINFO STREAM: facts about the stream at ``name`` as a dict with ``str`` keys.
 
     The keys are Redis's names (``"length"``, ``"groups"``,
     ``"last-generated-id"``, ...); ``"first-entry"`` and ``"last-entry"``
@@ -539,32 +539,32 @@ def xinfo_stream(key: Key, full: bool = False) -> Command[dict[str, Any]]:
     ``"consumers"`` as a list of dicts (``str`` keys throughout).
     """
     if full:
-        return ("XINFO", "STREAM", key, "FULL"), _full_stream_info
-    return ("XINFO", "STREAM", key), _stream_info
+        return ("XINFO", "STREAM", name, "FULL"), _full_stream_info
+    return ("XINFO", "STREAM", name), _stream_info
 
 
-def xinfo_groups(key: Key) -> Command[list[dict[str, Any]]]:
-    """XINFO GROUPS: the consumer groups of the stream at ``key``, one dict each.
+def xinfo_groups(name: Key) -> Command[list[dict[str, Any]]]:
+    """XINFO GROUPS: the consumer groups of the stream at ``name``, one dict each.
 
     Each has ``str`` keys ``"name"``, ``"consumers"``, ``"pending"``,
     ``"last-delivered-id"``, and since Redis 7 ``"entries-read"`` and
     ``"lag"`` (``None`` when unknown). A missing key raises ``ReplyError``.
     """
-    return ("XINFO", "GROUPS", key), _groups_info
+    return ("XINFO", "GROUPS", name), _groups_info
 
 
-def xinfo_consumers(key: Key, groupname: Key) -> Command[list[dict[str, Any]]]:
+def xinfo_consumers(name: Key, groupname: Key) -> Command[list[dict[str, Any]]]:
     """XINFO CONSUMERS: the consumers of ``groupname``, one dict each.
 
     Each has ``str`` keys ``"name"``, ``"pending"``, ``"idle"``
     (milliseconds), and since Redis 7.2 ``"inactive"``. A missing stream or
     group raises ``ReplyError``.
     """
-    return ("XINFO", "CONSUMERS", key, groupname), _groups_info
+    return ("XINFO", "CONSUMERS", name, groupname), _groups_info
 
 
 def xgroup_setid(
-    key: Key, groupname: Key, id: StreamId, entries_read: int | None = None
+    name: Key, groupname: Key, id: StreamId, entries_read: int | None = None
 ) -> Command[bool]:
     """XGROUP SETID: make ``id`` the last entry ``groupname`` delivered; ``True``.
 
@@ -572,7 +572,7 @@ def xgroup_setid(
     ``entries_read`` sets the group's read counter (the lag in
     ``xinfo_groups``). A missing stream or group raises ``ReplyError``.
     """
-    args: list[Arg] = ["XGROUP", "SETID", key, groupname, id]
+    args: list[Arg] = ["XGROUP", "SETID", name, groupname, id]
     if entries_read is not None:
         args += ("ENTRIESREAD", not_negative("entries_read", entries_read))
     return tuple(args), ok

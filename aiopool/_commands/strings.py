@@ -27,13 +27,13 @@ from ._base import (
 )
 
 
-def get(key: Key) -> Command[Any]:
-    """GET: the value at ``key``, or ``None`` when it does not exist."""
-    return ("GET", key), None
+def get(name: Key) -> Command[Any]:
+    """GET: the value at ``name``, or ``None`` when it does not exist."""
+    return ("GET", name), None
 
 
 def set_(
-    key: Key,
+    name: Key,
     value: Value,
     ex: Expiry | None = None,
     px: Expiry | None = None,
@@ -60,8 +60,8 @@ def set_(
         and pxat is None
         and not (nx or xx or keepttl or get)
     ):
-        return ("SET", key, value), ok_or_none  # the common case, without the checks
-    args: list[Arg] = ["SET", key, value]
+        return ("SET", name, value), ok_or_none  # the common case, without the checks
+    args: list[Arg] = ["SET", name, value]
     args += expiry_args(ex, px, exat, pxat)
     if keepttl:
         if args[3:]:
@@ -76,16 +76,15 @@ def set_(
     return tuple(args), ok_or_none
 
 
-def mget(*keys: Key | Sequence[Key]) -> Command[list[Any]]:
+def mget(keys: Key | Sequence[Key], *args: Key | Sequence[Key]) -> Command[list[Any]]:
     """MGET: the values at ``keys``, ``None`` for each missing one.
 
     An empty list, ``mget([])``, gives ``[]`` as redis-py's does (it sends a
     PING, so a pipeline's replies still pair one-to-one with its commands).
     """
-    if len(keys) == 1 and isinstance(keys[0], list | tuple) and not keys[0]:
+    if not args and isinstance(keys, list | tuple) and not keys:
         return ("PING",), _no_values
-    keys = keys_or_list("mget", keys)
-    return ("MGET", *keys), None
+    return ("MGET", *keys_or_list("mget", (keys, *args))), None
 
 
 def _no_values(reply: Any) -> list[Any]:
@@ -102,33 +101,33 @@ def msetnx(mapping: Mapping[Any, Value]) -> Command[bool]:
     return ("MSETNX", *pairs("msetnx", mapping, "mapping of key -> value")), to_bool
 
 
-def incr(key: Key, amount: int = 1) -> Command[int]:
-    """INCR: add 1 (or ``amount``, as redis-py's ``incr``: INCRBY) to the integer at ``key``."""
+def incr(name: Key, amount: int = 1) -> Command[int]:
+    """INCR: add 1 (or ``amount``, as redis-py's ``incr``: INCRBY) to the integer at ``name``."""
     if amount == 1 and not isinstance(amount, bool):
-        return ("INCR", key), None
-    return ("INCRBY", key, integer("amount", amount)), None
+        return ("INCR", name), None
+    return ("INCRBY", name, integer("amount", amount)), None
 
 
-def incrby(key: Key, amount: int = 1) -> Command[int]:
-    """INCRBY: add ``amount`` to the integer at ``key``; the new value."""
-    return ("INCRBY", key, integer("amount", amount)), None
+def incrby(name: Key, amount: int = 1) -> Command[int]:
+    """INCRBY: add ``amount`` to the integer at ``name``; the new value."""
+    return ("INCRBY", name, integer("amount", amount)), None
 
 
-def incrbyfloat(key: Key, amount: float = 1.0) -> Command[float]:
-    """INCRBYFLOAT: add ``amount`` to the number at ``key``; the new value as float."""
-    return ("INCRBYFLOAT", key, number("amount", amount)), to_float
+def incrbyfloat(name: Key, amount: float = 1.0) -> Command[float]:
+    """INCRBYFLOAT: add ``amount`` to the number at ``name``; the new value as float."""
+    return ("INCRBYFLOAT", name, number("amount", amount)), to_float
 
 
-def decr(key: Key, amount: int = 1) -> Command[int]:
-    """DECR: subtract 1 (or ``amount``, as redis-py's ``decr``: DECRBY) from the integer at ``key``."""
+def decr(name: Key, amount: int = 1) -> Command[int]:
+    """DECR: subtract 1 (or ``amount``, as redis-py's ``decr``: DECRBY) from the integer at ``name``."""
     if amount == 1 and not isinstance(amount, bool):
-        return ("DECR", key), None
-    return ("DECRBY", key, integer("amount", amount)), None
+        return ("DECR", name), None
+    return ("DECRBY", name, integer("amount", amount)), None
 
 
-def decrby(key: Key, amount: int = 1) -> Command[int]:
-    """DECRBY: subtract ``amount`` from the integer at ``key``; the new value."""
-    return ("DECRBY", key, integer("amount", amount)), None
+def decrby(name: Key, amount: int = 1) -> Command[int]:
+    """DECRBY: subtract ``amount`` from the integer at ``name``; the new value."""
+    return ("DECRBY", name, integer("amount", amount)), None
 
 
 def append(key: Key, value: Value) -> Command[int]:
@@ -136,24 +135,24 @@ def append(key: Key, value: Value) -> Command[int]:
     return ("APPEND", key, value), None
 
 
-def getdel(key: Key) -> Command[Any]:
-    """GETDEL: the value at ``key``, deleting it (``None`` if missing)."""
-    return ("GETDEL", key), None
+def getdel(name: Key) -> Command[Any]:
+    """GETDEL: the value at ``name``, deleting it (``None`` if missing)."""
+    return ("GETDEL", name), None
 
 
 def getex(
-    key: Key,
+    name: Key,
     ex: Expiry | None = None,
     px: Expiry | None = None,
     exat: Deadline | None = None,
     pxat: Deadline | None = None,
     persist: bool = False,
 ) -> Command[Any]:
-    """GETEX: the value at ``key``, setting (or with ``persist`` dropping) its expiry.
+    """GETEX: the value at ``name``, setting (or with ``persist`` dropping) its expiry.
 
     The options take redis-py's positional order (``ex, px, exat, pxat, persist``).
     """
-    args: list[Arg] = ["GETEX", key]
+    args: list[Arg] = ["GETEX", name]
     args += expiry_args(ex, px, exat, pxat)
     if persist:
         if args[2:]:
@@ -167,48 +166,48 @@ def getrange(key: Key, start: int, end: int) -> Command[Any]:
     return ("GETRANGE", key, integer("start", start), integer("end", end)), None
 
 
-def setrange(key: Key, offset: int, value: Value) -> Command[int]:
+def setrange(name: Key, offset: int, value: Value) -> Command[int]:
     """SETRANGE: overwrite from byte ``offset`` on; the new length."""
-    return ("SETRANGE", key, integer("offset", offset), value), None
+    return ("SETRANGE", name, integer("offset", offset), value), None
 
 
-def strlen(key: Key) -> Command[int]:
-    """STRLEN: the length of the string at ``key`` (0 when missing)."""
-    return ("STRLEN", key), None
+def strlen(name: Key) -> Command[int]:
+    """STRLEN: the length of the string at ``name`` (0 when missing)."""
+    return ("STRLEN", name), None
 
 
-def substr(key: Key, start: int, end: int = -1) -> Command[Any]:
+def substr(name: Key, start: int, end: int = -1) -> Command[Any]:
     """SUBSTR: the substring from ``start`` to ``end`` (inclusive; to the end by default).
 
     SUBSTR is GETRANGE's old name; this sends GETRANGE, which every server has.
     """
-    return ("GETRANGE", key, integer("start", start), integer("end", end)), None
+    return ("GETRANGE", name, integer("start", start), integer("end", end)), None
 
 
-def setex(key: Key, time: Expiry, value: Value) -> Command[bool]:
+def setex(name: Key, time: Expiry, value: Value) -> Command[bool]:
     """SETEX: store ``value`` with a time to live of ``time`` seconds (int or timedelta); ``True``."""
-    return ("SETEX", key, seconds("time", time), value), ok
+    return ("SETEX", name, seconds("time", time), value), ok
 
 
-def psetex(key: Key, time_ms: Expiry, value: Value) -> Command[bool]:
+def psetex(name: Key, time_ms: Expiry, value: Value) -> Command[bool]:
     """PSETEX: store ``value`` with a time to live of ``time_ms`` milliseconds; ``True``.
 
     ``time_ms`` is an int of milliseconds or a ``timedelta``.
     """
-    return ("PSETEX", key, millis("time_ms", time_ms), value), ok
+    return ("PSETEX", name, millis("time_ms", time_ms), value), ok
 
 
-def setnx(key: Key, value: Value) -> Command[bool]:
-    """SETNX: store ``value`` only if ``key`` does not exist; ``True`` if it was set."""
-    return ("SETNX", key, value), to_bool
+def setnx(name: Key, value: Value) -> Command[bool]:
+    """SETNX: store ``value`` only if ``name`` does not exist; ``True`` if it was set."""
+    return ("SETNX", name, value), to_bool
 
 
-def getset(key: Key, value: Value) -> Command[Any]:
-    """GETSET: store ``value`` and return the old value (``None`` when ``key`` was missing).
+def getset(name: Key, value: Value) -> Command[Any]:
+    """GETSET: store ``value`` and return the old value (``None`` when ``name`` was missing).
 
     Redis deprecates GETSET for ``set(key, value, get=True)``; both work.
     """
-    return ("GETSET", key, value), None
+    return ("GETSET", name, value), None
 
 
 def lcs(

@@ -170,7 +170,7 @@ async def test_unsubscribe_by_name_stops_delivery_for_that_channel_only(
     assert await r.publish("a", "lost") == 0
     assert await r.publish("b", "kept") == 1
     assert await next_message(ps) == Message("message", b"b", b"kept")
-    assert await r.pubsub_numsub("a", "b") == {b"a": 0, b"b": 1}
+    assert dict(await r.pubsub_numsub("a", "b")) == {b"a": 0, b"b": 1}
 
 
 async def test_unsubscribe_with_bytes_undoes_a_str_subscription(r: Client, ps: PubSub) -> None:
@@ -201,7 +201,7 @@ async def test_unsubscribe_without_names_drops_every_channel_but_not_the_pattern
     await ps.unsubscribe()
     assert ps.channels == frozenset()
     assert ps.patterns == {"p*"}
-    assert await r.pubsub_numsub("a", "b", "c") == {b"a": 0, b"b": 0, b"c": 0}
+    assert dict(await r.pubsub_numsub("a", "b", "c")) == {b"a": 0, b"b": 0, b"c": 0}
     assert await r.publish("a", "x") == 0
     await ps.punsubscribe()
     assert ps.patterns == frozenset()
@@ -338,7 +338,7 @@ async def test_a_name_that_is_not_str_or_bytes_raises_type_error_and_changes_not
         await getattr(ps, method)("fine", bad)
     assert ps.channels == {"kept"}
     assert ps.patterns == ps.shard_channels == frozenset()
-    assert await r.pubsub_numsub("fine", "kept") == {b"fine": 0, b"kept": 1}
+    assert dict(await r.pubsub_numsub("fine", "kept")) == {b"fine": 0, b"kept": 1}
 
 
 async def test_the_pubsub_connection_is_not_one_of_the_pools(
@@ -402,20 +402,21 @@ async def test_pubsub_channels_lists_the_channels_with_subscribers(r: Client, ps
     assert await r.pubsub_channels("none*") == []
 
 
-async def test_pubsub_numsub_returns_a_dict_of_counts(r: Client) -> None:
-    assert await r.pubsub_numsub() == {}
+async def test_pubsub_numsub_returns_redis_py_s_list_of_pairs(r: Client) -> None:
+    assert await r.pubsub_numsub() == []
     async with r.pubsub() as one, r.pubsub() as two:
         await one.subscribe("a", "b")
         await two.subscribe("a")
-        counts = await r.pubsub_numsub("a", "b", "c")
-        assert counts == {b"a": 2, b"b": 1, b"c": 0}
+        pairs = await r.pubsub_numsub("a", "b", "c")
+        assert pairs == [(b"a", 2), (b"b", 1), (b"c", 0)]  # in the order asked
+        counts = dict(pairs)
         assert all(type(count) is int for count in counts.values())
 
 
 async def test_pubsub_numsub_has_str_keys_with_decode_responses(rs: Client) -> None:
     async with rs.pubsub() as ps:
         await ps.subscribe("a")
-        assert await rs.pubsub_numsub("a", "b") == {"a": 1, "b": 0}
+        assert dict(await rs.pubsub_numsub("a", "b")) == {"a": 1, "b": 0}
         assert await rs.pubsub_channels() == ["a"]
 
 
@@ -436,8 +437,8 @@ async def test_pubsub_shardchannels_and_shardnumsub(r: Client, ps: PubSub) -> No
     await ps.subscribe("plain")  # not a shard channel
     assert sorted(await r.pubsub_shardchannels()) == [b"s.a", b"s.b", b"t"]
     assert sorted(await r.pubsub_shardchannels("s.*")) == [b"s.a", b"s.b"]
-    assert await r.pubsub_shardnumsub("s.a", "plain") == {b"s.a": 1, b"plain": 0}
-    assert await r.pubsub_shardnumsub() == {}
+    assert dict(await r.pubsub_shardnumsub("s.a", "plain")) == {b"s.a": 1, b"plain": 0}
+    assert dict(await r.pubsub_shardnumsub()) == {}
 
 
 async def test_publish_rejects_a_none_message_before_sending(r: Client) -> None:
@@ -460,7 +461,7 @@ async def test_publishing_and_pubsub_commands_in_a_pipeline(r: Client, ps: PubSu
         p.publish("a", "one").spublish("s", "two").pubsub_channels().pubsub_numsub("a", "b")
         p.pubsub_numpat().pubsub_shardchannels().pubsub_shardnumsub("s")
         results = await p.execute()
-    assert results == [1, 1, [b"a"], {b"a": 1, b"b": 0}, 1, [b"s"], {b"s": 1}]
+    assert results == [1, 1, [b"a"], [(b"a", 1), (b"b", 0)], 1, [b"s"], [(b"s", 1)]]
     assert await next_message(ps) == Message("message", b"a", b"one")
     assert await next_message(ps) == Message("smessage", b"s", b"two")
 

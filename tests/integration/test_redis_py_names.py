@@ -318,8 +318,8 @@ async def test_mget_of_an_empty_list_is_an_empty_list(redis_url: str) -> None:
         pipe = r.pipeline(transaction=False)
         pipe.set("e:a", "1").mget([]).mget(["e:a"])
         assert await pipe.execute() == [True, [], [b"1"]]
-        with pytest.raises(ValueError, match="at least one key"):
-            await r.mget()
+        with pytest.raises(TypeError, match="keys"):
+            await r.mget()  # type: ignore[call-arg]
 
 
 async def test_eval_takes_redis_py_numkeys_form_and_aiopool_lists(redis_url: str) -> None:
@@ -333,15 +333,15 @@ async def test_eval_takes_redis_py_numkeys_form_and_aiopool_lists(redis_url: str
         pipe = r.pipeline(transaction=False)
         pipe.eval(script, 1, "k", "a").evalsha(await r.script_load(script), 0, "b")
         assert await pipe.execute() == [[1, b"k", b"a"], [0, None, b"b"]]
-        with pytest.raises(ValueError, match="numkeys=2, but 1 keys and args follow"):
+        with pytest.raises(ValueError, match="numkeys must be between 0 and the 1 keys"):
             await r.eval(script, 2, "only-one")
-        with pytest.raises(ValueError, match="not both"):
+        with pytest.raises(ValueError, match="or keys= and args="):
             await r.eval(script, 1, "k", keys=["k"])
         with pytest.raises(TypeError, match="numkeys must be an int"):
             await r.eval(script, True, "k")
-        with pytest.raises(TypeError, match="one list of args"):
+        with pytest.raises(ValueError, match="not both"):
             await r.eval(script, ["k"], ["a"], ["b"])
-        with pytest.raises(ValueError, match="keys given twice"):
+        with pytest.raises(ValueError, match="not both"):
             await r.eval(script, ["k"], keys=["k"])
 
 

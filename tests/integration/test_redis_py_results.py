@@ -316,7 +316,7 @@ def _shape(value: Any) -> Any:
 
 async def test_varying_results_have_redis_py_s_shape(both: tuple[Any, Any]) -> None:
     reference, client = both
-    setup = [
+    setup: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
         ("xadd", ("x", {"f": "v"}), {"id": "1-1"}),
         ("xgroup_create", ("x", "g", "0"), {}),
         ("xreadgroup", ("g", "c", {"x": ">"}), {}),

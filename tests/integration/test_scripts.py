@@ -208,10 +208,16 @@ async def test_script_exists_reports_each_sha(r: Client) -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [{}, {"sync": True}, {"asynchronous": True}],
-    ids=["default", "sync", "async"],
+    [
+        {},
+        {"sync": True},
+        {"asynchronous": True},
+        {"sync_type": "SYNC"},
+        {"sync_type": "async"},
+    ],
+    ids=["default", "sync", "async", "redis-py SYNC", "redis-py async"],
 )
-async def test_script_flush_drops_every_loaded_script(r: Client, options: dict[str, bool]) -> None:
+async def test_script_flush_drops_every_loaded_script(r: Client, options: dict[str, Any]) -> None:
     one = await r.script_load("return 1")
     two = await r.script_load("return 2")
     assert await r.script_flush(**options) is True

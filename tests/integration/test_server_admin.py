@@ -533,7 +533,7 @@ async def test_shutdown_bad_arguments_and_abort_without_a_shutdown(r: Client) ->
 async def test_shutdown_of_a_server_that_is_gone_raises_connect_error(
     admin_server: RedisServer,
 ) -> None:
-    async with Client.from_url(admin_server.url, acquire_timeout=0.5) as client:
+    async with Client.from_url(admin_server.url) as client:
         admin_server.kill()
         with pytest.raises(ConnectError):
             await client.shutdown()
@@ -608,7 +608,7 @@ async def test_function_dump_and_restore_copy_the_libraries(r: Client, rs: Clien
 async def test_admin_commands_in_a_pipeline_return_transformed_results(
     admin: Client, r: Client
 ) -> None:
-    pipe = r.pipeline(transaction=False)
+    pipe = r.pipeline()
     pipe.acl_whoami().config_get("maxmemory-policy").slowlog_len().command_count()
     pipe.client_trackinginfo().memory_stats().acl_getuser("nobody").cluster_info()
     whoami, config, slowlog, count, tracking, memory, user, cluster = await pipe.execute(
@@ -623,9 +623,9 @@ async def test_admin_commands_in_a_pipeline_return_transformed_results(
     assert user is None
     assert isinstance(cluster, ReplyError)
     assert "cluster support disabled" in str(cluster)
-    pipe = admin.pipeline(transaction=False)
+    pipe = admin.pipeline(transaction=False)  # SAVE is refused inside MULTI
     pipe.acl_setuser("piped", enabled=True, nopass=True).acl_deluser("piped").save()
     assert await pipe.execute() == [True, 1, True]
     with pytest.raises(ValueError, match="between 1 and 4096"):
-        r.pipeline(transaction=False).acl_genpass(5000)
-    assert not hasattr(r.pipeline(transaction=False), "shutdown")
+        r.pipeline().acl_genpass(5000)
+    assert not hasattr(r.pipeline(), "shutdown")

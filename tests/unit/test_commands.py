@@ -123,12 +123,20 @@ def test_getex_persist_with_expiry_raises_value_error() -> None:
         cmd.strings.getex("k", ex=5, persist=True)
 
 
-@pytest.mark.parametrize(
-    "builder", [cmd.strings.mget, cmd.keys.delete, cmd.keys.unlink, cmd.keys.exists]
-)
+@pytest.mark.parametrize("builder", [cmd.keys.delete, cmd.keys.unlink, cmd.keys.exists])
 def test_multi_key_commands_need_a_key(builder: Any) -> None:
     with pytest.raises(ValueError, match=r"needs at least one key"):
         builder()
+
+
+def test_mget_takes_redis_py_keys_then_args() -> None:
+    assert cmd.strings.mget("a")[0] == ("MGET", "a")
+    assert cmd.strings.mget(["a", "b"], "c")[0] == ("MGET", "a", "b", "c")
+    assert cmd.strings.mget(keys=["a", "b"])[0] == ("MGET", "a", "b")
+    with pytest.raises(TypeError, match="keys"):
+        cmd.strings.mget()  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="position 1"):
+        cmd.strings.mget("a", ["b"])
 
 
 def test_mset_flattens_the_mapping_and_rejects_an_empty_one() -> None:

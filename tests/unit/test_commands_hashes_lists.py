@@ -91,8 +91,8 @@ def test_hmget_without_fields_raises_value_error() -> None:
         hashes.hmget("h", [])
 
 
-def test_hmget_with_a_non_iterable_raises_type_error_naming_fields() -> None:
-    with pytest.raises(TypeError, match="fields must be a field name or an iterable"):
+def test_hmget_with_a_non_iterable_raises_type_error_naming_keys() -> None:
+    with pytest.raises(TypeError, match="keys must be a field name or an iterable"):
         hashes.hmget("h", 3)  # type: ignore[arg-type]
 
 

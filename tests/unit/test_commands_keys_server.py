@@ -365,10 +365,10 @@ def test_wait_puts_its_timeout_where_the_blocking_timeout_reads_it() -> None:
 @pytest.mark.parametrize(
     ("args", "error", "match"),
     [
-        ((-1, 10), ValueError, "numreplicas"),
+        ((-1, 10), ValueError, "num_replicas"),
         ((1, -1), ValueError, "timeout"),
         ((1, 0.5), TypeError, "timeout"),
-        (("1", 10), TypeError, "numreplicas"),
+        (("1", 10), TypeError, "num_replicas"),
     ],
 )
 def test_wait_invalid_arguments_raise_naming_them(

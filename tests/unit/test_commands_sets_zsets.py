@@ -24,7 +24,13 @@ def test_sadd_and_srem_send_every_member() -> None:
 
 @pytest.mark.parametrize(
     "builder",
-    [sets.sadd, sets.srem, sets.smismember, zsets.zrem, lambda key: zsets.zmscore(key, [])],
+    [
+        sets.sadd,
+        sets.srem,
+        lambda key: sets.smismember(key, []),
+        zsets.zrem,
+        lambda key: zsets.zmscore(key, []),
+    ],
     ids=["sadd", "srem", "smismember", "zrem", "zmscore"],
 )
 def test_member_variadic_commands_need_a_member(builder: Any) -> None:
@@ -35,12 +41,12 @@ def test_member_variadic_commands_need_a_member(builder: Any) -> None:
 @pytest.mark.parametrize(
     "builder",
     [
-        sets.sinter,
-        sets.sunion,
-        sets.sdiff,
-        lambda: sets.sinterstore("dest"),
-        lambda: sets.sunionstore("dest"),
-        lambda: sets.sdiffstore("dest"),
+        lambda: sets.sinter([]),
+        lambda: sets.sunion([]),
+        lambda: sets.sdiff([]),
+        lambda: sets.sinterstore("dest", []),
+        lambda: sets.sunionstore("dest", []),
+        lambda: sets.sdiffstore("dest", []),
     ],
     ids=["sinter", "sunion", "sdiff", "sinterstore", "sunionstore", "sdiffstore"],
 )

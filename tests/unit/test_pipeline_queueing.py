@@ -35,7 +35,7 @@ def _reversed() -> memoryview:
 QUEUED: list[tuple[str, Callable[[Pipeline], object], tuple[Any, ...]]] = [
     ("positional", lambda p: p.set("k", _strided()), ("SET", "k", b"abcd")),
     ("positional key", lambda p: p.get(_reversed()), ("GET", b"abcd")),
-    ("by keyword", lambda p: p.set(key="k", value=_reversed()), ("SET", "k", b"abcd")),
+    ("by keyword", lambda p: p.set(name="k", value=_reversed()), ("SET", "k", b"abcd")),
     ("with an option", lambda p: p.set("k", _strided(), ex=5), ("SET", "k", b"abcd", "EX", 5)),
     ("var-positional", lambda p: p.delete("a", _strided()), ("DEL", "a", b"abcd")),
     ("in a mapping", lambda p: p.mset({"k": _reversed()}), ("MSET", "k", b"abcd")),
@@ -95,7 +95,7 @@ def test_a_bad_argument_raises_at_the_queuing_line_and_queues_nothing(
 
 
 def test_wrong_calls_fail_as_the_definition_would(pipeline: Pipeline) -> None:
-    with pytest.raises(TypeError, match="missing 1 required positional argument: 'key'"):
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'name'"):
         pipeline.get()  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="unexpected keyword argument 'nope'"):
         pipeline.set("k", "v", nope=1)  # type: ignore[call-arg]

@@ -158,9 +158,12 @@ def test_publish_and_spublish_build_their_commands() -> None:
 
 
 def test_pubsub_channels_takes_an_optional_pattern() -> None:
-    assert cmd.pubsub.pubsub_channels()[0] == ("PUBSUB", "CHANNELS")
+    # "*" by default, as redis-py's; None sends no pattern (the same channels).
+    assert cmd.pubsub.pubsub_channels()[0] == ("PUBSUB", "CHANNELS", "*")
+    assert cmd.pubsub.pubsub_channels(None)[0] == ("PUBSUB", "CHANNELS")
     assert cmd.pubsub.pubsub_channels("n*")[0] == ("PUBSUB", "CHANNELS", "n*")
-    assert cmd.pubsub.pubsub_shardchannels()[0] == ("PUBSUB", "SHARDCHANNELS")
+    assert cmd.pubsub.pubsub_shardchannels()[0] == ("PUBSUB", "SHARDCHANNELS", "*")
+    assert cmd.pubsub.pubsub_shardchannels(None)[0] == ("PUBSUB", "SHARDCHANNELS")
     assert cmd.pubsub.pubsub_shardchannels(b"s*")[0] == ("PUBSUB", "SHARDCHANNELS", b"s*")
 
 
@@ -172,9 +175,9 @@ def test_pubsub_numpat_builds_its_command() -> None:
     ("build", "sub"),
     [(cmd.pubsub.pubsub_numsub, "NUMSUB"), (cmd.pubsub.pubsub_shardnumsub, "SHARDNUMSUB")],
 )
-def test_numsub_replies_become_a_dict_of_int_counts(build: object, sub: str) -> None:
+def test_numsub_replies_become_redis_py_s_pairs_of_int_counts(build: object, sub: str) -> None:
     command = build("a", b"b")  # type: ignore[operator]
     assert command[0] == ("PUBSUB", sub, "a", b"b")
-    assert command[1]([b"a", 2, b"b", 0]) == {b"a": 2, b"b": 0}
-    assert command[1](["a", 1]) == {"a": 1}
-    assert command[1]([]) == {}
+    assert command[1]([b"a", 2, b"b", 0]) == [(b"a", 2), (b"b", 0)]
+    assert command[1](["a", 1]) == [("a", 1)]
+    assert command[1]([]) == []
