@@ -19,7 +19,7 @@ import datetime
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeAlias, TypeVar
 
-from .._errors import ProtocolError
+from .._errors import DataTypeError, DataValueError, ProtocolError
 from .._protocol import Arg, display_name
 
 __all__ = [
@@ -82,7 +82,7 @@ def apply(command: Command[T], reply: Any, address: str) -> T:
 def integer(name: str, value: object) -> int:
     """``value`` as an int argument; ``TypeError`` naming ``name`` otherwise (bool too)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+        raise DataTypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
     return value
 
 
@@ -92,28 +92,28 @@ def int_like(name: str, value: object) -> int:
         try:
             return int(value)
         except ValueError:
-            raise ValueError(f"{name} must be an integer, got {value!r}") from None
+            raise DataValueError(f"{name} must be an integer, got {value!r}") from None
     return integer(name, value)
 
 
 def number(name: str, value: object) -> int | float:
     """``value`` as an int or float argument; ``TypeError`` naming ``name`` otherwise."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name} must be an int or float, got {type(value).__name__} {value!r}")
+        raise DataTypeError(f"{name} must be an int or float, got {type(value).__name__} {value!r}")
     return value
 
 
 def positive(name: str, value: object) -> int:
     """``value`` as an int > 0; ``TypeError``/``ValueError`` naming ``name`` otherwise."""
     if integer(name, value) <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
+        raise DataValueError(f"{name} must be a positive int, got {value!r}")
     return value  # type: ignore[return-value]
 
 
 def not_negative(name: str, value: object) -> int:
     """``value`` as an int >= 0; ``TypeError``/``ValueError`` naming ``name`` otherwise."""
     if integer(name, value) < 0:
-        raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+        raise DataValueError(f"{name} must be an int >= 0, got {value!r}")
     return value  # type: ignore[return-value]
 
 
@@ -122,18 +122,18 @@ def block_seconds(name: str, value: object) -> int | float:
     if isinstance(value, datetime.timedelta):
         value = value.total_seconds()
     if number(name, value) < 0:
-        raise ValueError(f"{name} must be >= 0 seconds (0 blocks for ever), got {value!r}")
+        raise DataValueError(f"{name} must be >= 0 seconds (0 blocks for ever), got {value!r}")
     return value  # type: ignore[return-value]
 
 
 def _whole(name: str, value: object, unit: str, alternative: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(
+        raise DataTypeError(
             f"{name} must be an int of {unit} or a {alternative}, got {type(value).__name__} "
             f"{value!r}"
         )
     if value <= 0:
-        raise ValueError(f"{name} must be positive, got {value!r}")
+        raise DataValueError(f"{name} must be positive, got {value!r}")
     return value
 
 
@@ -142,7 +142,7 @@ def seconds(name: str, value: object) -> int:
     if isinstance(value, datetime.timedelta):
         total = value.total_seconds()
         if total != int(total):
-            raise ValueError(f"{name} must be whole seconds, got {value!r}; use the ms variant")
+            raise DataValueError(f"{name} must be whole seconds, got {value!r}; use the ms variant")
         value = int(total)
     return _whole(name, value, "seconds", "timedelta")
 
@@ -154,7 +154,7 @@ def millis(name: str, value: object) -> int:
         # times 1000 gives 1000); a fraction is refused, as in ``seconds``.
         whole, rest = divmod(value, datetime.timedelta(milliseconds=1))
         if rest:
-            raise ValueError(f"{name} must be whole milliseconds, got {value!r}")
+            raise DataValueError(f"{name} must be whole milliseconds, got {value!r}")
         value = whole
     return _whole(name, value, "milliseconds", "timedelta")
 
@@ -172,14 +172,14 @@ def one_of(**given: object) -> str | None:
     """The name of the one truthy option, ``None`` if none; ``ValueError`` for several."""
     chosen = [name for name, value in given.items() if value]
     if len(chosen) > 1:
-        raise ValueError(f"give at most one of {', '.join(given)}; got {', '.join(chosen)}")
+        raise DataValueError(f"give at most one of {', '.join(given)}; got {', '.join(chosen)}")
     return chosen[0] if chosen else None
 
 
 def need_keys(name: str, keys: tuple[Any, ...], what: str = "key") -> None:
     """``ValueError`` when a variadic command was given nothing."""
     if not keys:
-        raise ValueError(f"{name}() needs at least one {what}")
+        raise DataValueError(f"{name}() needs at least one {what}")
 
 
 def keys_or_list(
@@ -194,7 +194,7 @@ def keys_or_list(
         keys = (*keys[0], *keys[1:])
     for index, key in enumerate(keys):
         if isinstance(key, list | tuple):
-            raise TypeError(
+            raise DataTypeError(
                 f"{name}() takes {what}s as arguments or one list first, got a "
                 f"{type(key).__name__} at position {index}"
             )
@@ -214,9 +214,9 @@ def key_list(name: str, keys: KeyOrKeys) -> tuple[Key, ...]:
 def pairs(name: str, mapping: Mapping[Any, Any], what: str = "mapping") -> list[Arg]:
     """A non-empty mapping flattened to ``[k1, v1, k2, v2, ...]``."""
     if not isinstance(mapping, Mapping):
-        raise TypeError(f"{name}() takes a mapping, got {type(mapping).__name__}")
+        raise DataTypeError(f"{name}() takes a mapping, got {type(mapping).__name__}")
     if not mapping:
-        raise ValueError(f"{name}() needs a non-empty {what}")
+        raise DataValueError(f"{name}() needs a non-empty {what}")
     flat: list[Arg] = []
     for key, value in mapping.items():
         flat += (key, value)

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from .._errors import DataTypeError, DataValueError
 from ._base import Arg, scored
 
 # A score, weight or increment: a number, or a str/bytes the server reads as one.
@@ -40,14 +41,14 @@ def checked_score(name: str, value: object) -> Score:
     """
     if isinstance(value, str | bytes):
         if not _numeric(value.decode("latin-1") if isinstance(value, bytes) else value):
-            raise ValueError(f"{name} must be a number, got {value!r}")
+            raise DataValueError(f"{name} must be a number, got {value!r}")
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(
+        raise DataTypeError(
             f"{name} must be an int, a float or a numeric str, got {type(value).__name__} {value!r}"
         )
     if isinstance(value, float) and math.isnan(value):
-        raise ValueError(f"{name} must be a number, got NaN")
+        raise DataValueError(f"{name} must be a number, got NaN")
     return value
 
 
@@ -56,13 +57,13 @@ def score_bound(name: str, value: object) -> Arg:
     if isinstance(value, str | bytes):
         text = value.decode("latin-1") if isinstance(value, bytes) else value
         if not _numeric(text.removeprefix("(")):
-            raise ValueError(
+            raise DataValueError(
                 f"{name} must be a score, '-inf', '+inf' or '(' and a score for an exclusive "
                 f"bound, got {value!r}"
             )
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(
+        raise DataTypeError(
             f"{name} must be an int, a float or a str such as '-inf' or '(1.5', "
             f"got {type(value).__name__} {value!r}"
         )
@@ -72,13 +73,13 @@ def score_bound(name: str, value: object) -> Arg:
 def lex_bound(name: str, value: object) -> Arg:
     """One end of a lexical range: ``"[a"``, ``"(a"``, ``"-"`` or ``"+"``."""
     if not isinstance(value, str | bytes):
-        raise TypeError(
+        raise DataTypeError(
             f"{name} must be a str or bytes such as '[a', '(a', '-' or '+', "
             f"got {type(value).__name__} {value!r}"
         )
     head = value[:1]
     if value not in ("-", "+", b"-", b"+") and head not in ("[", "(", b"[", b"("):
-        raise ValueError(
+        raise DataValueError(
             f"{name} must start with '[' (inclusive) or '(' (exclusive), or be '-' or '+', "
             f"got {value!r}"
         )
@@ -90,7 +91,7 @@ def caster(score_cast_func: object) -> ScoreCast | None:
     if score_cast_func is float:
         return None
     if not callable(score_cast_func):
-        raise TypeError(
+        raise DataTypeError(
             f"score_cast_func must be callable (float, int, ...), "
             f"got {type(score_cast_func).__name__} {score_cast_func!r}"
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .._errors import DataTypeError, DataValueError
 from ._base import (
     Arg,
     Command,
@@ -41,7 +42,7 @@ def _words(name: str, values: Iterable[Any] | str | bytes | None) -> list[Any]:
     if values is None:
         return []
     if isinstance(values, str | bytes):
-        raise TypeError(f"{name} must be a list of str, not a lone {type(values).__name__}")
+        raise DataTypeError(f"{name} must be a list of str, not a lone {type(values).__name__}")
     return list(values)
 
 
@@ -88,7 +89,7 @@ def acl_genpass(bits: int | None = None) -> Command[str]:
     if bits is None:
         return ("ACL", "GENPASS"), to_str
     if not 1 <= integer("bits", bits) <= 4096:
-        raise ValueError(f"bits must be between 1 and 4096, got {bits!r}")
+        raise DataValueError(f"bits must be between 1 and 4096, got {bits!r}")
     return ("ACL", "GENPASS", bits), to_str
 
 
@@ -188,7 +189,7 @@ def _prefixed(name: str, values: Iterable[Any], marks: tuple[bytes, bytes]) -> l
         elif word[:1] == b"-":
             result.append(marks[1] + word[1:])
         else:
-            raise ValueError(f"{name}[{index}] must start with '+' (add) or '-' (remove)")
+            raise DataValueError(f"{name}[{index}] must start with '+' (add) or '-' (remove)")
     return result
 
 
@@ -206,7 +207,9 @@ def _key_pattern(key: Any) -> bytes:
 def _rule(name: str, index: int, value: Any) -> bytes:
     word = _as_bytes(value)
     if word[:1] not in (b"+", b"-"):
-        raise ValueError(f"{name}[{index}] must start with '+' (allow) or '-' (deny): {value!r}")
+        raise DataValueError(
+            f"{name}[{index}] must start with '+' (allow) or '-' (deny): {value!r}"
+        )
     return word
 
 
@@ -238,7 +241,7 @@ def acl_setuser(
     replicas (ACLs are not replicated; a replica may become a primary).
     """
     if nopass and (passwords or hashed_passwords):
-        raise ValueError("give nopass or passwords/hashed_passwords, not both")
+        raise DataValueError("give nopass or passwords/hashed_passwords, not both")
     args: list[Arg] = ["ACL", "SETUSER", username]
     args += [
         word
@@ -256,7 +259,7 @@ def acl_setuser(
     for index, word in enumerate(hashes):
         # The server's error would quote the hash: refuse it here, without it.
         if len(word) != 65 or word[1:].strip(b"0123456789abcdef"):
-            raise ValueError(
+            raise DataValueError(
                 f"hashed_passwords[{index}] must be a SHA-256: 64 lowercase hex characters"
             )
     args += hashes
@@ -270,7 +273,7 @@ def acl_setuser(
     args += [b"&" + _as_bytes(channel) for channel in _words("channels", channels)]
     for index, pair in enumerate(_words("selectors", selectors)):
         if not isinstance(pair, tuple | list) or len(pair) != 2:
-            raise TypeError(f"selectors[{index}] must be a (command_rule, key_pattern) pair")
+            raise DataTypeError(f"selectors[{index}] must be a (command_rule, key_pattern) pair")
         rule = _rule("selectors", index, pair[0])
         args.append(b"(" + rule + b" " + _key_pattern(pair[1]) + b")")
     return tuple(args), ok
@@ -466,7 +469,7 @@ def module_loadex(
     pieces: list[Arg] = ["MODULE", "LOADEX", path]
     option_list = _words("options", options)
     if len(option_list) % 2:
-        raise ValueError("options must be a flat [name, value, ...] list of pairs")
+        raise DataValueError("options must be a flat [name, value, ...] list of pairs")
     for index in range(0, len(option_list), 2):
         pieces += ("CONFIG", option_list[index], option_list[index + 1])
     arg_list = _words("args", args)
@@ -566,7 +569,7 @@ def command_list(
         if value is not None
     ]
     if len(filters) > 1:
-        raise ValueError("give at most one of module, category, pattern (the server takes one)")
+        raise DataValueError("give at most one of module, category, pattern (the server takes one)")
     tail = ("FILTERBY", *filters[0]) if filters else ()
     return ("COMMAND", "LIST", *tail), None
 
@@ -622,7 +625,7 @@ def replicaof(*args: Value) -> Command[bool]:
     required (``ValueError`` otherwise).
     """
     if len(args) != 2:
-        raise ValueError("replicaof() takes host and port, or 'NO', 'ONE'")
+        raise DataValueError("replicaof() takes host and port, or 'NO', 'ONE'")
     return ("REPLICAOF", *args), _ok_text
 
 
@@ -636,7 +639,7 @@ def slaveof(host: str | None = None, port: int | None = None) -> Command[bool]:
     if host is None and port is None:
         return ("SLAVEOF", "NO", "ONE"), _ok_text
     if host is None or port is None:
-        raise ValueError("slaveof() takes both host and port, or neither")
+        raise DataValueError("slaveof() takes both host and port, or neither")
     return ("SLAVEOF", host, integer("port", port)), _ok_text
 
 
@@ -657,21 +660,21 @@ def failover(
     """
     if abort:
         if host is not None or port is not None or force or timeout is not None:
-            raise ValueError("abort=True takes no other argument")
+            raise DataValueError("abort=True takes no other argument")
         return ("FAILOVER", "ABORT"), ok
     args: list[Arg] = ["FAILOVER"]
     if (host is None) != (port is None):
-        raise ValueError("failover() takes both host and port, or neither")
+        raise DataValueError("failover() takes both host and port, or neither")
     if host is not None:
         args += ("TO", host, integer("port", port))
         if force:
             args.append("FORCE")
     elif force:
-        raise ValueError("force needs a target replica (host and port)")
+        raise DataValueError("force needs a target replica (host and port)")
     if timeout is not None:
         args += ("TIMEOUT", positive("timeout", timeout))
     elif force:
-        raise ValueError("force needs a timeout")
+        raise DataValueError("force needs a timeout")
     return tuple(args), ok
 
 
@@ -690,7 +693,7 @@ def _shutdown(
     be told which node (``cluster.node(address).shutdown()``).
     """
     if save and nosave:
-        raise ValueError("give save or nosave, not both")
+        raise DataValueError("give save or nosave, not both")
     flags = [("SAVE", save), ("NOSAVE", nosave), ("NOW", now), ("FORCE", force)]
     flags.append(("ABORT", abort))
     return ("SHUTDOWN", *(word for word, on in flags if on)), ok

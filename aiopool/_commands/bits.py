@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Generic, Literal, TypeVar
 
+from .._errors import DataTypeError, DataValueError
 from ._base import Arg, Command, Key, Value, integer, need_keys, not_negative, ok, to_bool
 
 R = TypeVar("R")
@@ -23,17 +24,17 @@ def _bit(name: str, value: object) -> int:
     if isinstance(value, bool):
         return int(value)
     if integer(name, value) not in (0, 1):
-        raise ValueError(f"{name} must be 0 or 1, got {value!r}")
+        raise DataValueError(f"{name} must be 0 or 1, got {value!r}")
     return value  # type: ignore[return-value]
 
 
 def _word(name: str, value: object, choices: tuple[str, ...]) -> str:
     """``value`` as one of ``choices``, in capitals (any case accepted)."""
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        raise DataTypeError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     word = value.upper()
     if word not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        raise DataValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return word
 
 
@@ -43,16 +44,16 @@ def _range(
     """``[start [end [BYTE|BIT]]]`` for BITCOUNT and BITPOS."""
     if start is None:
         if end is not None:
-            raise ValueError(f"{name}(): end needs start")
+            raise DataValueError(f"{name}(): end needs start")
         if mode is not None:
-            raise ValueError(f"{name}(): mode needs start and end")
+            raise DataValueError(f"{name}(): mode needs start and end")
         return []
     args: list[Arg] = [integer("start", start)]
     if end is None:
         if need_end:
-            raise ValueError(f"{name}(): give start and end together, or neither")
+            raise DataValueError(f"{name}(): give start and end together, or neither")
         if mode is not None:
-            raise ValueError(f"{name}(): mode needs start and end")
+            raise DataValueError(f"{name}(): mode needs start and end")
         return args
     args.append(integer("end", end))
     if mode is not None:
@@ -121,7 +122,7 @@ def bitop(operation: BitOperation, dest: Key, *keys: Key) -> Command[int]:
     word = _word("operation", operation, _OPERATIONS)
     need_keys("bitop", keys, "source key")
     if word == "NOT" and len(keys) != 1:
-        raise ValueError(f"bitop(): NOT takes exactly one source key, got {len(keys)}")
+        raise DataValueError(f"bitop(): NOT takes exactly one source key, got {len(keys)}")
     return ("BITOP", word, dest, *keys), None
 
 
@@ -161,10 +162,10 @@ def _overflow(value: object) -> str:
 def _field(encoding: object, offset: object) -> tuple[str, Offset]:
     """``(encoding, offset)`` checked: ``"u8"``/``"i16"``..., and an int or ``"#n"`` offset."""
     if not isinstance(encoding, str):
-        raise TypeError(f"fmt must be an encoding str such as 'u8' or 'i16', got {encoding!r}")
+        raise DataTypeError(f"fmt must be an encoding str such as 'u8' or 'i16', got {encoding!r}")
     if isinstance(offset, str):
         if not offset.startswith("#") or not offset[1:].isdigit():
-            raise ValueError(f"offset must be an int or '#n' (n fields in), got {offset!r}")
+            raise DataValueError(f"offset must be an int or '#n' (n fields in), got {offset!r}")
         return encoding, offset
     return encoding, not_negative("offset", offset)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._errors import DataTypeError, DataValueError
 from ._base import Arg, Command, Key, integer, need_keys, not_negative, ok, to_dict, to_str
 
 _SLOTS = 16384
@@ -18,7 +19,7 @@ _SLOTS = 16384
 
 def _slot(name: str, value: object) -> int:
     if not 0 <= integer(name, value) < _SLOTS:
-        raise ValueError(f"{name} must be a slot from 0 to {_SLOTS - 1}, got {value!r}")
+        raise DataValueError(f"{name} must be a slot from 0 to {_SLOTS - 1}, got {value!r}")
     return value  # type: ignore[return-value]
 
 
@@ -29,7 +30,7 @@ def _slot_list(name: str, slots: tuple[Any, ...]) -> list[int]:
 
 def _node_id(node_id: object) -> str:
     if not isinstance(node_id, str):
-        raise TypeError(f"node_id must be a str, got {type(node_id).__name__}")
+        raise DataTypeError(f"node_id must be a str, got {type(node_id).__name__}")
     return node_id
 
 
@@ -204,7 +205,7 @@ def cluster_addslots(*slots: int) -> Command[bool]:
 def _ranges(name: str, slots: tuple[Any, ...]) -> list[int]:
     bounds = _slot_list(name, slots)
     if len(bounds) % 2:
-        raise ValueError(f"{name}() takes start, end pairs of slots; got {len(bounds)} slots")
+        raise DataValueError(f"{name}() takes start, end pairs of slots; got {len(bounds)} slots")
     return bounds
 
 
@@ -235,7 +236,7 @@ def cluster_failover(option: str | None = None) -> Command[bool]:
     if option is None:
         return ("CLUSTER", "FAILOVER"), ok
     if not isinstance(option, str) or option.upper() not in ("FORCE", "TAKEOVER"):
-        raise ValueError(f"option must be 'FORCE' or 'TAKEOVER', got {option!r}")
+        raise DataValueError(f"option must be 'FORCE' or 'TAKEOVER', got {option!r}")
     return ("CLUSTER", "FAILOVER", option), ok
 
 
@@ -259,7 +260,7 @@ def cluster_meet(host: str, port: int, *, bus_port: int | None = None) -> Comman
     (an addition to redis-py's arguments).
     """
     if not isinstance(host, str):
-        raise TypeError(f"host must be a str, got {type(host).__name__}")
+        raise DataTypeError(f"host must be a str, got {type(host).__name__}")
     args: tuple[Arg, ...] = ("CLUSTER", "MEET", host, integer("port", port))
     return (args if bus_port is None else (*args, integer("bus_port", bus_port))), ok
 
@@ -294,7 +295,7 @@ def cluster_setslot(node_id: str, slot_id: int, state: str) -> Command[bool]:
     """
     if not isinstance(state, str) or state.upper() not in _SLOT_STATES:
         hint = " (use cluster_setslot_stable)" if str(state).upper() == "STABLE" else ""
-        raise ValueError(f"state must be IMPORTING, MIGRATING or NODE, got {state!r}{hint}")
+        raise DataValueError(f"state must be IMPORTING, MIGRATING or NODE, got {state!r}{hint}")
     args: tuple[Arg, ...] = ("CLUSTER", "SETSLOT", _slot("slot_id", slot_id), state)
     return (*args, _node_id(node_id)), ok
 

@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .._errors import DataTypeError, DataValueError
 from ._base import Arg, Command, Key, Value, one_of, positive, to_float_or_none, to_str
 
 _UNITS = ("m", "km", "mi", "ft")
@@ -31,11 +32,11 @@ def _measure(name: str, value: object) -> Arg:
     if isinstance(value, str | bytes):
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(
+        raise DataTypeError(
             f"{name} must be an int, a float or a numeric str, got {type(value).__name__} {value!r}"
         )
     if isinstance(value, float) and math.isnan(value):
-        raise ValueError(f"{name} must be a number, got NaN")
+        raise DataValueError(f"{name} must be a number, got NaN")
     return value
 
 
@@ -43,15 +44,17 @@ def _distance(name: str, value: object) -> Arg:
     """A radius, width or height: a ``_measure`` that is not negative."""
     checked = _measure(name, value)
     if isinstance(checked, int | float) and checked < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
+        raise DataValueError(f"{name} must be >= 0, got {value!r}")
     return checked
 
 
 def _unit(value: object) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"unit must be a str ('m', 'km', 'mi' or 'ft'), got {type(value).__name__}")
+        raise DataTypeError(
+            f"unit must be a str ('m', 'km', 'mi' or 'ft'), got {type(value).__name__}"
+        )
     if value.lower() not in _UNITS:
-        raise ValueError(f"unit must be 'm', 'km', 'mi' or 'ft', got {value!r}")
+        raise DataValueError(f"unit must be 'm', 'km', 'mi' or 'ft', got {value!r}")
     return value.lower()
 
 
@@ -59,14 +62,14 @@ def _sort(value: object) -> list[Arg]:
     if value is None:
         return []
     if not isinstance(value, str) or value.upper() not in ("ASC", "DESC"):
-        raise ValueError(f"sort must be 'ASC' or 'DESC', got {value!r}")
+        raise DataValueError(f"sort must be 'ASC' or 'DESC', got {value!r}")
     return [value.upper()]
 
 
 def _count(count: int | None, any: bool) -> list[Arg]:
     if count is None:
         if any:
-            raise ValueError("any needs count (COUNT n ANY: stop at the first n found)")
+            raise DataValueError("any needs count (COUNT n ANY: stop at the first n found)")
         return []
     counted: list[Arg] = ["COUNT", positive("count", count)]
     return [*counted, "ANY"] if any else counted
@@ -108,7 +111,7 @@ def _store(store: Key | None, store_dist: Key | None, withs: list[Arg]) -> tuple
     for word, key in (("STORE", store), ("STOREDIST", store_dist)):
         if key is not None:
             if withs:
-                raise ValueError(
+                raise DataValueError(
                     f"{word.lower().replace('dist', '_dist')} cannot be combined with withdist, "
                     "withhash or withcoord (the server stores members and scores only)"
                 )
@@ -132,18 +135,18 @@ def _search_args(
     args: list[Arg]
     if member is not None:
         if longitude is not None or latitude is not None:
-            raise ValueError("give member, or longitude and latitude, not both")
+            raise DataValueError("give member, or longitude and latitude, not both")
         args = ["FROMMEMBER", member]
     elif longitude is None or latitude is None:
-        raise ValueError("geosearch needs member, or both longitude and latitude")
+        raise DataValueError("geosearch needs member, or both longitude and latitude")
     else:
         args = ["FROMLONLAT", _measure("longitude", longitude), _measure("latitude", latitude)]
     if radius is not None:
         if width is not None or height is not None:
-            raise ValueError("give radius, or width and height, not both")
+            raise DataValueError("give radius, or width and height, not both")
         args += ("BYRADIUS", _distance("radius", radius), _unit(unit))
     elif width is None or height is None:
-        raise ValueError("geosearch needs radius, or both width and height")
+        raise DataValueError("geosearch needs radius, or both width and height")
     else:
         args += ("BYBOX", _distance("width", width), _distance("height", height), _unit(unit))
     return [*args, *_sort(sort), *_count(count, any)]
@@ -163,12 +166,12 @@ def geoadd(
     range raises ``ReplyError`` and adds nothing.
     """
     if not isinstance(values, Sequence) or isinstance(values, str | bytes):
-        raise TypeError(
+        raise DataTypeError(
             f"values must be a sequence (longitude, latitude, member, ...), "
             f"got {type(values).__name__}"
         )
     if not values or len(values) % 3:
-        raise ValueError(
+        raise DataValueError(
             f"values must hold longitude, latitude, member triples, got {len(values)} item(s)"
         )
     args: list[Arg] = ["GEOADD", name]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from .._errors import DataTypeError, DataValueError
 from ._base import (
     Arg,
     Command,
@@ -47,26 +48,30 @@ def hset(
     """
     if field is not None:
         if key is not None:
-            raise ValueError("hset() takes the field as key (redis-py's name) or field, not both")
+            raise DataValueError(
+                "hset() takes the field as key (redis-py's name) or field, not both"
+            )
         key = field
     args: list[Arg] = ["HSET", name]
     if items:
         if isinstance(items, str | bytes | Mapping) or not isinstance(items, Sequence):
-            raise TypeError(
+            raise DataTypeError(
                 f"items must be a flat list [field1, value1, ...], got {type(items).__name__}"
             )
         if len(items) % 2:
-            raise ValueError(f"items must hold field, value pairs; got {len(items)} items")
+            raise DataValueError(f"items must hold field, value pairs; got {len(items)} items")
         args += items
     if (key is None) != (value is None):
         missing = "value" if value is None else "field (key)"
-        raise ValueError(f"hset() needs a field and its value together; {missing} is missing")
+        raise DataValueError(f"hset() needs a field and its value together; {missing} is missing")
     if key is not None and value is not None:
         args += (key, value)
     if mapping is not None and (len(args) == 2 or not isinstance(mapping, Mapping) or mapping):
         args += pairs("hset", mapping, "mapping of field -> value")
     if len(args) == 2:
-        raise ValueError("hset() needs key and value, mapping= or items= to have something to set")
+        raise DataValueError(
+            "hset() needs key and value, mapping= or items= to have something to set"
+        )
     return tuple(args), None
 
 
@@ -102,7 +107,7 @@ def hmget(name: Key, keys: Key | Iterable[Key], *more: Key) -> Command[list[Any]
     elif isinstance(keys, Iterable):
         names = tuple(keys)
     else:
-        raise TypeError(
+        raise DataTypeError(
             f"keys must be a field name or an iterable of field names, "
             f"got {type(keys).__name__} {keys!r}"
         )
@@ -168,7 +173,7 @@ def hrandfield(key: Key, count: int | None = None, withvalues: bool = False) -> 
     """
     if count is None:
         if withvalues:
-            raise ValueError("hrandfield() withvalues=True needs count=")
+            raise DataValueError("hrandfield() withvalues=True needs count=")
         return ("HRANDFIELD", key), None
     args: list[Arg] = ["HRANDFIELD", key, integer("count", count)]
     if withvalues:

@@ -6,6 +6,7 @@ import datetime
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .._errors import DataTypeError, DataValueError
 from ._base import (
     Arg,
     Command,
@@ -63,11 +64,11 @@ def _ttl(name: str, value: object, *, in_millis: bool) -> int:
         whole, rest = divmod(value, unit)
         if rest:
             what = "milliseconds" if in_millis else "seconds; use the ms variant"
-            raise ValueError(f"{name} must be whole {what}, got {value!r}")
+            raise DataValueError(f"{name} must be whole {what}, got {value!r}")
         return int(whole)
     if isinstance(value, bool) or not isinstance(value, int):
         unit_name = "milliseconds" if in_millis else "seconds"
-        raise TypeError(
+        raise DataTypeError(
             f"{name} must be an int of {unit_name} or a timedelta, got {type(value).__name__} "
             f"{value!r}"
         )
@@ -78,10 +79,10 @@ def _alias(name: str, given: object, alias: str, other: object) -> object:
     """redis-py's argument ``name``, or aiopool's earlier name ``alias`` for it; not both."""
     if other is None:
         if given is None:
-            raise TypeError(f"missing the argument {name}")
+            raise DataTypeError(f"missing the argument {name}")
         return given
     if given is not None:
-        raise ValueError(f"give {name} or {alias} (the same thing), not both")
+        raise DataValueError(f"give {name} or {alias} (the same thing), not both")
     return other
 
 
@@ -164,7 +165,7 @@ def _one_type(type_: str | None, _type: str | None) -> str | None:
     if _type is None:
         return type_
     if type_ is not None:
-        raise ValueError("give type_ or _type (redis-py's name), not both")
+        raise DataValueError("give type_ or _type (redis-py's name), not both")
     return _type
 
 
@@ -291,7 +292,7 @@ def restore(
     (0-255), not both, set the key's eviction statistics.
     """
     if isinstance(value, str) or not isinstance(value, bytes | memoryview):
-        raise TypeError(
+        raise DataTypeError(
             f"value must be the bytes dump() returned (from a client without "
             f"decode_responses), got {type(value).__name__}"
         )
@@ -305,7 +306,7 @@ def restore(
         args += ("IDLETIME", not_negative("idletime", idletime))
     if frequency is not None:
         if not 0 <= integer("frequency", frequency) <= 255:
-            raise ValueError(f"frequency must be between 0 and 255, got {frequency!r}")
+            raise DataValueError(f"frequency must be between 0 and 255, got {frequency!r}")
         args += ("FREQ", frequency)
     return tuple(args), ok
 
@@ -313,19 +314,19 @@ def restore(
 def _restore_ttl(ttl: object, absttl: bool) -> int:
     if isinstance(ttl, datetime.datetime):
         if not absttl:
-            raise ValueError("ttl is a datetime: pass absttl=True to expire at that time")
+            raise DataValueError("ttl is a datetime: pass absttl=True to expire at that time")
         return unix("ttl", ttl, in_millis=True)
     if isinstance(ttl, datetime.timedelta):
         if absttl:
-            raise ValueError("with absttl=True, ttl is a unix time (int ms or datetime)")
+            raise DataValueError("with absttl=True, ttl is a unix time (int ms or datetime)")
         ttl = -(-ttl // datetime.timedelta(milliseconds=1))  # exact, rounded up
     if isinstance(ttl, bool) or not isinstance(ttl, int):
-        raise TypeError(
+        raise DataTypeError(
             f"ttl must be an int of milliseconds, a timedelta or (with absttl) a datetime, "
             f"got {type(ttl).__name__} {ttl!r}"
         )
     if ttl < 0:
-        raise ValueError(f"ttl must be >= 0 (0 means no expiry), got {ttl!r}")
+        raise DataValueError(f"ttl must be >= 0 (0 means no expiry), got {ttl!r}")
     return ttl
 
 
@@ -390,7 +391,7 @@ def object_(infotype: str, key: Key) -> Command[Any]:
     """
     word = infotype.upper() if isinstance(infotype, str) else None
     if word not in ("ENCODING", "IDLETIME", "REFCOUNT", "FREQ"):
-        raise ValueError(
+        raise DataValueError(
             f"infotype must be one of 'encoding', 'idletime', 'refcount', 'freq'; got {infotype!r}"
         )
     return ("OBJECT", word, key), None
@@ -407,7 +408,7 @@ def _sort_args(
     alpha: bool,
 ) -> list[Arg]:
     if (start is None) != (num is None):
-        raise ValueError(f"{name}(): give start and num together, or neither")
+        raise DataValueError(f"{name}(): give start and num together, or neither")
     args: list[Arg] = [name.upper(), key]
     if by is not None:
         args += ("BY", by)
@@ -458,9 +459,11 @@ def sort(
     if not groups:
         return tuple(args), None
     if get is None or isinstance(get, str | bytes) or len(get) < 2:
-        raise ValueError("sort(): groups=True needs get= with at least two patterns")
+        raise DataValueError("sort(): groups=True needs get= with at least two patterns")
     if store is not None:
-        raise ValueError("sort(): groups=True groups the returned values; store= returns a count")
+        raise DataValueError(
+            "sort(): groups=True groups the returned values; store= returns a count"
+        )
     return tuple(args), _grouper(len(get))
 
 

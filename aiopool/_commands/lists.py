@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from .._errors import DataTypeError, DataValueError
 from ._base import (
     Arg,
     Command,
@@ -26,13 +27,15 @@ from ._base import (
 def _word(name: str, value: object, choices: tuple[str, ...]) -> str:
     """``value`` as one of ``choices`` (any case), upper-cased; else Type/ValueError."""
     if not isinstance(value, str):
-        raise TypeError(
+        raise DataTypeError(
             f"{name} must be one of {', '.join(map(repr, choices))}, "
             f"got {type(value).__name__} {value!r}"
         )
     word = value.upper()
     if word not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+        raise DataValueError(
+            f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}"
+        )
     return word
 
 
@@ -170,7 +173,7 @@ def lpos(
     args: list[Arg] = ["LPOS", name, value]
     if rank is not None:
         if integer("rank", rank) == 0:
-            raise ValueError("rank must not be 0: 1 is the first match, -1 the last")
+            raise DataValueError("rank must not be 0: 1 is the first match, -1 the last")
         args += ("RANK", rank)
     if count is not None:
         args += ("COUNT", not_negative("count", count))
@@ -183,13 +186,13 @@ def _sides(src: str, dest: str, src_side: str | None, dest_side: str | None) -> 
     """redis-py's ``src``/``dest`` sides, or aiopool's ``src_side``/``dest_side`` for them."""
     if src_side is not None:
         if src != "LEFT":
-            raise ValueError("give src (redis-py's name) or src_side, not both")
+            raise DataValueError("give src (redis-py's name) or src_side, not both")
         first = _side("src_side", src_side)
     else:
         first = _side("src", src)
     if dest_side is not None:
         if dest != "RIGHT":
-            raise ValueError("give dest (redis-py's name) or dest_side, not both")
+            raise DataValueError("give dest (redis-py's name) or dest_side, not both")
         return first, _side("dest_side", dest_side)
     return first, _side("dest", dest)
 
@@ -296,7 +299,7 @@ def brpoplpush(src: Key, dst: Key, timeout: Number | datetime.timedelta | None =
 def _mpop_keys(name: str, what: str, count: object, keys: tuple[Key, ...]) -> int:
     need_keys(name, keys)
     if positive(what, count) != len(keys):
-        raise ValueError(f"{name}(): {what} is {count!r} but {len(keys)} keys were given")
+        raise DataValueError(f"{name}(): {what} is {count!r} but {len(keys)} keys were given")
     return len(keys)
 
 

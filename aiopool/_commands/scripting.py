@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .._errors import DataTypeError, DataValueError
 from ._base import Arg, Command, Key, Value, bool_list, named_fields, need_keys, ok, one_of, to_str
 
 
@@ -23,30 +24,32 @@ def _keys_and_args(
     """
     if isinstance(numkeys, int) and not isinstance(numkeys, bool):
         if keys or args:
-            raise ValueError(f"{name}() takes numkeys and keys_and_args, or keys= and args=")
+            raise DataValueError(f"{name}() takes numkeys and keys_and_args, or keys= and args=")
         if not 0 <= numkeys <= len(keys_and_args):
-            raise ValueError(
+            raise DataValueError(
                 f"{name}(): numkeys must be between 0 and the {len(keys_and_args)} keys and "
                 f"args given, got {numkeys!r}"
             )
         return [numkeys, *keys_and_args]
     if numkeys is not None:
         if isinstance(numkeys, str | bytes) or not isinstance(numkeys, Iterable):
-            raise TypeError(
+            raise DataTypeError(
                 f"{name}(): numkeys must be an int, or keys and args are lists (a lone "
                 f"string would be split); got {type(numkeys).__name__} {numkeys!r}"
             )
         if keys or len(keys_and_args) > 1:
-            raise ValueError(f"{name}() takes keys as the second argument or keys=, not both")
+            raise DataValueError(f"{name}() takes keys as the second argument or keys=, not both")
         keys = numkeys
         if keys_and_args:
             if args:
-                raise ValueError(f"{name}() takes args as the third argument or args=, not both")
+                raise DataValueError(
+                    f"{name}() takes args as the third argument or args=, not both"
+                )
             args = keys_and_args[0]
     elif keys_and_args:
-        raise ValueError(f"{name}(): keys_and_args given without numkeys")
+        raise DataValueError(f"{name}(): keys_and_args given without numkeys")
     if isinstance(keys, str | bytes) or isinstance(args, str | bytes):
-        raise TypeError(f"{name}(): keys and args are lists (a lone string would be split)")
+        raise DataTypeError(f"{name}(): keys and args are lists (a lone string would be split)")
     key_list = list(keys)
     return [len(key_list), *key_list, *args]
 
@@ -133,12 +136,14 @@ def _flush_mode(name: str, mode: object, asynchronous: bool, sync: bool = False)
         asynchronous, mode = asynchronous or mode, None
     if mode is not None:
         if not isinstance(mode, str):
-            raise TypeError(f"{name} must be 'SYNC', 'ASYNC' or None, got {type(mode).__name__}")
+            raise DataTypeError(
+                f"{name} must be 'SYNC', 'ASYNC' or None, got {type(mode).__name__}"
+            )
         word = mode.upper()
         if word not in ("SYNC", "ASYNC"):
-            raise ValueError(f"{name} must be 'SYNC', 'ASYNC' or None, got {mode!r}")
+            raise DataValueError(f"{name} must be 'SYNC', 'ASYNC' or None, got {mode!r}")
         if asynchronous or sync:
-            raise ValueError(f"give {name} or asynchronous=/sync=, not both")
+            raise DataValueError(f"give {name} or asynchronous=/sync=, not both")
         return (word,)
     flag = one_of(asynchronous=asynchronous, sync=sync)
     return {"asynchronous": ("ASYNC",), "sync": ("SYNC",), None: ()}[flag]
@@ -264,7 +269,7 @@ def function_restore(payload: bytes, policy: str | None = "APPEND") -> Command[b
     if policy is None:
         return ("FUNCTION", "RESTORE", payload), ok
     if not isinstance(policy, str) or policy.upper() not in _RESTORE_POLICIES:
-        raise ValueError(f"policy must be APPEND, REPLACE or FLUSH, got {policy!r}")
+        raise DataValueError(f"policy must be APPEND, REPLACE or FLUSH, got {policy!r}")
     return ("FUNCTION", "RESTORE", payload, policy), ok
 
 

@@ -6,6 +6,7 @@ import datetime
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .._errors import DataTypeError, DataValueError
 from ._base import (
     Arg,
     Command,
@@ -140,17 +141,17 @@ def config_set(
     """
     if isinstance(name, Mapping):
         if value is not None or args:
-            raise ValueError("config_set(): give a mapping, or a name and a value, not both")
+            raise DataValueError("config_set(): give a mapping, or a name and a value, not both")
         pieces = pairs("config_set", name, "mapping of parameter -> value")
     else:
         if value is None:
-            raise ValueError(f"config_set(): the parameter {name!r} needs a value")
+            raise DataValueError(f"config_set(): the parameter {name!r} needs a value")
         if len(args) % 2:
-            raise ValueError("config_set(): further parameters come as name, value pairs")
+            raise DataValueError("config_set(): further parameters come as name, value pairs")
         pieces = [name, value, *args]
     for item in pieces:
         if isinstance(item, bool):
-            raise TypeError("config_set(): give flags as 'yes' or 'no', not a bool")
+            raise DataTypeError("config_set(): give flags as 'yes' or 'no', not a bool")
     return ("CONFIG", "SET", *pieces), ok
 
 
@@ -192,7 +193,7 @@ def client_setname(name: str) -> Command[bool]:
     the name; spaces are refused by the server (``ReplyError``).
     """
     if not isinstance(name, str):
-        raise TypeError(f"name must be a str, got {type(name).__name__} {name!r}")
+        raise DataTypeError(f"name must be a str, got {type(name).__name__} {name!r}")
     return ("CLIENT", "SETNAME", name), ok
 
 
@@ -209,7 +210,7 @@ def _either(name: str, value: Any, redis_py: Any) -> Any:
     if redis_py is None:
         return value
     if value is not None:
-        raise ValueError(f"give {name} or _{name.rstrip('_')} (redis-py's name), not both")
+        raise DataValueError(f"give {name} or _{name.rstrip('_')} (redis-py's name), not both")
     return redis_py
 
 
@@ -227,10 +228,10 @@ def client_list(
     args: list[Arg] = ["CLIENT", "LIST"]
     if type_ is not None:
         if not isinstance(type_, str) or type_.lower() not in _CLIENT_TYPES:
-            raise ValueError(f"type_ must be one of {', '.join(_CLIENT_TYPES)}; got {type_!r}")
+            raise DataValueError(f"type_ must be one of {', '.join(_CLIENT_TYPES)}; got {type_!r}")
         args += ("TYPE", type_)
     if isinstance(client_id, str | bytes | int):
-        raise TypeError(f"client_id must be a list of ints, got {type(client_id).__name__}")
+        raise DataTypeError(f"client_id must be a list of ints, got {type(client_id).__name__}")
     ids = [integer("client_id", item) for item in client_id]
     if ids:
         args += ("ID", *ids)
@@ -296,7 +297,7 @@ def client_kill(address: str) -> Command[bool]:
     not offered (a client is on one node: ``cluster.node(address)``).
     """
     if not isinstance(address, str):
-        raise TypeError(f"address must be an 'ip:port' str, got {type(address).__name__}")
+        raise DataTypeError(f"address must be an 'ip:port' str, got {type(address).__name__}")
     return ("CLIENT", "KILL", address), ok
 
 
@@ -325,13 +326,13 @@ def client_kill_filter(
     args: list[Arg] = ["CLIENT", "KILL"]
     if _type is not None:
         if not isinstance(_type, str) or _type.lower() not in (*_CLIENT_TYPES, "slave"):
-            raise ValueError(
+            raise DataValueError(
                 f"_type must be normal, master, replica, slave or pubsub; got {_type!r}"
             )
         args += ("TYPE", _type)
     if skipme is not None:
         if not isinstance(skipme, bool):
-            raise TypeError(f"skipme must be a bool, got {type(skipme).__name__}")
+            raise DataTypeError(f"skipme must be a bool, got {type(skipme).__name__}")
         args += ("SKIPME", "YES" if skipme else "NO")
     if _id is not None:
         args += ("ID", _id if isinstance(_id, str) else integer("_id", _id))
@@ -341,7 +342,7 @@ def client_kill_filter(
     if maxage is not None:
         args += ("MAXAGE", not_negative("maxage", maxage))
     if len(args) == 2 or args[2:] in (["SKIPME", "YES"], ["SKIPME", "NO"]):
-        raise ValueError("client_kill_filter() needs at least one filter besides skipme")
+        raise DataValueError("client_kill_filter() needs at least one filter besides skipme")
     return tuple(args), None
 
 

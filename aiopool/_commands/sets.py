@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .._errors import DataValueError
 from ._base import (
     Command,
     Key,
@@ -83,7 +84,7 @@ def srandmember(name: Key, count: int | None = None, *, number: int | None = Non
     """
     if number is not None:  # redis-py's name for it
         if count is not None:
-            raise ValueError("srandmember() takes count or number (redis-py's name), not both")
+            raise DataValueError("srandmember() takes count or number (redis-py's name), not both")
         count = number
     if count is None:
         return ("SRANDMEMBER", name), None
@@ -166,5 +167,7 @@ def sintercard(numkeys: int, keys: KeyOrKeys, limit: int = 0) -> Command[int]:
     """
     names = key_list("sintercard", keys)
     if integer("numkeys", numkeys) != len(names):
-        raise ValueError(f"sintercard(): numkeys is {numkeys!r} but {len(names)} keys were given")
+        raise DataValueError(
+            f"sintercard(): numkeys is {numkeys!r} but {len(names)} keys were given"
+        )
     return ("SINTERCARD", numkeys, *names, "LIMIT", not_negative("limit", limit)), None

@@ -6,6 +6,7 @@ import datetime
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, cast
 
+from .._errors import DataTypeError, DataValueError
 from ._base import (
     Arg,
     Command,
@@ -47,12 +48,12 @@ def _millis(name: str, value: object) -> int:
         # rounded up: a positive wait must not become BLOCK 0, "for ever".
         value = -(-value // _MILLISECOND)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(
+        raise DataTypeError(
             f"{name} must be an int of milliseconds or a timedelta, got "
             f"{type(value).__name__} {value!r}"
         )
     if value < 0:
-        raise ValueError(f"{name} must be >= 0 milliseconds, got {value!r}")
+        raise DataValueError(f"{name} must be >= 0 milliseconds, got {value!r}")
     return value
 
 
@@ -78,12 +79,12 @@ def _read_args(
     STREAMS (``_protocol.blocking_timeout``), which is also where Redis wants them.
     """
     if not isinstance(streams, Mapping):
-        raise TypeError(
+        raise DataTypeError(
             f"{name}() takes streams as a mapping of stream key -> last seen ID, "
             f"got {type(streams).__name__}"
         )
     if not streams:
-        raise ValueError(f"{name}() needs a non-empty streams mapping of stream key -> ID")
+        raise DataValueError(f"{name}() needs a non-empty streams mapping of stream key -> ID")
     options: list[Arg] = []
     if count is not None:
         options += ("COUNT", positive("count", count))
@@ -107,9 +108,9 @@ def _trim_args(
     which = one_of(maxlen=maxlen is not None, minid=minid is not None)
     if which is None:
         if required:
-            raise ValueError(f"{name}() needs maxlen or minid")
+            raise DataValueError(f"{name}() needs maxlen or minid")
         if limit is not None:
-            raise ValueError(f"{name}(): limit only applies when trimming with maxlen or minid")
+            raise DataValueError(f"{name}(): limit only applies when trimming with maxlen or minid")
         return []
     args: list[Arg] = ["MAXLEN"] if which == "maxlen" else ["MINID"]
     if approximate:
@@ -117,7 +118,7 @@ def _trim_args(
     args.append(not_negative("maxlen", maxlen) if which == "maxlen" else cast(StreamId, minid))
     if limit is not None:
         if not approximate:
-            raise ValueError(
+            raise DataValueError(
                 f"{name}(): limit needs approximate=True (Redis caps only approximate trimming)"
             )
         args += ("LIMIT", not_negative("limit", limit))
@@ -460,10 +461,10 @@ def xclaim(
     """
     if ids is not None:
         if message_ids is not None:
-            raise ValueError("give message_ids or ids (the same thing), not both")
+            raise DataValueError("give message_ids or ids (the same thing), not both")
         message_ids = ids
     if message_ids is None:
-        raise TypeError("xclaim() missing the argument message_ids")
+        raise DataTypeError("xclaim() missing the argument message_ids")
     claimed = _ids("xclaim", message_ids)
     args: list[Arg] = [
         "XCLAIM",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._errors import DataValueError
 from ._base import (
     Arg,
     Command,
@@ -65,7 +66,7 @@ def set_(
     args += expiry_args(ex, px, exat, pxat)
     if keepttl:
         if args[3:]:
-            raise ValueError("keepttl cannot be combined with ex, px, exat or pxat")
+            raise DataValueError("keepttl cannot be combined with ex, px, exat or pxat")
         args.append("KEEPTTL")
     condition = one_of(nx=nx, xx=xx)
     if condition:
@@ -156,7 +157,7 @@ def getex(
     args += expiry_args(ex, px, exat, pxat)
     if persist:
         if args[2:]:
-            raise ValueError("persist cannot be combined with ex, px, exat or pxat")
+            raise DataValueError("persist cannot be combined with ex, px, exat or pxat")
         args.append("PERSIST")
     return tuple(args), None
 
@@ -232,7 +233,7 @@ def lcs(
     one_of(len=len, idx=idx)
     shortest = 0 if minmatchlen is None else integer("minmatchlen", minmatchlen)
     if shortest < 0:
-        raise ValueError(f"minmatchlen must be an int >= 0, got {minmatchlen!r}")
+        raise DataValueError(f"minmatchlen must be an int >= 0, got {minmatchlen!r}")
     if len:
         args.append("LEN")
     if idx:

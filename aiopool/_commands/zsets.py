@@ -16,6 +16,7 @@ import datetime
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, overload
 
+from .._errors import DataTypeError, DataValueError
 from ._base import (
     Arg,
     Command,
@@ -79,9 +80,9 @@ def _range_args(
         args.append("REV")
     if offset is not None or num is not None:
         if offset is None or num is None:
-            raise ValueError("offset and num go together (they are LIMIT offset count)")
+            raise DataValueError("offset and num go together (they are LIMIT offset count)")
         if by is None:
-            raise ValueError("offset and num need byscore=True or bylex=True")
+            raise DataValueError("offset and num need byscore=True or bylex=True")
         args += ("LIMIT", not_negative("offset", offset), integer("num", num))
     return args
 
@@ -91,7 +92,7 @@ def _limit(start: int | None, num: int | None) -> list[Arg]:
     if start is None and num is None:
         return []
     if start is None or num is None:
-        raise ValueError("start and num go together (they are LIMIT offset count)")
+        raise DataValueError("start and num go together (they are LIMIT offset count)")
     return ["LIMIT", not_negative("start", start), integer("num", num)]
 
 
@@ -99,7 +100,7 @@ def _weighted(name: str, keys: WeightedKeys) -> list[Arg]:
     """``numkeys key... [WEIGHTS w...]`` from a list of keys or a ``{key: weight}`` mapping."""
     if isinstance(keys, Mapping):
         if not keys:
-            raise ValueError(f"{name}() needs at least one key")
+            raise DataValueError(f"{name}() needs at least one key")
         weights = [checked_score(f"the weight of {key!r}", weight) for key, weight in keys.items()]
         return [len(keys), *keys, "WEIGHTS", *weights]
     names = key_list(name, keys)
@@ -110,10 +111,10 @@ def _aggregate(aggregate: str | None) -> list[Arg]:
     if aggregate is None:
         return []
     if not isinstance(aggregate, str):
-        raise TypeError(f"aggregate must be a str, got {type(aggregate).__name__}")
+        raise DataTypeError(f"aggregate must be a str, got {type(aggregate).__name__}")
     upper = aggregate.upper()
     if upper not in ("SUM", "MIN", "MAX"):
-        raise ValueError(f"aggregate must be 'SUM', 'MIN' or 'MAX', got {aggregate!r}")
+        raise DataValueError(f"aggregate must be 'SUM', 'MIN' or 'MAX', got {aggregate!r}")
     return ["AGGREGATE", upper]
 
 
@@ -121,14 +122,14 @@ def _counted(name: str, what: str, numkeys: object, keys: KeyOrKeys) -> tuple[Ke
     """``keys`` as a tuple, checked against redis-py's separate key count ``numkeys``."""
     names = key_list(name, keys)
     if integer(what, numkeys) != len(names):
-        raise ValueError(f"{what} is {numkeys} but {len(names)} key(s) were given")
+        raise DataValueError(f"{what} is {numkeys} but {len(names)} key(s) were given")
     return names
 
 
 def _side(min: object, max: object) -> str:
     """``MIN`` or ``MAX`` of ZMPOP/BZMPOP: exactly one of the two flags."""
     if bool(min) == bool(max):
-        raise ValueError("give exactly one of min=True (lowest scores) or max=True (highest)")
+        raise DataValueError("give exactly one of min=True (lowest scores) or max=True (highest)")
     return "MIN" if min else "MAX"
 
 
@@ -213,9 +214,11 @@ def zadd(
     prevented the update.
     """
     if not isinstance(mapping, Mapping):
-        raise TypeError(f"zadd() takes a mapping of member -> score, got {type(mapping).__name__}")
+        raise DataTypeError(
+            f"zadd() takes a mapping of member -> score, got {type(mapping).__name__}"
+        )
     if not mapping:
-        raise ValueError("zadd() needs a non-empty mapping of member -> score")
+        raise DataValueError("zadd() needs a non-empty mapping of member -> score")
     args: list[Arg] = ["ZADD", name]
     condition = one_of(nx=nx, xx=xx)
     comparison = one_of(nx=nx, gt=gt, lt=lt)
@@ -227,7 +230,7 @@ def zadd(
         args.append("CH")
     if incr:
         if len(mapping) != 1:
-            raise ValueError(
+            raise DataValueError(
                 f"zadd(incr=True) increments exactly one member, got a mapping of {len(mapping)}"
             )
         args.append("INCR")
@@ -267,7 +270,7 @@ def zmscore(
     elif isinstance(members, Iterable):
         names = tuple(members)
     else:
-        raise TypeError(
+        raise DataTypeError(
             f"members must be a member or a list of members, "
             f"got {type(members).__name__} {members!r}"
         )
@@ -361,7 +364,7 @@ def zrange(
     """
     args = ["ZRANGE", name, *_range_args(start, end, byscore, bylex, desc or rev, offset, num)]
     if withscores and bylex:
-        raise ValueError("withscores cannot be combined with bylex")
+        raise DataValueError("withscores cannot be combined with bylex")
     return _ranged(args, withscores, score_cast_func)
 
 
@@ -595,7 +598,7 @@ def zrandmember(key: Key, count: int | None = None, withscores: bool = False) ->
     """
     if count is None:
         if withscores:
-            raise ValueError("withscores needs count (ZRANDMEMBER key count WITHSCORES)")
+            raise DataValueError("withscores needs count (ZRANDMEMBER key count WITHSCORES)")
         return ("ZRANDMEMBER", key), None
     args: tuple[Arg, ...] = ("ZRANDMEMBER", key, integer("count", count))
     if withscores:

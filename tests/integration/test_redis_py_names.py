@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,8 @@ from aiopool import (
     Client,
     ClusterClient,
     DataError,
+    DataTypeError,
+    DataValueError,
     MasterDownError,
     Message,
     OutOfMemoryError,
@@ -364,3 +367,28 @@ async def test_cluster_pipelines_take_redis_py_watch_forms(redis_cluster: RedisC
         assert not plain.transaction  # a cluster pipeline batches by default
         assert await plain.get("{w}a") is plain
         assert await plain.execute() == [b"2"]
+
+
+@pytest.mark.parametrize(
+    ("call", "kind"),
+    [
+        (lambda r: r.set("k", "v", nx=True, xx=True), DataValueError),
+        (lambda r: r.expire("k", "soon"), DataTypeError),
+        (lambda r: r.zadd("z", {}), DataValueError),
+        (lambda r: r.geosearch("g", member="m", radius=1, count=0), DataValueError),
+        (lambda r: r.xadd("s", {}), DataValueError),
+        (lambda r: r.acl_genpass(0), DataValueError),
+        (lambda r: r.eval("return 1", 3, "k"), DataValueError),
+        (lambda r: r.hset("h"), DataValueError),
+        (lambda r: r.execute("GET", None), DataTypeError),
+    ],
+)
+async def test_every_family_s_bad_arguments_are_data_errors(
+    redis_url: str, call: Any, kind: type[Exception]
+) -> None:
+    async with Client.from_url(redis_url) as r:
+        with pytest.raises(kind) as caught:
+            await call(r)
+        assert isinstance(caught.value, DataError)
+        assert isinstance(caught.value, TypeError | ValueError)
+        assert r.pool.stats().acquired == 0  # refused before a connection was even borrowed
