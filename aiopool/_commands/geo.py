@@ -12,12 +12,12 @@ order, as redis-py's: distance a float, hash an int, coordinates floats.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._errors import DataTypeError, DataValueError
 from ._base import Arg, Command, Key, Value, one_of, positive, to_float_or_none, to_str
+from ._scores import checked_score
 
 _UNITS = ("m", "km", "mi", "ft")
 # A coordinate, a radius, a width: a number, or a numeric string the server checks.
@@ -31,13 +31,7 @@ def _measure(name: str, value: object) -> Arg:
     """A coordinate or distance: an int, a float (not NaN) or a str/bytes the server parses."""
     if isinstance(value, str | bytes):
         return value
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise DataTypeError(
-            f"{name} must be an int, a float or a numeric str, got {type(value).__name__} {value!r}"
-        )
-    if isinstance(value, float) and math.isnan(value):
-        raise DataValueError(f"{name} must be a number, got NaN")
-    return value
+    return checked_score(name, value)  # the same number checks as a score's
 
 
 def _distance(name: str, value: object) -> Arg:
