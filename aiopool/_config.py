@@ -151,7 +151,7 @@ class PoolOptions:
     unknown (written, then the connection broke or ``command_timeout`` ran
     out) is run again on a fresh connection, when it is safe to repeat
     (read-only, or idempotent with the same reply); 0, the default, never
-    repeats anything that may have run. See the README's option table for
+    repeats anything that may have run. See docs/guide/connecting.md's option table for
     when to change each one.
     """
 

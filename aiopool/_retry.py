@@ -1,10 +1,10 @@
 """What happens after a failure: the named cases, and the retries they call for.
 
-The rule (the README's "Failure semantics"): aiopool repeats a command on
+The rule (docs/guide/errors.md, "Failure semantics"): aiopool repeats a command on
 its own only where it provably never ran, or where running it twice is
 indistinguishable from running it once and the user asked for that
 (``retry_safe_commands``). ``CASES`` names every failure a caller can meet
-and what is done about it; the README's table is checked against it
+and what is done about it; the guide's table is checked against it
 (``tests/unit/test_retry.py``). The functions below apply the cases, for
 every client surface:
 
@@ -81,11 +81,11 @@ P = TypeVar("P")
 
 @dataclass(frozen=True, slots=True)
 class Case:
-    """One named failure case: a row of the README's failure-semantics table.
+    """One named failure case: a row of the failure-semantics table (docs/guide/errors.md).
 
     ``name`` is how code and docs refer to it; ``what`` happened, the
     ``error`` the caller sees, whether the command ``ran``, and the
-    ``action`` aiopool takes (Markdown, as the README shows them).
+    ``action`` aiopool takes (Markdown, as the guide shows them).
     """
 
     name: str

@@ -185,7 +185,7 @@ def test_every_command_method_is_in_the_command_reference() -> None:
 
 def test_every_hand_written_method_is_in_the_readme_or_the_docs() -> None:
     texts = [(ROOT / "README.md").read_text(encoding="utf-8")]
-    texts += [path.read_text(encoding="utf-8") for path in sorted((ROOT / "docs").glob("*.md"))]
+    texts += [path.read_text(encoding="utf-8") for path in sorted((ROOT / "docs").rglob("*.md"))]
     hand_written = {
         name for cls in (Client, ClusterClient) for name, c in _public(cls).items() if c is None
     }

@@ -1,4 +1,4 @@
-"""The retry rules (``aiopool._retry``): the named cases, the README's table, each rule applied.
+"""The retry rules (``aiopool._retry``): the named cases, the errors guide's table, each rule applied.
 
 The rules run against a real ``Pool`` over fake connections
 (``fake_connection``), so what is resent, repeated or raised is decided by
@@ -47,7 +47,7 @@ from aiopool._retry import (
 
 from .fake_connection import FakeConnection, FakeConnector, assert_balanced, make_pool
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ERRORS_GUIDE = Path(__file__).resolve().parents[2] / "docs" / "guide" / "errors.md"
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def connector() -> FakeConnector:
 
 
 def render_cases() -> str:
-    """The README's failure-semantics table, as ``CASES`` says it must read."""
+    """The errors guide's failure-semantics table, as ``CASES`` says it must read."""
     rows = [
         "| case | what happened | error you see | did the command run? | what aiopool does |",
         "|---|---|---|---|---|",
@@ -68,24 +68,24 @@ def render_cases() -> str:
     return "\n".join(rows)
 
 
-def readme_table() -> str:
-    text = README.read_text(encoding="utf-8")
+def guide_table() -> str:
+    text = ERRORS_GUIDE.read_text(encoding="utf-8")
     section = text.split("\n## Failure semantics\n", 1)[1].split("\n## ", 1)[0]
     tables = re.findall(r"(?m)^\|.*\|$(?:\n^\|.*\|$)*", section)
-    assert tables, "no table under ## Failure semantics in README.md"
+    assert tables, "no table under ## Failure semantics in docs/guide/errors.md"
     return str(tables[0])
 
 
-def test_the_readme_failure_table_is_the_retry_modules_table() -> None:
-    assert readme_table() == render_cases(), (
-        "README.md's failure-semantics table differs from aiopool._retry.CASES; "
+def test_the_guide_s_failure_table_is_the_retry_modules_table() -> None:
+    assert guide_table() == render_cases(), (
+        "docs/guide/errors.md's failure-semantics table differs from aiopool._retry.CASES; "
         "replace it with:\n\n" + render_cases()
     )
 
 
 def test_the_readme_check_would_see_a_changed_row() -> None:
     # A guard on the guard: the comparison is over the rows, not just the header.
-    table = readme_table()
+    table = guide_table()
     assert table.count("\n") == len(CASES) + 1
     assert "`never-sent`" in table
     assert "Resent on a fresh connection" in table
