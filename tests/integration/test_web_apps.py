@@ -250,3 +250,30 @@ async def test_app_maps_redis_failures_to_statuses(kind: str) -> None:
         assert "504 for /one" in log
         assert "502 for /pipeline" in log
         assert not [word for word in UNCLEAN if word in log], log
+
+
+def test_web_bench_prints_both_clients_side_by_side() -> None:
+    """``tools/web_bench.py`` with a tiny duration: the table is complete (no figure checked)."""
+    argv = [sys.executable, str(ROOT / "tools" / "web_bench.py"), "--rounds", "1"]
+    argv += ["--duration", "0.2", "--warmup", "0", "--connections", "4", "--max-size", "2"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=50, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    for client in ("aiopool", "redis.asyncio"):
+        for path in PATHS[:3]:
+            assert any(f"round 1 {client}" in line and f" {path} " in line for line in lines)
+    table = lines[lines.index(next(line for line in lines if line.startswith("endpoint"))) + 1 :]
+    assert [row.split()[0] for row in table] == list(PATHS[:3])
+    for row in table:
+        figures = row.split()[1:]
+        assert len(figures) == 8, row
+        assert float(figures[0].replace(",", "")) > 0
+        assert figures[-1].endswith("x")
+        assert figures[-2].endswith("x")
+
+
+def test_web_bench_refuses_bad_arguments() -> None:
+    argv = [sys.executable, str(ROOT / "tools" / "web_bench.py"), "--rounds", "0"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 2
+    assert "1 <= --rounds <= 20" in done.stderr
