@@ -205,9 +205,10 @@ def main() -> int:
     args = parser.parse_args()
     if not args.serve:
         return 0 if run(demo) else 1
-    # uvicorn handles SIGTERM (a graceful shutdown), then re-raises it against the
-    # handler it found; this one lets the process end normally, with status 0.
-    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    # uvicorn turns SIGTERM and SIGINT into a graceful shutdown, then re-raises the
+    # signal against the handler it found; these let the process end normally (status 0).
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: None)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     run(lambda: serve(args.port))
     return 0
