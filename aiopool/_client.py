@@ -144,11 +144,16 @@ class Client:
         ``PoolClosed`` and those already written get their replies (within
         ``close_timeout``) before the shared connections go back. A pipeline's
         ``immediate`` client refuses (``RuntimeError``): it does not own the pool.
+        In a process forked after the client was used (``Pool.is_inherited()``)
+        it closes nothing: every connection is the parent's.
         """
         if self._pinned is not None:
             raise RuntimeError(
                 "a pipeline's immediate client does not own the pool; close the Client"
             )
+        if self.pool.is_inherited():
+            await self.pool.aclose()
+            return
         for pubsub in list(self._pubsubs):
             await pubsub.aclose()
         for monitor in list(self._monitors):

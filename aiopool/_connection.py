@@ -27,6 +27,7 @@ import enum
 import itertools
 import logging
 import math
+import os
 import select
 import socket
 import ssl as _ssl
@@ -36,6 +37,7 @@ from typing import Any, Final
 
 import hiredis
 
+from . import _affinity as affinity
 from . import _handshake as handshake
 from ._config import ConnectionOptions
 from ._deadline import LazyTimer
@@ -111,6 +113,7 @@ class Connection(asyncio.Protocol):
     """
 
     __slots__ = (
+        "__weakref__",
         "_abort_reason",
         "_deadline",
         "_drain_waiter",
@@ -187,6 +190,7 @@ class Connection(asyncio.Protocol):
         self._poller: select.poll | None = None
         # The pool's checkout polled just now: the first write skips its poll.
         self._polled = False
+        affinity.track_socket(self)
 
     def __repr__(self) -> str:
         session = f" after {self._session}" if self._session else ""
@@ -737,6 +741,8 @@ class Connection(asyncio.Protocol):
             raise RuntimeError(
                 f"{self!r} is shared by auto-pipelining or subscribed; it takes no direct commands"
             )
+        if isinstance(self._transport, affinity.Disowned):
+            raise RuntimeError(str(self._error))
         raise ConnectionFailure(f"{self!r} is closed; borrow a new one from the pool", self.address)
 
     # -- state and teardown ----------------------------------------------------
@@ -798,6 +804,10 @@ class Connection(asyncio.Protocol):
         """True once ``abort()`` or ``aclose()`` was called or the connection broke."""
         return self.state == CLOSED or self._error is not None or self._transport.is_closing()
 
+    def is_inherited(self) -> bool:
+        """True once ``disown()`` let go of the socket: this process is a fork's child."""
+        return isinstance(self._transport, affinity.Disowned)
+
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         """The transport's ``get_extra_info()`` (``"socket"``, ``"peername"``, ``"ssl_object"``)."""
         return self._transport.get_extra_info(name, default)
@@ -815,11 +825,39 @@ class Connection(asyncio.Protocol):
         self._timer.cancel()
         self._transport.abort()
 
+    def disown(self, null_fd: int) -> None:
+        """In a forked child: let go of the parent's socket without touching it (``_affinity``).
+
+        This process's descriptor is pointed at ``null_fd`` (``/dev/null``),
+        so the server sees the socket close when the parent closes it.
+        Commands raise ``RuntimeError`` naming the fork from now on.
+        """
+        transport = getattr(self, "_transport", None)
+        if isinstance(transport, affinity.Disowned):
+            return
+        if transport is not None:
+            sock = transport.get_extra_info("socket")
+            if sock is not None and null_fd >= 0:
+                try:
+                    os.dup2(null_fd, sock.fileno())
+                except (OSError, ValueError):  # already closed: nothing to let go of
+                    pass
+            affinity.keep(transport)
+        self.state = CLOSED
+        self._deadline = None
+        self._abort_reason = "this process was forked from the one that opened it"
+        self._error = RuntimeError(
+            affinity.inherited(f"connection #{self.id} to {self.address}", "its socket is")
+        )
+        self._transport = affinity.Disowned()
+
     async def aclose(self, timeout: float = 1.0) -> None:
         """Close the socket gracefully, waiting at most ``timeout`` seconds.
 
         Cancellation aborts the socket and propagates.
         """
+        if isinstance(self._transport, affinity.Disowned):
+            return
         self.state = CLOSED
         self._deadline = None
         self._timer.cancel()

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Final
 
+from . import _affinity as affinity
 from ._config import ConnectionOptions, PoolOptions, options_from_url, split_options
 from ._connection import Connection
 from ._errors import ConnectError, PoolClosed, PoolTimeout, ReplyError
@@ -77,8 +78,8 @@ class Pool:
     Build one with ``Pool.from_url(url, **options)`` or
     ``Pool(ConnectionOptions(...), PoolOptions(...))``, use it as
     ``async with pool:`` (or call ``open()`` and ``aclose()``), and borrow
-    connections with ``async with pool.acquire() as conn``. ``connector``
-    replaces how connections are opened (an async callable taking the time
+    connections with ``async with pool.acquire() as conn``. Once used, it raises
+    ``RuntimeError`` from another loop or forked process. ``connector`` replaces how connections are opened (an async callable taking the time
     allowed) and ``checker`` how an idle one is health-checked (``await
     checker(conn, timeout)``: None when alive, else the failure; the default
     sends ``PING``); the pool's unit tests use them, applications rarely need them.
@@ -113,6 +114,7 @@ class Pool:
             opts.leak_detection_threshold, self, self._abandoned
         )
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._inherited: str | None = None  # in a forked child: the error to raise
         self._closing = False
         self._closed_event: asyncio.Event | None = None
         self._all_returned: asyncio.Event | None = None
@@ -134,6 +136,7 @@ class Pool:
             math.inf if opts.health_check_interval is None else opts.health_check_interval
         )
         self._max_lifetime = math.inf if opts.max_lifetime is None else opts.max_lifetime
+        affinity.track(self)
 
     @classmethod
     def from_url(cls, url: str, **options: object) -> Pool:
@@ -188,6 +191,16 @@ class Pool:
         """True once ``aclose()`` has begun."""
         return self._closing
 
+    def is_inherited(self) -> bool:
+        """True in a process forked after the pool was used: every use raises ``RuntimeError``."""
+        return self._inherited is not None
+
+    def _after_fork(self) -> None:
+        if self._loop is not None:  # else never used: the child may adopt it
+            self._inherited = affinity.inherited(repr(self))
+            self._loop = self._reaper = self._refill = self._closed_event = None  # parent's
+            self._closing = True  # aclose() closes nothing: the connections are the parent's
+
     async def aclose(self) -> None:
         """Stop new acquires, wait for borrowed connections, close everything.
 
@@ -195,12 +208,14 @@ class Pool:
         connections are waited for at most ``close_timeout`` seconds; any
         still borrowed then are aborted (their commands fail with
         ``ConnectionFailure``). Idempotent. If cancelled, every connection is
-        aborted before the cancellation propagates.
+        aborted before the cancellation propagates. From another loop: ``RuntimeError``.
         """
         if self._closing:
             if self._closed_event is not None:
                 await self._closed_event.wait()
             return
+        if self._loop is not None and self._loop is not asyncio.get_running_loop():
+            raise affinity.wrong_loop(self)  # its sockets and timers belong to that loop
         self._closing = True
         self._closed_event = asyncio.Event()
         if self._reaper is not None:
@@ -268,11 +283,10 @@ class Pool:
     def _check_usable(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
+            if self._inherited is not None:
+                raise RuntimeError(self._inherited)
             if self._loop is not None:
-                raise RuntimeError(
-                    f"{self!r} is bound to the event loop it was first used on and cannot be "
-                    "used from another; create one pool per event loop"
-                )
+                raise affinity.wrong_loop(self)
             self._loop = loop
         if self._closing:
             raise PoolClosed(f"{self!r} is closed; create a new pool")

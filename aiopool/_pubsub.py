@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final
 
+from . import _affinity as affinity
 from ._config import ConnectionOptions, PoolOptions
 from ._connection import Connection
 from ._errors import CommandTimeout, ConnectionFailure, ProtocolError, ReplyError
@@ -237,9 +238,20 @@ class PubSub:
         """SUNSUBSCRIBE from shard ``channels``, or from all of them when none is given."""
         await self._change("SSUBSCRIBE", channels, subscribe=False)
 
+    def _check_loop(self) -> None:
+        """Refuse another event loop, or a forked child, than the one the reader runs on."""
+        reader = self._reader
+        if reader is None or reader.get_loop() is asyncio.get_running_loop():
+            return
+        conn = self._conn
+        if conn is not None and conn.is_inherited():
+            raise RuntimeError(affinity.inherited(repr(self), "its connection is"))
+        raise affinity.wrong_loop(self, "reads on the event loop it subscribed on")
+
     async def _change(self, kind: str, names: tuple[Any, ...], *, subscribe: bool) -> None:
         if self._closed:
             raise RuntimeError(f"{self!r} is closed")
+        self._check_loop()
         encoding = self.connection_options.encoding
         wanted = self._wanted[kind]
         if subscribe:
@@ -336,6 +348,7 @@ class PubSub:
                 "ignore_subscribe_messages must be a bool (get_message's first argument, as in "
                 f"redis-py; pass timeout= by name), got {ignore_subscribe_messages!r}"
             )
+        self._check_loop()
         try:
             async with asyncio.timeout(timeout):
                 while True:
@@ -356,6 +369,7 @@ class PubSub:
         Unsubscribing from everything (or closing) ends the loop once the
         buffered messages were yielded.
         """
+        self._check_loop()
         while True:
             if self._buffer:
                 yield self._pop()
@@ -578,6 +592,11 @@ class PubSub:
         """
         if self._closed:
             return
+        conn = self._conn
+        if conn is not None and conn.is_inherited():
+            self._closed = True  # a forked child's copy: nothing here is its own to close
+            return
+        self._check_loop()
         self._closed = True
         for kind in self._wanted.values():
             kind.clear()

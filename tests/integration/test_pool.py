@@ -564,7 +564,7 @@ async def test_pool_used_from_a_second_event_loop_raises_runtime_error(redis_url
         assert len(errors) == 2, errors
         for error in errors:
             assert "event loop" in str(error)
-            assert "one pool per event loop" in str(error)
+            assert "one client per event loop" in str(error)
         # The pool is untouched on its own loop.
         assert_balanced(client.pool)
         await assert_own_replies(client)

@@ -30,6 +30,7 @@ PACKAGE_DIR = Path(aiopool.__file__).parent
 # be placed here; a package (``_commands/``) is one module to the others.
 LAYERS: dict[str, float] = {
     "_errors": 0,
+    "_affinity": 0,  # which loop and process objects belong to; the fork hook
     "exceptions": 1,  # public: redis-py's exception names for _errors' classes
     "_command_table": 0,
     "_backoff": 0,
