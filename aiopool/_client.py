@@ -17,6 +17,7 @@ from ._connection import Connection
 from ._errors import ConnectError, ConnectionFailure, OutcomeUnknown
 from ._lock import lock as _lock
 from ._monitor import Monitor
+from ._observe import CommandObserver
 from ._pipeline import Pipeline
 from ._pool import Pool
 from ._protocol import encode_command, may_block, refuse_session_command
@@ -70,7 +71,7 @@ class Client:
     connection of their own.
     """
 
-    __slots__ = ("_auto", "_monitors", "_pinned", "_pubsubs", "pool")
+    __slots__ = ("_auto", "_monitors", "_observer", "_pinned", "_pubsubs", "pool")
 
     def __init__(self, pool: Pool, auto_pipeline: AutoPipelineOptions | None = None) -> None:
         if not isinstance(pool, Pool):
@@ -93,6 +94,7 @@ class Client:
         self._monitors: weakref.WeakSet[Monitor] = weakref.WeakSet()
         # Set by _pinned_to(): the one connection to use; False once released.
         self._pinned: Connection | Literal[False] | None = None
+        self._observer: CommandObserver | None = None  # see _observe()
 
     @classmethod
     def from_url(cls, url: str, **options: object) -> Client:
@@ -188,6 +190,7 @@ class Client:
         """
         client = Client(self.pool)
         client._pinned = conn
+        client._observer = self._observer
         return client
 
     def _unpin(self) -> None:
@@ -197,40 +200,57 @@ class Client:
         self, args: tuple[Any, ...], transform: Callable[[Any], Any] | None = None
     ) -> Any:
         """Run ``args`` and return its reply, through ``transform`` when given."""
-        auto = self._auto
-        if auto is not None and not may_block(args):
-            reply = await auto.send(args)
-        else:
-            data = encode_command(args)
-            pinned = self._pinned
-            if pinned is not None:
-                if pinned is False:
-                    raise RuntimeError(
-                        "this client ran on a pipeline's watched connection, which the pipeline "
-                        "has released; use pipeline.immediate only between watch() and execute()"
-                    )
-                reply = await pinned.request(data, args, True)
+        # Observed or not: one attribute test on the way in and one on the way out.
+        op = None if self._observer is None else self._observer.command(args)
+        try:
+            auto = self._auto
+            if auto is not None and not may_block(args):
+                reply = await auto.send(args)
             else:
-                pool = self.pool
-                conn = pool._take_ready()
-                if conn is None:
-                    conn = await pool._acquire()
-                try:
-                    reply = await conn.request(data, args, True)
-                except (ConnectionFailure, OutcomeUnknown) as exc:
-                    pool._release(conn)
-                    reply = await _retry.resend(pool, exc, data, args)
-                except BaseException:
-                    pool._release(conn)
-                    raise
+                data = encode_command(args)
+                pinned = self._pinned
+                if pinned is not None:
+                    if pinned is False:
+                        raise RuntimeError(
+                            "this client ran on a pipeline's watched connection, which the "
+                            "pipeline has released; use pipeline.immediate only between "
+                            "watch() and execute()"
+                        )
+                    reply = await pinned.request(data, args, True)
                 else:
-                    pool._release(conn)
+                    pool = self.pool
+                    conn = pool._take_ready()
+                    if conn is None:
+                        conn = await pool._acquire()
+                    try:
+                        reply = await conn.request(data, args, True)
+                    except (ConnectionFailure, OutcomeUnknown) as exc:
+                        pool._release(conn)
+                        reply = await _retry.resend(pool, exc, data, args)
+                    except BaseException:
+                        pool._release(conn)
+                        raise
+                    else:
+                        pool._release(conn)
+        except BaseException as exc:
+            if op is not None:
+                op.end(exc)
+            raise
+        if op is not None:
+            op.end(None)
         if transform is None:
             return reply
         try:
             return transform(reply)
         except Exception:  # a reply the command cannot have: apply() says so, typed
             return cmd.apply((args, transform), reply, self.pool.connection_options.address)
+
+    def _observe(self, observer: CommandObserver | None) -> None:
+        """Tell ``observer`` of every command and pipeline run through this client (None: stop).
+
+        For ``aiopool.otel``; the pool is observed separately (``Pool._observe``).
+        """
+        self._observer = observer
 
     async def _run(self, command: Command[T]) -> T:
         return await self._send(command[0], command[1])  # type: ignore[no-any-return]

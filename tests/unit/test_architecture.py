@@ -60,6 +60,8 @@ LAYERS: dict[str, float] = {
     "_cluster_pipeline": 9,
     "_fanout": 9,  # routing tables of the cluster client: data, no imports
     "_cluster": 10,
+    "_observe": 0,  # the observer protocols the pool and the client call: no imports
+    "otel": 11,  # public: OpenTelemetry for Client and ClusterClient, on top of both
 }
 # Commands are data shared by Client, Pipeline and the cluster client: they may
 # know how arguments are encoded (and the errors below that), nothing about
