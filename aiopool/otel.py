@@ -200,7 +200,7 @@ class _Operation:
 
     def __repr__(self) -> str:
         name = self.attributes["db.operation.name"]
-        return f"<operation {name} for {time.perf_counter() - self.started:.6f}s>"
+        return f"<operation {name!r} for {time.perf_counter() - self.started:.6f}s>"
 
     def end(self, error: BaseException | None) -> None:
         took = time.perf_counter() - self.started
