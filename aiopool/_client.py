@@ -190,7 +190,7 @@ class Client:
         """
         client = Client(self.pool)
         client._pinned = conn
-        client._observer = self._observer
+        client._observe(self._observer)
         return client
 
     def _unpin(self) -> None:
@@ -200,44 +200,34 @@ class Client:
         self, args: tuple[Any, ...], transform: Callable[[Any], Any] | None = None
     ) -> Any:
         """Run ``args`` and return its reply, through ``transform`` when given."""
-        # Observed or not: one attribute test on the way in and one on the way out.
-        op = None if self._observer is None else self._observer.command(args)
-        try:
-            auto = self._auto
-            if auto is not None and not may_block(args):
-                reply = await auto.send(args)
+        auto = self._auto
+        if auto is not None and not may_block(args):
+            reply = await auto.send(args)
+        else:
+            data = encode_command(args)
+            pinned = self._pinned
+            if pinned is not None:
+                if pinned is False:
+                    raise RuntimeError(
+                        "this client ran on a pipeline's watched connection, which the pipeline "
+                        "has released; use pipeline.immediate only between watch() and execute()"
+                    )
+                reply = await pinned.request(data, args, True)
             else:
-                data = encode_command(args)
-                pinned = self._pinned
-                if pinned is not None:
-                    if pinned is False:
-                        raise RuntimeError(
-                            "this client ran on a pipeline's watched connection, which the "
-                            "pipeline has released; use pipeline.immediate only between "
-                            "watch() and execute()"
-                        )
-                    reply = await pinned.request(data, args, True)
+                pool = self.pool
+                conn = pool._take_ready()
+                if conn is None:
+                    conn = await pool._acquire()
+                try:
+                    reply = await conn.request(data, args, True)
+                except (ConnectionFailure, OutcomeUnknown) as exc:
+                    pool._release(conn)
+                    reply = await _retry.resend(pool, exc, data, args)
+                except BaseException:
+                    pool._release(conn)
+                    raise
                 else:
-                    pool = self.pool
-                    conn = pool._take_ready()
-                    if conn is None:
-                        conn = await pool._acquire()
-                    try:
-                        reply = await conn.request(data, args, True)
-                    except (ConnectionFailure, OutcomeUnknown) as exc:
-                        pool._release(conn)
-                        reply = await _retry.resend(pool, exc, data, args)
-                    except BaseException:
-                        pool._release(conn)
-                        raise
-                    else:
-                        pool._release(conn)
-        except BaseException as exc:
-            if op is not None:
-                op.end(exc)
-            raise
-        if op is not None:
-            op.end(None)
+                    pool._release(conn)
         if transform is None:
             return reply
         try:
@@ -249,8 +239,13 @@ class Client:
         """Tell ``observer`` of every command and pipeline run through this client (None: stop).
 
         For ``aiopool.otel``; the pool is observed separately (``Pool._observe``).
+        An observed client becomes an ``_ObservedClient``, whose ``_send`` times
+        each command around ``Client._send``: a client nobody observes runs
+        ``Client._send`` exactly as it did before observers existed, without
+        even an ``is None`` test per command.
         """
         self._observer = observer
+        self.__class__ = Client if observer is None else _ObservedClient
 
     async def _run(self, command: Command[T]) -> T:
         return await self._send(command[0], command[1])  # type: ignore[no-any-return]
@@ -828,3 +823,30 @@ class Client:
     cluster_bumpepoch = _command(cmd.cluster_admin.cluster_bumpepoch)
 
     # -- end of generated commands
+
+
+class _ObservedClient(Client):
+    """A ``Client`` whose observer sees each command (see ``Client._observe``).
+
+    Same slots, so ``_observe`` can switch an instance's class both ways.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return Client.__repr__(self)
+
+    async def _send(
+        self, args: tuple[Any, ...], transform: Callable[[Any], Any] | None = None
+    ) -> Any:
+        observer = self._observer
+        if observer is None:  # not reached: _observe(None) switches the class back
+            return await Client._send(self, args, transform)
+        op = observer.command(args)
+        try:
+            reply = await Client._send(self, args, transform)
+        except BaseException as exc:
+            op.end(exc)
+            raise
+        op.end(None)
+        return reply
