@@ -1,10 +1,12 @@
 """What an observer of pools and commands implements (``aiopool.otel`` is the one we ship).
 
-The pool, the opener and the client hold an observer attribute that is
-``None`` unless someone instruments them, and test it where the work already
-happens (after a take, at a release, around a connect, around a command), so
-code that is not observed pays one ``is not None`` test and never a clock
-read. Observers are called synchronously and must not await or raise.
+The pool and the opener hold an observer attribute that is ``None`` unless
+someone instruments them, and test it where the work already happens (after
+a take, at a release, around a connect), so a pool nobody observes pays one
+``is not None`` test per borrow and per return, and never a clock read. An
+observed ``Client`` switches to a subclass that times its commands, so an
+unobserved one pays nothing per command. Observers are called synchronously
+and must not await or raise.
 """
 
 from __future__ import annotations

@@ -28,8 +28,8 @@ only the command's name from the server's command table (``_OTHER`` for a
 name it does not know), the exception's class name and the error prefix.
 
 ``opentelemetry-api`` is the optional extra ``aiopool[otel]``: this module
-imports it only when ``instrument()`` is called, and a client nobody
-instruments pays one ``is None`` test per command, borrow and return.
+imports it only when ``instrument()`` is called. A client nobody instruments
+pays nothing per command and one ``is None`` test per pool borrow and return.
 """
 
 from __future__ import annotations

@@ -258,8 +258,10 @@ async def test_uninstrument_stops_emission(redis_url: str, telemetry: Telemetry)
         counted = one(telemetry.metrics(), "db.client.operation.duration").count
         assert counted == 1
         spans = len(telemetry.spans())
+        assert type(client) is not Client  # observed: its commands are timed
         done.uninstrument()
         done.uninstrument()  # idempotent
+        assert type(client) is Client  # as if never instrumented: Client._send, untouched
         assert not done.is_active()
         assert "uninstrumented" in repr(done)
         for _ in range(5):
