@@ -17,6 +17,7 @@ from ._connection import Connection
 from ._errors import ConnectError, ConnectionFailure, OutcomeUnknown
 from ._lock import lock as _lock
 from ._monitor import Monitor
+from ._observe import CommandObserver
 from ._pipeline import Pipeline
 from ._pool import Pool
 from ._protocol import encode_command, may_block, refuse_session_command
@@ -70,7 +71,7 @@ class Client:
     connection of their own.
     """
 
-    __slots__ = ("_auto", "_monitors", "_pinned", "_pubsubs", "pool")
+    __slots__ = ("_auto", "_monitors", "_observer", "_pinned", "_pubsubs", "pool")
 
     def __init__(self, pool: Pool, auto_pipeline: AutoPipelineOptions | None = None) -> None:
         if not isinstance(pool, Pool):
@@ -93,6 +94,7 @@ class Client:
         self._monitors: weakref.WeakSet[Monitor] = weakref.WeakSet()
         # Set by _pinned_to(): the one connection to use; False once released.
         self._pinned: Connection | Literal[False] | None = None
+        self._observer: CommandObserver | None = None  # see _observe()
 
     @classmethod
     def from_url(cls, url: str, **options: object) -> Client:
@@ -193,6 +195,7 @@ class Client:
         """
         client = Client(self.pool)
         client._pinned = conn
+        client._observe(self._observer)
         return client
 
     def _unpin(self) -> None:
@@ -236,6 +239,18 @@ class Client:
             return transform(reply)
         except Exception:  # a reply the command cannot have: apply() says so, typed
             return cmd.apply((args, transform), reply, self.pool.connection_options.address)
+
+    def _observe(self, observer: CommandObserver | None) -> None:
+        """Tell ``observer`` of every command and pipeline run through this client (None: stop).
+
+        For ``aiopool.otel``; the pool is observed separately (``Pool._observe``).
+        An observed client becomes an ``_ObservedClient``, whose ``_send`` times
+        each command around ``Client._send``: a client nobody observes runs
+        ``Client._send`` exactly as it did before observers existed, without
+        even an ``is None`` test per command.
+        """
+        self._observer = observer
+        self.__class__ = Client if observer is None else _ObservedClient
 
     async def _run(self, command: Command[T]) -> T:
         return await self._send(command[0], command[1])  # type: ignore[no-any-return]
@@ -813,3 +828,30 @@ class Client:
     cluster_bumpepoch = _command(cmd.cluster_admin.cluster_bumpepoch)
 
     # -- end of generated commands
+
+
+class _ObservedClient(Client):
+    """A ``Client`` whose observer sees each command (see ``Client._observe``).
+
+    Same slots, so ``_observe`` can switch an instance's class both ways.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return Client.__repr__(self)
+
+    async def _send(
+        self, args: tuple[Any, ...], transform: Callable[[Any], Any] | None = None
+    ) -> Any:
+        observer = self._observer
+        if observer is None:  # not reached: _observe(None) switches the class back
+            return await Client._send(self, args, transform)
+        op = observer.command(args)
+        try:
+            reply = await Client._send(self, args, transform)
+        except BaseException as exc:
+            op.end(exc)
+            raise
+        op.end(None)
+        return reply

@@ -167,6 +167,7 @@ class ClusterClient:
     __slots__ = (
         "_clients",
         "_closed",
+        "_on_node",
         "_router",
         "_startup",
         "_tasks",
@@ -208,6 +209,8 @@ class ClusterClient:
         self._clients: dict[str, Client] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
+        # Called with each node's address and client as node() creates it (aiopool.otel).
+        self._on_node: Callable[[str, Client], None] | None = None
 
     @classmethod
     def from_url(cls, url: str | Sequence[str], **options: object) -> ClusterClient:
@@ -310,6 +313,8 @@ class ClusterClient:
             pool = Pool(options, self.pool_options)
             pool._retry_connect = False  # a refused connect goes back to _route at once
             client = self._clients[address] = Client(pool, self.auto_pipeline_options)
+            if self._on_node is not None:
+                self._on_node(address, client)
         return client
 
     def _spawn(self, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
@@ -327,6 +332,14 @@ class ClusterClient:
         """The ``host:port`` of the primary serving ``slot`` as far as this client knows."""
         shard = self._topology.map.slots[slot]
         return None if shard is None else shard.primary
+
+    def _watch_nodes(self, on_node: Callable[[str, Client], None] | None) -> dict[str, Client]:
+        """Call ``on_node(address, client)`` for each node client created from now on.
+
+        Returns the node clients that exist already. For ``aiopool.otel``.
+        """
+        self._on_node = on_node
+        return dict(self._clients)
 
     def stats(self) -> dict[str, PoolStats]:
         """Each node's ``PoolStats``, by ``host:port``."""

@@ -69,6 +69,34 @@ class Router(Protocol):
     async def refresh(self) -> None: ...
 
 
+async def _round_trip(
+    client: Client, name: str, size: int, data: bytes, count: int, what: str
+) -> list[Any]:
+    """``data`` (``count`` commands) in one write on a connection of ``client``'s pool.
+
+    Observed as one batch ``name`` of ``size`` commands when the node's
+    client is instrumented (``aiopool.otel``).
+    """
+    pool = client.pool
+    observer = client._observer
+    op = None if observer is None else observer.batch(name, size)
+    try:
+        conn = await pool._acquire()
+        try:
+            replies = await conn.request_many(
+                data, count, what, pool.connection_options.command_timeout
+            )
+        finally:
+            pool._release(conn)
+    except BaseException as exc:
+        if op is not None:
+            op.end(exc)
+        raise
+    if op is not None:
+        op.end(None)
+    return replies
+
+
 def _queued(
     build: Callable[P, Command[T]],
 ) -> Callable[Concatenate[ClusterPipeline, P], ClusterPipeline]:
@@ -401,18 +429,10 @@ class ClusterPipeline:
         return replies
 
     async def _send_group(self, address: str, items: list[_Queued]) -> list[Any]:
-        pool = self._router.node(address).pool
         what = f"a cluster pipeline's {len(items)} commands for {address}"
-        conn = await pool._acquire()
-        try:
-            return await conn.request_many(
-                b"".join(item.data for item in items),
-                len(items),
-                what,
-                pool.connection_options.command_timeout,
-            )
-        finally:
-            pool._release(conn)
+        data = b"".join(item.data for item in items)
+        client = self._router.node(address)
+        return await _round_trip(client, "PIPELINE", len(items), data, len(items), what)
 
     async def _transaction(self, queue: list[_Queued], slot: int | None) -> list[Any]:
         router = self._router
@@ -423,17 +443,9 @@ class ClusterPipeline:
             if address is None:
                 await router.refresh()
                 continue
-            pool = router.node(address).pool
-            conn = await pool._acquire()
-            try:
-                replies = await conn.request_many(
-                    data,
-                    len(queue) + 2,
-                    f"a cluster transaction of {len(queue)} commands",
-                    pool.connection_options.command_timeout,
-                )
-            finally:
-                pool._release(conn)
+            what = f"a cluster transaction of {len(queue)} commands"
+            client = router.node(address)
+            replies = await _round_trip(client, "MULTI", len(queue), data, len(queue) + 2, what)
             moved = next((r for r in replies[1:-1] if isinstance(r, MovedError)), None)
             if moved is not None:  # refused while queuing: EXECABORT, nothing ran
                 router.moved(moved.slot, moved.address)

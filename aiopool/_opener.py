@@ -16,6 +16,7 @@ from typing import Final, Generic, TypeVar
 from ._backoff import backoff
 from ._config import ConnectionOptions, PoolOptions
 from ._errors import BusyLoadingError, ConnectError, RedisError, ReplyError
+from ._observe import PoolObserver
 
 __all__ = ["Opener"]
 
@@ -34,7 +35,7 @@ class Opener(Generic[C]):
     failed.
     """
 
-    __slots__ = ("_connect", "created", "errors", "options", "target")
+    __slots__ = ("_connect", "created", "errors", "observer", "options", "target")
 
     def __init__(
         self,
@@ -46,6 +47,7 @@ class Opener(Generic[C]):
         self.target = target
         self.options = options
         self.created = self.errors = 0
+        self.observer: PoolObserver | None = None  # told how long each connect took
 
     def __repr__(self) -> str:
         return f"<Opener {self.target.address} created={self.created} errors={self.errors}>"
@@ -86,6 +88,7 @@ class Opener(Generic[C]):
                 capped = timeout is None or remaining < timeout
                 timeout = remaining if capped else timeout
             attempt += 1
+            began = time.monotonic()
             try:
                 conn = await self._connect(timeout)
             except (ConnectError, BusyLoadingError) as exc:
@@ -108,6 +111,8 @@ class Opener(Generic[C]):
                 raise
             else:
                 self.created += 1
+                if self.observer is not None:
+                    self.observer.connected(time.monotonic() - began)
                 return conn
 
     def _gave_up(self, attempts: int, started: float, cause: RedisError) -> ConnectError:

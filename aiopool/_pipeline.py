@@ -441,31 +441,45 @@ class Pipeline:
         )
         what = f"a {'transaction' if self.transaction else 'pipeline'} of {len(commands)} commands"
 
-        self._release_immediate()
-        conn, self._conn, self._watched = self._conn, None, 0
-        if conn is not None:  # watched: WATCH lives on this connection only, never resent
-            try:
-                replies = await conn.request_many(data, count, what, timeout)
-            finally:
-                self._pool._release(conn)
-        else:
-            replies = await self._send(data, count, what, timeout, commands)
-
-        if loads:
-            for reply in replies[: len(loads)]:
-                if isinstance(reply, ReplyError):
-                    reply.add_note("while loading a script the pipeline runs (SCRIPT LOAD)")
-                    raise reply
-            replies = replies[len(loads) :]
-        if self.transaction:
-            replies = self._exec_results(commands, replies)
-        return _results(
-            commands,
-            replies,
-            raise_on_error,
-            self.transaction,
-            self._pool.connection_options.address,
+        observer = self._client._observer
+        op = (
+            None
+            if observer is None
+            else observer.batch("MULTI" if self.transaction else "PIPELINE", len(commands))
         )
+        try:
+            self._release_immediate()
+            conn, self._conn, self._watched = self._conn, None, 0
+            if conn is not None:  # watched: WATCH lives on this connection only, never resent
+                try:
+                    replies = await conn.request_many(data, count, what, timeout)
+                finally:
+                    self._pool._release(conn)
+            else:
+                replies = await self._send(data, count, what, timeout, commands)
+
+            if loads:
+                for reply in replies[: len(loads)]:
+                    if isinstance(reply, ReplyError):
+                        reply.add_note("while loading a script the pipeline runs (SCRIPT LOAD)")
+                        raise reply
+                replies = replies[len(loads) :]
+            if self.transaction:
+                replies = self._exec_results(commands, replies)
+            results = _results(
+                commands,
+                replies,
+                raise_on_error,
+                self.transaction,
+                self._pool.connection_options.address,
+            )
+        except BaseException as exc:
+            if op is not None:
+                op.end(exc)
+            raise
+        if op is not None:
+            op.end(None)
+        return results
 
     async def _send(
         self,

@@ -23,6 +23,7 @@ from ._connection import Connection
 from ._errors import ConnectError, PoolClosed, PoolTimeout, ReplyError
 from ._health import Checker, Keepalive, check, ping
 from ._holds import Holds
+from ._observe import PoolObserver
 from ._opener import Opener
 from ._stats import PoolStats
 from ._waitline import Slots
@@ -79,7 +80,8 @@ class Pool:
     ``Pool(ConnectionOptions(...), PoolOptions(...))``, use it as
     ``async with pool:`` (or call ``open()`` and ``aclose()``), and borrow
     connections with ``async with pool.acquire() as conn``. Once used, it raises
-    ``RuntimeError`` from another loop or forked process. ``connector`` replaces how connections are opened (an async callable taking the time
+    ``RuntimeError`` from another loop or forked process. ``connector``
+    replaces how connections are opened (an async callable taking the time
     allowed) and ``checker`` how an idle one is health-checked (``await
     checker(conn, timeout)``: None when alive, else the failure; the default
     sends ``PING``); the pool's unit tests use them, applications rarely need them.
@@ -104,6 +106,7 @@ class Pool:
 
         self._opener = Opener(connector, self.connection_options, opts)
         self._check = checker
+        self._observer: PoolObserver | None = None  # see _observe()
         # The cluster client turns this off: a node that refuses may have been
         # failed over, and the cluster retries after a topology refresh instead.
         self._retry_connect = True
@@ -303,6 +306,8 @@ class Pool:
             self._check_usable()
         idle = self._slots.idle
         if idle and self._is_fresh(idle[-1], loop):
+            if self._observer is not None:
+                self._observer.acquired(0.0)  # taken without an await: nothing waited
             return idle.pop()
         return None
 
@@ -324,6 +329,7 @@ class Pool:
         if conn is not None:
             return conn
         loop = self._check_usable()
+        asked = None if self._observer is None else time.monotonic()
         slots = self._slots
         deadline: float | None = None
         if slots.available():
@@ -340,18 +346,20 @@ class Pool:
                     self._discard(item)
                 raise PoolClosed(f"{self!r} was closed while waiting for a connection")
         if item is not None and self._is_fresh(item, loop):
-            return item
-        # Slow path: a stale idle connection, or a free slot to open one in.
-        try:
-            conn = await self._prepare(item, deadline if deadline is not None else self._deadline())
-        except BaseException:
-            self._slots.give(None)
-            raise
-        if self._closing:
-            self._discard(conn)
-            raise PoolClosed(f"{self!r} was closed while a connection was being opened")
-        self._acquired += 1
-        self._in_use.add(conn, time.monotonic(), loop)
+            conn = item
+        else:  # a stale idle connection, or a free slot to open one in
+            try:
+                conn = await self._prepare(item, deadline or self._deadline())  # a time: never 0
+            except BaseException:
+                self._slots.give(None)
+                raise
+            if self._closing:
+                self._discard(conn)
+                raise PoolClosed(f"{self!r} was closed while a connection was being opened")
+            self._acquired += 1
+            self._in_use.add(conn, time.monotonic(), loop)
+        if asked is not None and self._observer is not None:
+            self._observer.acquired(time.monotonic() - asked)
         return conn
 
     def _lend(self, conn: Connection) -> None:
@@ -408,6 +416,8 @@ class Pool:
             if self._closing:  # aclose() gave up on it and cleared the books
                 conn.abort()
             return
+        if self._observer is not None:
+            self._observer.released(time.monotonic() - hold.since)
         if self._closing:
             conn.abort()
             self._closed += 1
@@ -524,6 +534,10 @@ class Pool:
                 self._refill = None
 
     # -- observability -----------------------------------------------------------
+
+    def _observe(self, observer: PoolObserver | None) -> None:
+        """Report borrows, returns and connects to ``observer`` (``aiopool.otel``); None stops."""
+        self._observer = self._opener.observer = observer
 
     def stats(self) -> PoolStats:
         """Return a snapshot of the pool's counts; never awaits, never raises."""

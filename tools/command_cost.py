@@ -8,6 +8,7 @@ noisy machine where timings do not:
         python tools/command_cost.py aiopool 10000      # minus the same with 0
     ... python tools/command_cost.py bare 10000
     ... python tools/command_cost.py auto 10000         # auto_pipeline=True
+    ... python tools/command_cost.py otel 10000         # aiopool.otel.instrument()ed
 
 (instructions(N) - instructions(0)) / (2 * N) is the cost per command; the
 ratio of aiopool's to bare's is the client's CPU overhead per command. The
@@ -36,6 +37,13 @@ async def run(mode: str, count: int, url: str) -> None:
             await conn.get("k")
         return
     async with Client.from_url(url, max_size=3, auto_pipeline=mode == "auto") as client:
+        if mode == "otel":  # metrics to an in-memory reader, as an SDK app would record them
+            from opentelemetry.sdk.metrics import MeterProvider
+            from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+            from aiopool.otel import instrument
+
+            instrument(client, MeterProvider(metric_readers=[InMemoryMetricReader()]))
         await client.ping()
         for _ in range(count):
             await client.set("k", value)
@@ -47,8 +55,8 @@ def port(url: str) -> int:
 
 
 def main(mode: str, count: int) -> None:
-    if mode not in ("aiopool", "auto", "bare"):
-        raise SystemExit(f"mode is aiopool, auto or bare, not {mode!r}")
+    if mode not in ("aiopool", "auto", "bare", "otel"):
+        raise SystemExit(f"mode is aiopool, auto, bare or otel, not {mode!r}")
     with RedisServer() as server:
         asyncio.run(run(mode, count, server.url))
 

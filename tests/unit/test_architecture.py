@@ -61,6 +61,8 @@ LAYERS: dict[str, float] = {
     "_cluster_pipeline": 9,
     "_fanout": 9,  # routing tables of the cluster client: data, no imports
     "_cluster": 10,
+    "_observe": 0,  # the observer protocols the pool and the client call: no imports
+    "otel": 11,  # public: OpenTelemetry for Client and ClusterClient, on top of both
 }
 # Commands are data shared by Client, Pipeline and the cluster client: they may
 # know how arguments are encoded (and the errors below that), nothing about
@@ -324,7 +326,11 @@ def test_retry_decisions_live_in_the_retry_module() -> None:
 # Sizes are a design signal (STYLE.md, 14): the pool grew from 613 to 943 lines
 # by accretion before its waiting line, leak tracking, connecting and retry
 # rules moved out. A pool that needs more than this is doing someone else's job.
-POOL_LINE_BUDGET = 550
+# 550 grew to 570 for two things only the pool can do at the points where its
+# state changes: refusing use in a forked child (_after_fork; the rules and the
+# messages live in _affinity) and reporting borrows and returns to an observer
+# (the hook is None unless aiopool.otel instruments the pool; _observe holds the rest).
+POOL_LINE_BUDGET = 570
 # Every other core module fits in one sitting's read, with room to grow by a
 # feature. One is allowed more, for a reason that splitting would not fix:
 # the connection is the one module that touches the socket (open, handshake,
