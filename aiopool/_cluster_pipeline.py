@@ -311,7 +311,7 @@ class ClusterPipeline:
             for item in queue:
                 watched.command(*item.command[0])
             replies = await watched.execute(raise_on_error=False)
-        except MovedError as exc:  # refused while queuing (EXECABORT): nothing ran
+        except MovedError as exc:  # a queued command or (Valkey) EXEC redirected: nothing ran
             self._router.moved(exc.slot, exc.address)
             raise
         finally:
@@ -434,12 +434,15 @@ class ClusterPipeline:
                 )
             finally:
                 pool._release(conn)
-            moved = next((r for r in replies[1:-1] if isinstance(r, MovedError)), None)
-            if moved is not None:  # refused while queuing: EXECABORT, nothing ran
+            # Redis 7.0 redirects a queued command (then EXECABORT); Valkey 8+ queues it and
+            # redirects EXEC itself, discarding the transaction. Either way nothing ran.
+            refused = replies[1:]
+            moved = next((r for r in refused if isinstance(r, MovedError)), None)
+            if moved is not None:
                 router.moved(moved.slot, moved.address)
                 await router.refresh()
                 continue
-            if any(isinstance(r, AskError | TryAgainError) for r in replies[1:-1]):
+            if any(isinstance(r, AskError | TryAgainError) for r in refused):
                 await _retry.slot_pause(attempt)  # a migration of this slot is under way
                 continue
             return Pipeline._exec_results(commands, replies)
