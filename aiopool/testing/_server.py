@@ -217,17 +217,21 @@ class RedisServer:
         if self._dir is None:
             self._dir = tempfile.TemporaryDirectory(prefix="aiopool-redis-")
         attempts = 1 if self.port else 5
+        last: RedisServerUnavailable | None = None
         for _ in range(attempts):
             port = self.port or _free_port()
             try:
                 self._launch(binary, port)
-            except RedisServerUnavailable:
+            except RedisServerUnavailable as exc:
                 if self.port:
                     raise
+                last = exc
                 continue  # another process took the port between probe and bind
             self.port = port
             return self
-        raise RedisServerUnavailable(f"redis-server did not start after {attempts} attempts")
+        raise RedisServerUnavailable(
+            f"{self.version} did not start after {attempts} attempts; the last: {last}"
+        )
 
     def _launch(self, binary: str, port: int) -> None:
         assert self._dir is not None
