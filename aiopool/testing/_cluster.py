@@ -19,7 +19,7 @@ from typing import Any
 
 import hiredis
 
-from ._server import INSTALL_HINT, RedisServer, RedisServerUnavailable, find_redis_server
+from ._server import RedisServer, RedisServerUnavailable, ServerBinary, locate_redis_server
 
 __all__ = ["ClusterReplyError", "RedisCluster"]
 
@@ -237,6 +237,9 @@ class RedisCluster:
     ``asyncio.to_thread`` while the event loop runs load. Do not run two
     faults on the same node at once. A node that does not answer (paused)
     makes a method that needs it time out after a few seconds.
+
+    ``binary`` picks the server executable for every node, as for
+    ``RedisServer``; ``server_binary``, ``binary`` and ``version`` say which.
     """
 
     def __init__(
@@ -247,6 +250,7 @@ class RedisCluster:
         node_timeout_ms: int = 1000,
         args: Sequence[str] = (),
         startup_timeout: float = 30.0,
+        binary: str | None = None,
     ) -> None:
         if masters < 1:
             raise ValueError(f"masters must be at least 1, not {masters}")
@@ -259,6 +263,8 @@ class RedisCluster:
         self.node_timeout_ms = node_timeout_ms
         self._args = list(args)
         self._startup_timeout = startup_timeout
+        self._binary = binary
+        self._located: ServerBinary | None = None
         self._nodes: list[RedisServer] = []
         self._ids: dict[int, str] = {}  # port -> node id; stable across restarts (nodes.conf)
         self._bus_ports: dict[int, int] = {}  # port -> cluster bus port
@@ -282,31 +288,47 @@ class RedisCluster:
             parts.append(f"{node.port} {role}" if node.is_running() else f"{node.port} dead")
         return f"<RedisCluster 127.0.0.1 [{', '.join(parts)}]>"
 
+    @property
+    def server_binary(self) -> ServerBinary:
+        """The executable every node runs, chosen once (``RedisServerUnavailable`` if none)."""
+        if self._located is None:
+            self._located = locate_redis_server(self._binary)
+        return self._located
+
+    @property
+    def binary(self) -> str:
+        """The path of the executable every node runs."""
+        return self.server_binary.path
+
+    @property
+    def version(self) -> str:
+        """``"Redis 7.0.15"``, ``"Valkey 9.1.2"``: what the executable's ``--version`` says."""
+        return self.server_binary.version
+
     # -- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> RedisCluster:
         """Start every node, form the cluster and wait until it is stable.
 
-        Raises ``RedisServerUnavailable`` when ``redis-server`` is missing, a
+        Raises ``RedisServerUnavailable`` when no server executable is found, a
         node does not start, or the cluster is not stable within
         ``startup_timeout``; every node started so far is stopped first.
         """
-        if find_redis_server() is None:
-            raise RedisServerUnavailable(INSTALL_HINT)
+        binary = self.binary  # RedisServerUnavailable before any node starts
         if self._nodes:
             raise RuntimeError("this RedisCluster is already started")
         deadline = time.monotonic() + self._startup_timeout
         total = self.masters_count * (1 + self.replicas_per_master)
         try:
             for _ in range(total):
-                self._nodes.append(self._spawn())
+                self._nodes.append(self._spawn(binary))
             self._form(deadline)
         except BaseException:
             self.stop()
             raise
         return self
 
-    def _spawn(self) -> RedisServer:
+    def _spawn(self, binary: str) -> RedisServer:
         error: RedisServerUnavailable | None = None
         for _ in range(5):
             port, bus_port = _free_port_pair()
@@ -327,7 +349,10 @@ class RedisCluster:
             }
             args = [word for name, value in options.items() for word in (f"--{name}", value)]
             node = RedisServer(
-                port=port, args=[*args, *self._args], startup_timeout=self._startup_timeout
+                port=port,
+                args=[*args, *self._args],
+                startup_timeout=self._startup_timeout,
+                binary=binary,
             )
             try:
                 node.start()

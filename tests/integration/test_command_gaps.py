@@ -10,6 +10,9 @@ from types import ModuleType
 import pytest
 
 from aiopool import Client
+from aiopool._command_table import KNOWN, SERVER_VERSION
+
+from .server_support import IS_VALKEY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,10 +29,21 @@ def _gap_tool() -> ModuleType:
 
 tool = _gap_tool()
 
+# The gap list is written for the Redis release aiopool targets (the command table's);
+# Valkey 8+ lists more (hash field TTLs, COMMANDLOG, slot migration, ...) that aiopool
+# does not bind yet. On Valkey the check covers the commands of that Redis release.
+VALKEY_EXTRAS = (
+    f"Valkey lists commands redis-server {SERVER_VERSION} does not have; the gap list "
+    "is written for that release"
+)
+
 
 async def test_the_running_server_has_no_unexplained_gap(redis_url: str) -> None:
     commands = await tool.command_list(redis_url)
     assert len(commands) > 300  # redis-server 7.0 lists 366
+    if IS_VALKEY:  # Valkey 9.1 has every command of Redis 7.0.15, and 33 more
+        assert set(commands) >= KNOWN
+        commands = [command for command in commands if command in KNOWN]
     gaps = tool.find_gaps(commands, tool.client_methods())
     assert gaps.unexplained == [], tool.report(gaps, show_all=False)
     assert gaps.stale == [], tool.report(gaps, show_all=False)
@@ -87,6 +101,7 @@ def test_the_tool_exits_1_while_a_gap_is_unexplained(
     assert "UNEXPLAINED set" in capsys.readouterr().out
 
 
+@pytest.mark.skipif(IS_VALKEY, reason=VALKEY_EXTRAS)
 def test_the_tool_exits_0_on_the_real_surface(
     redis_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

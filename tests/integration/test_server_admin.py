@@ -19,6 +19,8 @@ from aiopool import AuthenticationError, Client, ConnectError, ReplyError
 from aiopool.testing import RedisServer
 from aiopool.testing.plugin import require_redis_server
 
+from .server_support import BUILTIN_MODULES, IS_VALKEY
+
 BUSY_LOOP = "local i = 0 while true do i = i + 1 end"
 
 
@@ -364,7 +366,7 @@ async def test_memory_commands(r: Client) -> None:
 
 
 async def test_module_commands_without_module_files(admin: Client, r: Client) -> None:
-    assert await admin.module_list() == []
+    assert await admin.module_list() == BUILTIN_MODULES
     with pytest.raises(ReplyError, match="Error loading"):
         await admin.module_load("/nonexistent/module.so", "arg")
     with pytest.raises(ReplyError, match="Error loading"):
@@ -373,7 +375,7 @@ async def test_module_commands_without_module_files(admin: Client, r: Client) ->
         await admin.module_loadex("/nonexistent/module.so", options=["a"])
     with pytest.raises(ReplyError, match="no such module"):
         await admin.module_unload("nomodule")
-    assert await r.module_list() == []
+    assert await r.module_list() == BUILTIN_MODULES
     with pytest.raises(ReplyError, match="not allowed"):
         await r.module_load("/nonexistent/module.so")  # enable-module-command is off
 
@@ -441,8 +443,9 @@ async def test_swapdb_swaps_two_databases(admin: Client, admin_server: RedisServ
 
 
 async def test_lolwut_answers_with_the_version(r: Client) -> None:
-    assert b"Redis ver." in await r.lolwut()
-    assert b"Redis ver." in await r.lolwut(5, 1, 1, 1)
+    server = b"Valkey ver." if IS_VALKEY else b"Redis ver."
+    assert server in await r.lolwut()
+    assert server in await r.lolwut(5, 1, 1, 1)
 
 
 async def test_replicaof_and_slaveof_follow_and_leave_a_primary(
