@@ -448,7 +448,8 @@ class ClusterPipeline:
             replies = await _round_trip(client, "MULTI", len(queue), data, len(queue) + 2, what)
             # Redis 7.0 redirects a queued command (then EXECABORT); Valkey 8+ queues it and
             # redirects EXEC itself, discarding the transaction. Either way nothing ran.
-            moved = next((r for r in replies[1:] if isinstance(r, MovedError)), None)
+            refused = replies[1:]
+            moved = next((r for r in refused if isinstance(r, MovedError)), None)
             if moved is not None:
                 router.moved(moved.slot, moved.address)
                 await router.refresh()
