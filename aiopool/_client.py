@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from types import TracebackType
@@ -374,34 +373,14 @@ class Client:
         connection. ``shard_hint`` is accepted for redis-py's signature.
         """
         del shard_hint
-        if watch_delay is not None and (
-            isinstance(watch_delay, bool)
-            or not isinstance(watch_delay, int | float)
-            or watch_delay < 0
-        ):
-            raise ValueError(f"watch_delay must be a number of seconds >= 0, got {watch_delay!r}")
-        returned: list[object] = []
-        tries = 0
-
-        async def call(pipe: Pipeline) -> None:
-            returned[:] = [await func(pipe)]
-
-        watch_then_call = _retry.watching(watch_keys, call)
-
-        async def attempt(pipe: Pipeline) -> None:
-            nonlocal tries
-            tries += 1
-            if tries > 1 and watch_delay:
-                await asyncio.sleep(watch_delay)  # before WATCH: nothing is pinned yet
-            await watch_then_call(pipe)
-
-        results = await _retry.rerun_while_watched_keys_change(
+        return await _retry.rerun_while_watched_keys_change(
             lambda: self.pipeline(transaction=True),
-            attempt,
+            _retry.watching(watch_keys, func),
             Pipeline.execute,
             attempts,
+            delay=watch_delay,
+            value_from_prepare=value_from_callable,
         )
-        return returned[0] if value_from_callable else results
 
     def register_script(self, script: str | bytes) -> Script:
         """A ``Script`` for the Lua source ``script``: ``await s(keys=[...], args=[...])``.

@@ -593,7 +593,9 @@ class ClusterClient:
         func: Callable[[ClusterPipeline], Awaitable[object]],
         *watch_keys: Key,
         attempts: int = 16,
-    ) -> list[Any]:
+        value_from_callable: bool = False,
+        watch_delay: float | None = None,
+    ) -> Any:
         """Run a read-modify-write transaction on one slot, retrying while watched keys change.
 
         As ``Client.transaction``: each attempt opens ``pipeline(transaction=True)``,
@@ -608,7 +610,8 @@ class ClusterClient:
         attempt, as one that lost the race (``WatchError``) does. After
         ``attempts`` such attempts, ``WatchError``. Any other error (from
         ``func`` too) propagates at once; cancellation releases the pinned
-        connection. Timeouts are those of the node's pool.
+        connection. Timeouts are those of the node's pool. ``value_from_callable``
+        and ``watch_delay`` are as for ``Client.transaction``.
         """
         return await _retry.rerun_while_watched_keys_change(
             lambda: self.pipeline(transaction=True),
@@ -616,6 +619,8 @@ class ClusterClient:
             ClusterPipeline.execute,
             attempts,
             moved=lambda exc: self._topology.moved(exc.slot, exc.address),
+            delay=watch_delay,
+            value_from_prepare=value_from_callable,
         )
 
     def register_script(self, script: str | bytes) -> Script:

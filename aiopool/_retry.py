@@ -355,29 +355,42 @@ async def rerun_while_watched_keys_change(
     attempts: int,
     *,
     moved: Callable[[MovedError], None] | None = None,
-) -> T:
+    delay: float | None = None,
+    value_from_prepare: bool = False,
+) -> Any:
     """``WATCH_CONFLICT``: run a watched transaction again while ``EXEC`` finds a key changed.
 
     Each of at most ``attempts`` attempts is ``async with open_attempt() as
     p``, ``await prepare(p)`` (WATCH, reads, queuing), ``await execute(p)``;
-    only a ``WatchError`` from ``execute`` starts another one. With
-    ``moved`` (a cluster), an attempt refused with ``MOVED`` anywhere in it
-    (nothing of the transaction ran) is reported to ``moved`` and counts as
-    an attempt too. Then ``WatchError`` saying so. Any other error (from
-    ``prepare`` too) propagates at once; cancellation too, leaving the
-    attempt's block. ``attempts`` that is not a positive int raises
-    ``ValueError`` before anything is sent.
+    only a ``WatchError`` from ``execute`` starts another one, after
+    ``delay`` seconds (redis-py's ``watch_delay``; before the next attempt
+    opens, so nothing is pinned meanwhile). The result is ``execute``'s, or
+    with ``value_from_prepare`` what ``prepare`` returned in the attempt
+    that ran. With ``moved`` (a cluster), an attempt refused with ``MOVED``
+    anywhere in it (nothing of the transaction ran) is reported to ``moved``
+    and counts as an attempt too. Then ``WatchError`` saying so. Any other
+    error (from ``prepare`` too) propagates at once; cancellation too,
+    leaving the attempt's block. ``attempts`` that is not a positive int, or
+    a ``delay`` that is not seconds >= 0, raises ``ValueError`` before
+    anything is sent.
     """
     if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
         raise ValueError(f"attempts must be a positive int, got {attempts!r}")
-    for _ in range(attempts):
+    if delay is not None and (
+        isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0
+    ):
+        raise ValueError(f"watch_delay must be a number of seconds >= 0, got {delay!r}")
+    for attempt in range(attempts):
+        if attempt and delay:
+            await asyncio.sleep(delay)
         try:
             async with open_attempt() as p:
-                await prepare(p)
+                value = await prepare(p)
                 try:
-                    return await execute(p)
+                    results = await execute(p)
                 except WatchError:
                     continue
+                return value if value_from_prepare else results
         except MovedError as exc:
             if moved is None:
                 raise
@@ -398,13 +411,16 @@ W = TypeVar("W", bound=_Watching)
 
 def watching(
     watch_keys: tuple[Any, ...], func: Callable[[W], Awaitable[object]]
-) -> Callable[[W], Awaitable[None]]:
-    """The ``prepare`` of a ``transaction(func, *watch_keys)``: WATCH the keys, then ``func``."""
+) -> Callable[[W], Awaitable[object]]:
+    """The ``prepare`` of a ``transaction(func, *watch_keys)``: WATCH the keys, then ``func``.
 
-    async def prepare(p: W) -> None:
+    It returns what ``func`` returned (``value_from_callable``).
+    """
+
+    async def prepare(p: W) -> object:
         if watch_keys:
             await p.watch(*watch_keys)
-        await func(p)
+        return await func(p)
 
     return prepare
 

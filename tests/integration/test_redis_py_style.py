@@ -179,6 +179,16 @@ async def app_checkout(r: Any) -> None:
     assert await r.transaction(bump, n) == [True]
     assert await r.get(n) == "2"
 
+    async def read_then_bump(pipe: Any) -> int:
+        value = int(await pipe.get(n))
+        pipe.multi()
+        pipe.set(n, value + 1)
+        return value + 1
+
+    assert await r.transaction(read_then_bump, n, value_from_callable=True, watch_delay=0) == 3
+    with pytest.raises(ValueError, match="watch_delay"):
+        await r.transaction(read_then_bump, n, watch_delay=-1)
+
 
 @pytest.mark.parametrize(
     "app",
