@@ -19,7 +19,7 @@ from typing import Any
 
 import hiredis
 
-from ._server import RedisServer, RedisServerUnavailable, ServerBinary, locate_redis_server
+from ._server import RedisServer, RedisServerUnavailable, ServerBinary, _ChoosesBinary
 
 __all__ = ["ClusterReplyError", "RedisCluster"]
 
@@ -206,7 +206,7 @@ class _View:
 # -- the cluster -------------------------------------------------------------------------
 
 
-class RedisCluster:
+class RedisCluster(_ChoosesBinary):
     """A Redis Cluster of ``redis-server`` processes on ``127.0.0.1``, for tests.
 
     ``start()`` launches ``masters * (1 + replicas_per_master)`` nodes (each a
@@ -287,23 +287,6 @@ class RedisCluster:
             role = roles.get(node.port, "?")
             parts.append(f"{node.port} {role}" if node.is_running() else f"{node.port} dead")
         return f"<RedisCluster 127.0.0.1 [{', '.join(parts)}]>"
-
-    @property
-    def server_binary(self) -> ServerBinary:
-        """The executable every node runs, chosen once (``RedisServerUnavailable`` if none)."""
-        if self._located is None:
-            self._located = locate_redis_server(self._binary)
-        return self._located
-
-    @property
-    def binary(self) -> str:
-        """The path of the executable every node runs."""
-        return self.server_binary.path
-
-    @property
-    def version(self) -> str:
-        """``"Redis 7.0.15"``, ``"Valkey 9.1.2"``: what the executable's ``--version`` says."""
-        return self.server_binary.version
 
     # -- lifecycle ----------------------------------------------------------------------
 

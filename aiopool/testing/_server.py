@@ -130,7 +130,38 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class RedisServer:
+class _ChoosesBinary:
+    """The server executable of a test kit (``RedisServer``, ``RedisCluster``), chosen once.
+
+    The kit sets ``_binary`` (its ``binary=`` argument, or None) and
+    ``_located`` (None) in its ``__init__``.
+    """
+
+    _binary: str | None
+    _located: ServerBinary | None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} binary={self._binary!r}>"  # the kits define their own
+
+    @property
+    def server_binary(self) -> ServerBinary:
+        """The executable the kit runs, chosen once (``RedisServerUnavailable`` if none)."""
+        if self._located is None:
+            self._located = locate_redis_server(self._binary)
+        return self._located
+
+    @property
+    def binary(self) -> str:
+        """The path of the executable the kit runs."""
+        return self.server_binary.path
+
+    @property
+    def version(self) -> str:
+        """``"Redis 7.0.15"``, ``"Valkey 9.1.2"``: what the executable's ``--version`` says."""
+        return self.server_binary.version
+
+
+class RedisServer(_ChoosesBinary):
     """A ``redis-server`` process on ``127.0.0.1``, for tests and examples.
 
     ``start()`` launches it on a free port (or ``port``) and returns once it
@@ -184,23 +215,6 @@ class RedisServer:
         """``redis://127.0.0.1:<port>/0``, with the password when one is set."""
         auth = f":{self._password}@" if self._password else ""
         return f"redis://{auth}127.0.0.1:{self.port}/0"
-
-    @property
-    def server_binary(self) -> ServerBinary:
-        """The executable this server runs, chosen once (``RedisServerUnavailable`` if none)."""
-        if self._located is None:
-            self._located = locate_redis_server(self._binary)
-        return self._located
-
-    @property
-    def binary(self) -> str:
-        """The path of the executable this server runs."""
-        return self.server_binary.path
-
-    @property
-    def version(self) -> str:
-        """``"Redis 7.0.15"``, ``"Valkey 9.1.2"``: what the executable's ``--version`` says."""
-        return self.server_binary.version
 
     def is_running(self) -> bool:
         """True while the process is alive (a paused one counts)."""
