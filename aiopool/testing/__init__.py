@@ -24,6 +24,7 @@ from ._server import (
     find_redis_server,
     locate_redis_server,
     packaged_redis_server,
+    url_query,
 )
 
 __all__ = [
@@ -36,4 +37,5 @@ __all__ = [
     "find_redis_server",
     "locate_redis_server",
     "packaged_redis_server",
+    "url_query",
 ]
