@@ -276,7 +276,7 @@ def test_w8_reports_cache_hit_rates_against_the_ceiling_of_its_key_sequence(
     status, data = run_json(
         [
             *("bench", "--url", redis_url, "--workloads", "W8,W3"),
-            *("--clients", "aiopool,aiopool-auto,aiopool-cache,aiopool-cache-auto,bare,redis-py"),
+            *("--clients", "aiopool,aiopool-auto,aiopool-cache,aiopool-cache-auto,bare"),
             # A longer warm-up than TINY's: 50 connections per client open in it.
             *("--duration", "0.1", "--warmup", "0.2", "--rounds", "1", "--no-progress"),
         ],
@@ -288,7 +288,7 @@ def test_w8_reports_cache_hit_rates_against_the_ceiling_of_its_key_sequence(
     assert ceiling == pytest.approx(cache_ceiling(key_sequence(WORKLOADS["W8"])) * 100)
     assert 90 < ceiling < 100  # 1% writes: about one read in a hundred follows a write
     assert data["workloads"]["W8"]["keyspace"] == 1000
-    for client in ("aiopool", "aiopool-auto", "bare", "redis-py"):
+    for client in ("aiopool", "aiopool-auto", "bare"):
         row = rows["W8", client]
         assert row["status"] == "ok", (client, row["reason"])
         assert row["median"]["ops_per_s"] > 0
