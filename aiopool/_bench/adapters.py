@@ -326,12 +326,18 @@ class AiopoolResp3Adapter(AiopoolAdapter):
     name = "aiopool-resp3"
     default_protocol = 3
 
+    def __repr__(self) -> str:
+        return super().__repr__()
+
 
 class AutoPipelineResp3Adapter(AutoPipelineAdapter):
     """The ``aiopool-auto`` row under RESP3, beside the RESP2 one (``--protocol both``)."""
 
     name = "aiopool-auto-resp3"
     default_protocol = 3
+
+    def __repr__(self) -> str:
+        return super().__repr__()
 
 
 class BareAdapter(Adapter):

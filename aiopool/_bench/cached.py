@@ -56,6 +56,9 @@ class AiopoolCacheAdapter(AiopoolAdapter):
     default_protocol = 3
     quiet_skips = True
 
+    def __repr__(self) -> str:
+        return super().__repr__()
+
     def runs(self, workload: Workload) -> bool:
         return _runs(workload)
 
