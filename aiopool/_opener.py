@@ -116,7 +116,9 @@ class Opener(Generic[C]):
                 return conn
 
     def _gave_up(self, attempts: int, started: float, cause: RedisError) -> ConnectError:
-        error = ConnectError(
+        # A connector's own kind of ConnectError (MasterNotFoundError) keeps its type.
+        kind = type(cause) if isinstance(cause, ConnectError) else ConnectError
+        error = kind(
             f"could not connect to {self.target.address} after {attempts} "
             f"attempt(s) in {time.monotonic() - started:.2f}s "
             f"(acquire_timeout={self.options.acquire_timeout}s); last error: {cause}",
