@@ -57,7 +57,10 @@ SENTINEL_FIELDS: Final = frozenset(
 )
 # A replica in any of these states is not offered reads.
 _UNHEALTHY: Final = frozenset({"s_down", "o_down", "disconnected"})
-_EVENTS: Final = ("+switch-master", "+sdown", "-sdown", "+slave", "+odown", "-odown")
+_EVENTS: Final = ("+switch-master", "+promoted-slave", "+sdown", "+odown")
+# How long an announced primary is preferred to sentinels still naming the old
+# one (the leader of a failover names the old one until it ends, up to failover-timeout).
+_ANNOUNCED_FOR: Final = 60.0
 
 Address = tuple[str, int]
 
@@ -238,7 +241,10 @@ class Sentinels:
         self._primary_text: str | None = None
         self._replica_texts: frozenset[str] = frozenset()
         self._conns: weakref.WeakSet[SentinelConnection] = weakref.WeakSet()
-        self._listener: asyncio.Task[None] | None = None
+        self._listeners: list[asyncio.Task[None]] = []
+        # A primary a sentinel's event announced, and until when it beats the
+        # answers of sentinels that have not heard of it yet.
+        self._announced: tuple[Address, float] | None = None
         self._closed = False
 
     def __repr__(self) -> str:
@@ -297,6 +303,12 @@ class Sentinels:
             "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.options.service_name
         )
         address = (_text(reply[0]), int(reply[1]))
+        announced = self._announced
+        if announced is not None:
+            if announced[0] == address or time.monotonic() > announced[1]:
+                self._announced = None  # the sentinels caught up (or the news is old)
+            else:
+                address = announced[0]  # ROLE verifies it; a failure forgets it
         self._set_primary(address)
         return address
 
@@ -350,6 +362,8 @@ class Sentinels:
 
     def suspect(self, address: str) -> None:
         """``address`` answered as a replica where a primary was expected: forget it."""
+        if self._announced is not None and _show(self._announced[0]) == address:
+            self._announced = None
         if address == self._primary_text:
             # No connection to a primary is current until the sentinels answer again.
             self._primary_text = ""
@@ -409,18 +423,26 @@ class Sentinels:
     # -- the +switch-master accelerator ----------------------------------------------------
 
     def _start_listener(self) -> None:
-        if self._listener is None and not self._closed:
-            self._listener = asyncio.get_running_loop().create_task(self._listen())
+        if not self._listeners and not self._closed:
+            loop = asyncio.get_running_loop()
+            self._listeners = [
+                loop.create_task(self._listen(address)) for address in self.options.sentinels
+            ]
 
-    async def _listen(self) -> None:
-        """Subscribe to the sentinels' events on one sentinel; reconnect to the next on a drop."""
+    async def _listen(self, address: Address) -> None:
+        """Subscribe to one sentinel's events; reconnect with backoff while open.
+
+        Every sentinel is listened to: each announces ``+switch-master`` as
+        soon as it learns of the new primary, and only the leader of a
+        failover announces ``+promoted-slave``, the moment the old primary
+        stops being the one to write to (the leader itself may go on naming
+        the old one for up to ``failover-timeout``).
+        """
         attempt = 0
         while not self._closed:
-            address = self._order[0]
             try:
                 conn = await Connection.open(self._sentinel_options(address))
             except (RedisError, OSError):
-                self._order.append(self._order.pop(0))
                 attempt += 1
                 await asyncio.sleep(backoff(attempt, 0.1, 2.0) or 0.1)
                 continue
@@ -434,7 +456,7 @@ class Sentinels:
                     for message in messages:
                         self._event(message)
             except (RedisError, OSError) as exc:
-                logger.debug("sentinel event subscription on %s dropped: %s", address, exc)
+                logger.debug("sentinel event subscription on %s dropped: %s", _show(address), exc)
             finally:
                 conn.abort()
 
@@ -442,22 +464,26 @@ class Sentinels:
         if not isinstance(message, list) or len(message) != 3 or _text(message[0]) != "message":
             return
         channel, data = _text(message[1]), _text(message[2]).split()
-        if channel == "+switch-master":
-            if len(data) == 5 and data[0] == self.options.service_name:
-                self._set_primary((data[3], int(data[4])))
-        elif data[:1] in (["slave"], ["master"]):
-            # A replica went down or came back: the next connect asks again.
-            self._replica_texts = frozenset(
-                t for t in self._replica_texts if not (channel == "+sdown" and t == data[1])
-            )
+        name = self.options.service_name
+        if channel == "+switch-master" and len(data) == 5 and data[0] == name:
+            self._announce((data[3], int(data[4])))
+        elif channel == "+promoted-slave" and len(data) >= 6 and data[5] == name:
+            self._announce((data[2], int(data[3])))
+        elif channel in ("+sdown", "+odown") and data[:1] == ["slave"] and len(data) > 1:
+            self._replica_texts = self._replica_texts - {data[1]}
+
+    def _announce(self, address: Address) -> None:
+        """A sentinel announced ``address`` as the new primary: newer than any answer so far."""
+        self._announced = (address, time.monotonic() + _ANNOUNCED_FOR)
+        self._set_primary(address)
 
     async def aclose(self) -> None:
         """Stop listening to the sentinels; idempotent."""
         self._closed = True
-        listener, self._listener = self._listener, None
-        if listener is not None:
+        listeners, self._listeners = self._listeners, []
+        for listener in listeners:
             listener.cancel()
-            await asyncio.gather(listener, return_exceptions=True)
+        await asyncio.gather(*listeners, return_exceptions=True)
 
 
 class SentinelPool(Pool):
