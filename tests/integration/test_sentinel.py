@@ -24,7 +24,7 @@ from aiopool import (
     OutcomeUnknown,
     PoolTimeout,
 )
-from aiopool._sentinel import Sentinels, SentinelOptions, parse_url
+from aiopool._sentinel import SentinelOptions, Sentinels, parse_url
 from aiopool.testing import RedisSentinel
 
 from .sentinel_support import SwitchWatcher, WriteLoad, missing_on
@@ -75,7 +75,8 @@ def test_url_gives_sentinels_in_order_service_db_and_server_credentials() -> Non
     assert settings.timeout == 0.5
     assert (connection.username, connection.password, connection.db) == ("u", "s3cret", 3)
     assert pool.max_size == 7
-    assert "s3cret" not in repr(settings) and "other" not in repr(settings)
+    assert "s3cret" not in repr(settings)
+    assert "other" not in repr(settings)
     assert "s3cret" not in repr(connection)
 
 
@@ -235,7 +236,8 @@ async def test_graceful_failover_under_write_load(private_redis_sentinel: RedisS
             await asyncio.sleep(0.5)
             new = await asyncio.to_thread(kit.failover, 60)
             announced, new_port = await watcher.wait(5)
-            assert new.port == new_port and new is not old
+            assert new.port == new_port
+            assert new is not old
             await asyncio.sleep(1.0)
             await load.stop()
     assert "ReadOnlyError" not in load.error_kinds()
@@ -279,7 +281,8 @@ async def test_sentinel_password_is_used_and_never_shown() -> None:
         async with Client.from_url(url, sentinel_password="sent-pw") as client:
             await client.set("k", "v")
             shown = repr(client) + repr(client.pool.sentinels.options)  # type: ignore[attr-defined]
-            assert "sent-pw" not in shown and "data-pw" not in shown
+            assert "sent-pw" not in shown
+            assert "data-pw" not in shown
         async with Client.from_url(url, sentinel_password="wrong", acquire_timeout=0.5) as bad:
             with pytest.raises(MasterNotFoundError) as info:
                 await bad.ping()
