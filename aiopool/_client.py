@@ -463,6 +463,7 @@ class Client:
             self.pool.options,
             max_messages=max_messages,
             ignore_subscribe_messages=ignore_subscribe_messages,
+            connect=self._pinned_connector(),
         )
         self._pubsubs.add(pubsub)
         return pubsub
@@ -476,9 +477,14 @@ class Client:
         ``client_port``, ``client_type``, ``command``). See ``Monitor`` for
         cancellation and timeouts.
         """
-        monitor = Monitor(self.pool.connection_options)
+        monitor = Monitor(self.pool.connection_options, self._pinned_connector())
         self._monitors.add(monitor)
         return monitor
+
+    def _pinned_connector(self) -> Callable[[], Awaitable[Connection]] | None:
+        """How a connection of its own (pub/sub, MONITOR) is opened: None for the default."""
+        pool = self.pool
+        return pool.open_pinned if isinstance(pool, _sentinel.SentinelPool) else None
 
     lock = _lock
 

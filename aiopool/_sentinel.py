@@ -61,6 +61,7 @@ _EVENTS: Final = ("+switch-master", "+promoted-slave", "+sdown", "+odown")
 # How long an announced primary is preferred to sentinels still naming the old
 # one (the leader of a failover names the old one until it ends, up to failover-timeout).
 _ANNOUNCED_FOR: Final = 60.0
+_RECONNECT_BACKOFF_MAX: Final = 0.25
 
 Address = tuple[str, int]
 
@@ -171,6 +172,9 @@ def parse_url(
     inner = f"redis://{userinfo}{at}{host}:{sentinels[0][1]}/{db}"
     if query:
         inner += f"?{query}"
+    # A failover takes seconds: poll for the new primary often rather than
+    # sleep up to 2 s between attempts (and give up early for want of time).
+    options.setdefault("reconnect_backoff_max", _RECONNECT_BACKOFF_MAX)
     connection, pool = options_from_url(inner, options, where=where)
     return settings, connection, pool
 
@@ -241,6 +245,7 @@ class Sentinels:
         self._primary_text: str | None = None
         self._replica_texts: frozenset[str] = frozenset()
         self._conns: weakref.WeakSet[SentinelConnection] = weakref.WeakSet()
+        self._pinned: weakref.WeakSet[Connection] = weakref.WeakSet()  # pub/sub, MONITOR
         self._listeners: list[asyncio.Task[None]] = []
         # A primary a sentinel's event announced, and until when it beats the
         # answers of sentinels that have not heard of it yet.
@@ -351,8 +356,12 @@ class Sentinels:
     def _retire(self, address: str) -> None:
         """Close idle connections to ``address`` now; borrowed ones fail ``is_reusable()``."""
         for conn in list(self._conns):
-            if conn.address == address and conn.state == POOLED:
+            if conn.address == address and (conn.state == POOLED or conn in self._pinned):
                 conn.abort("the sentinels named another primary")
+
+    def pin(self, conn: Connection) -> None:
+        """``conn`` is held outside the pool: abort it too when its server is retired."""
+        self._pinned.add(conn)
 
     def is_current(self, address: str, role: str) -> bool:
         """Whether a connection to ``address`` opened for ``role`` may still be used."""
@@ -506,6 +515,16 @@ class SentinelPool(Pool):
             f"in_use={stats.in_use} idle={stats.idle} waiting={stats.waiting} "
             f"max={stats.max_size}>"
         )
+
+    async def open_pinned(self) -> Connection:
+        """A connection of its own (pub/sub, MONITOR), outside the pool, to the current server.
+
+        When the primary moves, it is aborted, so its owner reconnects
+        (through here) to the new one; a ``PubSub`` resubscribes.
+        """
+        conn = await self.sentinels.connect(self.connection_options.connect_timeout)
+        self.sentinels.pin(conn)
+        return conn
 
     async def aclose(self) -> None:
         await self.sentinels.aclose()

@@ -145,13 +145,13 @@ class RedisSentinel(_ChoosesBinary):
         """Start every member and wait (``wait_stable(timeout)``) until the sentinels see all."""
         binary = self.binary
         secret = self._password
-        auth = ["--requirepass", secret, "--masterauth", secret] if secret else []
+        auth = ["--masterauth", secret] if secret else []
         try:
-            primary = RedisServer(binary=binary, args=auth).start()
+            primary = RedisServer(binary=binary, password=secret, args=auth).start()
             self.servers.append(primary)
             for _ in range(self._replica_count):
                 args = [*auth, "--replicaof", "127.0.0.1", str(primary.port)]
-                self.servers.append(RedisServer(binary=binary, args=args).start())
+                self.servers.append(RedisServer(binary=binary, password=secret, args=args).start())
             for _ in range(self._sentinel_count):
                 sentinel = _SentinelProcess(
                     self._sentinel_config(primary.port),
