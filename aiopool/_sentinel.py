@@ -318,7 +318,7 @@ class Sentinels:
         return address
 
     async def discover_replicas(self) -> tuple[Address, ...]:
-        """The replicas the first answering sentinel lists as healthy (not down, linked)."""
+        """The replicas the first answering sentinel lists as healthy (not down or disconnected)."""
         try:
             _, reply = await self._ask_each("SENTINEL", "REPLICAS", self.options.service_name)
         except MasterNotFoundError:
@@ -330,7 +330,9 @@ class Sentinels:
             else:
                 info = {_text(k): _text(v) for k, v in zip(entry[::2], entry[1::2], strict=False)}
             flags = set(info.get("flags", "").split(","))
-            if flags & _UNHEALTHY or info.get("master-link-status", "ok") != "ok":
+            # Not master-link-status: the sentinels refresh it by INFO every
+            # 10 s, so it says "err" long after a replica finished syncing.
+            if flags & _UNHEALTHY:
                 continue
             healthy.append((info["ip"], int(info["port"])))
         self.replicas = tuple(healthy)

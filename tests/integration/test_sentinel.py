@@ -312,3 +312,13 @@ async def test_sentinel_password_is_used_and_never_shown() -> None:
             with pytest.raises(MasterNotFoundError) as info:
                 await bad.ping()
         assert "wrong" not in str(info.value)
+
+
+@pytest.mark.timeout(60)
+async def test_read_from_replicas_falls_back_to_the_primary_without_replicas() -> None:
+    async with RedisSentinel(replicas=0, sentinels=1) as kit:
+        client = Client.from_url(kit.url, read_from="replicas", client_name="fallback")
+        async with client:
+            await client.set("k", "v")  # on the primary: there is no replica to read from
+            assert await client.get("k") == b"v"
+            assert "fallback" in client_names(kit, kit.primary.port)
