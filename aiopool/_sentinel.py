@@ -406,7 +406,9 @@ class Sentinels:
         address = await self.discover_primary()
         return await self._open(address, "master", deadline)
 
-    async def _open(self, address: Address, role: str, deadline: float | None) -> Connection:
+    async def _open(
+        self, address: Address, role: str, deadline: float | None
+    ) -> SentinelConnection:
         target = replace(self.target, host=address[0], port=address[1])
         remaining = None if deadline is None else max(deadline - time.monotonic(), 0.01)
         conn = await SentinelConnection.open(target, timeout=remaining)

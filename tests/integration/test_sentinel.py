@@ -322,3 +322,37 @@ async def test_read_from_replicas_falls_back_to_the_primary_without_replicas() -
             await client.set("k", "v")  # on the primary: there is no replica to read from
             assert await client.get("k") == b"v"
             assert "fallback" in client_names(kit, kit.primary.port)
+
+
+async def test_a_replica_where_a_primary_was_expected_fails_the_role_check(
+    redis_sentinel: RedisSentinel,
+) -> None:
+    kit = redis_sentinel
+    settings, connection, _ = parse_url(kit.url, {}, where="test")
+    sentinels = Sentinels(settings, connection)
+    replica = kit.replicas[0]
+    with pytest.raises(ConnectError, match="answers ROLE slave, not master"):
+        await sentinels._open(("127.0.0.1", replica.port), "master", None)
+    conn = await sentinels._open(("127.0.0.1", kit.primary.port), "master", None)
+    conn.abort()
+    await sentinels.aclose()
+
+
+async def test_readonly_closes_the_connection_and_counts_as_never_sent(
+    redis_sentinel: RedisSentinel,
+) -> None:
+    """A primary demoted under a live connection: READONLY, nothing ran, so it is resent."""
+    kit = redis_sentinel
+    settings, connection, _ = parse_url(kit.url, {}, where="test")
+    sentinels = Sentinels(settings, connection)
+    replica = kit.replicas[0]
+    conn = await sentinels._open(("127.0.0.1", replica.port), "slave", None)
+    conn._role = "master"  # as if it had been the primary when it was opened
+    sentinels._set_primary(("127.0.0.1", replica.port))
+    with pytest.raises(ConnectionFailure, match="READONLY") as info:
+        await conn.execute("SET", "k", "v")
+    assert not isinstance(info.value, OutcomeUnknown)
+    assert conn.is_closed()
+    assert sentinels.primary is None  # asked of the sentinels again on the next connect
+    assert await sentinels.discover_primary() == ("127.0.0.1", kit.primary.port)
+    await sentinels.aclose()
