@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from . import _commands as cmd
-from . import _retry
+from . import _retry, _sentinel
 from ._autopipeline import AutoPipeliner, AutoPipelineStats
 from ._commands import Command, Key, Value
 from ._config import AUTO_PIPELINE_FIELDS, AutoPipelineOptions, options_from_url
@@ -107,9 +107,19 @@ class Client:
         ``AutoPipelineOptions``) shares connections between concurrent
         commands. Nothing is connected until first use (or ``async with``). A
         bad URL raises ``ValueError``; an unknown option ``TypeError``.
+
+        ``redis+sentinel://[user:password@]host:port[,host:port...]/service[/db]``
+        names Sentinels instead: the pool always talks to the current primary
+        of ``service`` (``read_from="replicas"``: a healthy replica), with
+        ``sentinel_username``, ``sentinel_password`` and ``sentinel_timeout``
+        for the sentinels themselves (docs/guide/sentinel.md).
         """
         auto = {k: options.pop(k) for k in list(options) if k in AUTO_PIPELINE_FIELDS}
-        connection, pool = options_from_url(url, dict(options), where="Client.from_url()")
+        where = "Client.from_url()"
+        if url.startswith(f"{_sentinel.SCHEME}:"):
+            sentinel_pool = _sentinel.pool_from_url(url, dict(options), where=where)
+            return cls(sentinel_pool, AutoPipelineOptions(**auto))  # type: ignore[arg-type]
+        connection, pool = options_from_url(url, dict(options), where=where)
         return cls(Pool(connection, pool), AutoPipelineOptions(**auto))  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
@@ -453,6 +463,7 @@ class Client:
             self.pool.options,
             max_messages=max_messages,
             ignore_subscribe_messages=ignore_subscribe_messages,
+            connect=self._pinned_connector(),
         )
         self._pubsubs.add(pubsub)
         return pubsub
@@ -466,9 +477,14 @@ class Client:
         ``client_port``, ``client_type``, ``command``). See ``Monitor`` for
         cancellation and timeouts.
         """
-        monitor = Monitor(self.pool.connection_options)
+        monitor = Monitor(self.pool.connection_options, self._pinned_connector())
         self._monitors.add(monitor)
         return monitor
+
+    def _pinned_connector(self) -> Callable[[], Awaitable[Connection]] | None:
+        """How a connection of its own (pub/sub, MONITOR) is opened: None for the default."""
+        pool = self.pool
+        return pool.open_pinned if isinstance(pool, _sentinel.SentinelPool) else None
 
     lock = _lock
 

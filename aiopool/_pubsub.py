@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final
@@ -133,7 +133,10 @@ class PubSub:
         *,
         max_messages: int = 10_000,
         ignore_subscribe_messages: bool = True,
+        connect: Callable[[], Awaitable[Connection]] | None = None,
     ) -> None:
+        # How its connection is opened: a Sentinel client asks the sentinels.
+        self._connect = connect or (lambda: Connection.open(self.connection_options))
         if isinstance(max_messages, bool) or not isinstance(max_messages, int) or max_messages < 1:
             raise ValueError(f"max_messages must be a positive int, got {max_messages!r}")
         if not isinstance(ignore_subscribe_messages, bool):
@@ -405,7 +408,7 @@ class PubSub:
         async with self._connecting:
             if self._reader is not None and not self._reader.done():
                 return
-            conn = await Connection.open(self.connection_options)
+            conn = await self._connect()
             if self._closed:
                 conn.abort()
                 raise RuntimeError(f"{self!r} was closed while connecting")
@@ -423,7 +426,7 @@ class PubSub:
                     if not self.is_subscribed():
                         self._idle()
                         return  # nothing to come back for; the next subscribe reconnects
-                    conn = await Connection.open(self.connection_options)
+                    conn = await self._connect()
                     conn.start_stream(subscribed=True)
                     self._conn = conn
                     self._resubscribe()

@@ -47,6 +47,8 @@ LAYERS: dict[str, float] = {
     "_opener": 3,
     "_connection": 3,
     "_pool": 4,
+    # Sentinel: a Pool subclass whose connector asks the sentinels; the client builds it.
+    "_sentinel": 4.5,
     "_commands": 5,
     # Retry policy sits above the pool (mechanism) and below every client surface.
     "_retry": 5,
