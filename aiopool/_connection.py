@@ -426,7 +426,10 @@ class Connection(asyncio.Protocol):
         """Hand the connection to one reader that sends with ``send()`` and reads with ``receive()``.
 
         Shared by auto-pipelining, each ``send()`` says how many replies it is
-        owed. ``subscribed`` (pub/sub) owes replies without asking: messages.
+        owed. ``subscribed`` (pub/sub) owes replies without asking: messages,
+        and under RESP3 push frames too, which then come through
+        ``receive()`` in order with the replies (``hiredis.PushNotification``,
+        so the reader tells them apart) unless a push handler is set.
         Direct commands raise ``RuntimeError`` from now on.
         """
         if self.state != READY:
@@ -533,10 +536,13 @@ class Connection(asyncio.Protocol):
             reply = parser.gets()
             while reply is not NOT_ENOUGH:
                 if type(reply) is _PUSH:
-                    if self._push_handler is None:
+                    if self._push_handler is not None:
+                        self._push_handler(reply)
+                    elif self._owed == math.inf:  # subscribed: the reader sorts them
+                        inbox.append(reply)
+                    else:
                         self._unsolicited("a RESP3 push frame nobody handles", start=start)
                         return
-                    self._push_handler(reply)
                 elif self._owed:
                     self._owed -= 1
                     inbox.append(reply)
