@@ -7,6 +7,9 @@ nobody is owed (a late reply, a misbehaving proxy, an unexpected RESP3 push)
 breaks the connection at once, whatever its state, so it is never handed to
 the next caller as theirs. Owed replies wait in an inbox for the one task
 reading them (a command, a pipeline, or the reader of a shared connection).
+RESP3 push frames go to the push handler if one is set, else, on a subscribed
+connection, to the inbox with the replies (the pub/sub reader tells them
+apart); anywhere else a push is owed to nobody.
 
 Every command runs as ``mark busy -> write -> read -> mark ready``. Any
 exception between the write and the complete reply, cancellation included,
