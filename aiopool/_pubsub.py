@@ -556,7 +556,8 @@ class PubSub:
         ):
             # Client-side caching's tracking (the connection's options have
             # tracking=True): a pub/sub connection reads no key, so this can
-            # only be a flush's; nothing here caches, and it is no message.
+            # only be a flush's, which every tracking connection of the pool
+            # gets too (a cache learns it there). It is no message.
             logger.debug("%r: dropped an invalidation push", self)
             return
         kind = _name(reply[0]) if isinstance(reply, list) and len(reply) >= 3 else None

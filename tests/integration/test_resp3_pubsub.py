@@ -11,16 +11,21 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import hiredis
 import pytest
 
 from aiopool import (
     Client,
+    Connection,
     ConnectionFailure,
+    ConnectionOptions,
     Message,
     PermissionDenied,
     ProtocolError,
     PubSub,
 )
+from aiopool._protocol import encode_command
+from aiopool.testing import RedisServer
 
 from .pool_support import wait_until
 
@@ -228,3 +233,28 @@ async def test_a_push_on_a_pooled_connection_without_a_handler_breaks_it(
         assert "a RESP3 push frame nobody handles" in caplog.text
         assert client.pool.stats().idle == 0  # discarded, not pooled
         assert await client.get("k") == b"new"  # a fresh connection, in step
+
+
+async def test_a_subscribed_connection_reads_its_pushes_even_with_a_push_handler(
+    redis_server: RedisServer,
+) -> None:
+    # One read path: a subscriber's pushes (messages, confirmations) stay in
+    # order with its replies for its one reader; a push handler set for
+    # invalidations never receives them.
+    handled: list[object] = []
+    options = ConnectionOptions(host=redis_server.host, port=redis_server.port, protocol=3)
+    conn = await Connection.open(options)
+    try:
+        conn.set_push_handler(handled.append)
+        conn.start_stream(subscribed=True)
+        assert conn.send(encode_command(("SUBSCRIBE", "c")), 0)
+        assert conn.send(encode_command(("PING",)), 0)
+        frames: list[object] = []
+        async with asyncio.timeout(3):
+            while len(frames) < 2:
+                await conn.receive(frames)
+        assert [type(frame) for frame in frames] == [hiredis.PushNotification, bytes]
+        assert frames == [[b"subscribe", b"c", 1], b"PONG"]
+        assert handled == []
+    finally:
+        conn.abort()
