@@ -7,6 +7,9 @@ nobody is owed (a late reply, a misbehaving proxy, an unexpected RESP3 push)
 breaks the connection at once, whatever its state, so it is never handed to
 the next caller as theirs. Owed replies wait in an inbox for the one task
 reading them (a command, a pipeline, or the reader of a shared connection).
+RESP3 push frames go, on a subscribed connection, to the inbox with the
+replies (the pub/sub reader tells them apart), else to the push handler if
+one is set; anywhere else a push is owed to nobody.
 
 Every command runs as ``mark busy -> write -> read -> mark ready``. Any
 exception between the write and the complete reply, cancellation included,
@@ -426,7 +429,10 @@ class Connection(asyncio.Protocol):
         """Hand the connection to one reader that sends with ``send()`` and reads with ``receive()``.
 
         Shared by auto-pipelining, each ``send()`` says how many replies it is
-        owed. ``subscribed`` (pub/sub) owes replies without asking: messages.
+        owed. ``subscribed`` (pub/sub) owes replies without asking: messages,
+        and under RESP3 every push frame, which then comes through
+        ``receive()`` in order with the replies (a ``hiredis.PushNotification``,
+        so the reader tells them apart), even if a push handler is set.
         Direct commands raise ``RuntimeError`` from now on.
         """
         if self.state != READY:
@@ -495,6 +501,9 @@ class Connection(asyncio.Protocol):
     ) -> None:
         """Route RESP3 push frames to ``handler``; without one a push frame breaks the connection.
 
+        Not while subscribed (``start_stream(subscribed=True)``): the reader
+        then takes every push frame, invalidations included.
+
         ``on_close(self)`` runs once, when the socket is gone (for whatever
         reason): from then on no push frame can arrive, invalidations included.
         """
@@ -533,10 +542,13 @@ class Connection(asyncio.Protocol):
             reply = parser.gets()
             while reply is not NOT_ENOUGH:
                 if type(reply) is _PUSH:
-                    if self._push_handler is None:
+                    if self._owed == math.inf:  # subscribed: the reader sorts them
+                        inbox.append(reply)
+                    elif self._push_handler is not None:
+                        self._push_handler(reply)
+                    else:
                         self._unsolicited("a RESP3 push frame nobody handles", start=start)
                         return
-                    self._push_handler(reply)
                 elif self._owed:
                     self._owed -= 1
                     inbox.append(reply)

@@ -6,6 +6,11 @@ bounded buffer that ``get_message()``/``listen()`` drain. When the connection
 drops, the reader reconnects with backoff, subscribes again to everything the
 user asked for, and puts a ``disconnected`` and then a ``reconnected`` message
 in the buffer, so a gap is never silent.
+
+Under RESP3 messages and confirmations are push frames, which the subscribed
+connection puts in its inbox in order with the replies (a PING's, an error):
+the reader tells them apart by type, and the user sees the same ``Message``s
+under both protocols. An ``invalidate`` push (tracking on) is dropped.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final
+
+import hiredis
 
 from . import _affinity as affinity
 from ._config import ConnectionOptions, PoolOptions
@@ -42,6 +49,8 @@ _UNSUBSCRIBE: Final = {
 }
 _CONFIRMATIONS: Final = frozenset(c for pair in _KINDS.values() for c in pair)
 _PING: Final = encode_command(("PING",))
+# hiredis >= 3.2 returns RESP3 push frames (messages, confirmations) as this.
+_PUSH: Final[type | None] = getattr(hiredis, "PushNotification", None)
 # What a lost or broken connection raises while reading or reconnecting.
 _EXPECTED: Final = (OSError, EOFError, TimeoutError, ConnectionFailure, ProtocolError, ValueError)
 
@@ -124,6 +133,11 @@ class PubSub:
     ``ignore_subscribe_messages=False`` they are buffered as messages too, as
     redis-py's default has them (including those of the resubscription after
     a reconnect, between the gap markers).
+
+    Under ``protocol=3`` messages and confirmations arrive as push frames
+    and come out as the same ``Message``s as under protocol 2. An
+    invalidation push (a client with ``tracking=True``; only a flush's can
+    reach a connection that reads no keys) is dropped, never a message.
     """
 
     def __init__(
@@ -493,6 +507,7 @@ class PubSub:
         limit = self.connection_options.command_timeout
         pinged = False  # a PING is out and nothing arrived since
         pongs = 0  # PING replies owed
+        resp3 = self.connection_options.protocol == 3
         replies: list[Any] = []
         while True:
             # Owed confirmations should come within command_timeout, and
@@ -513,10 +528,20 @@ class PubSub:
                 continue
             pinged = False
             for reply in replies:
-                if pongs and (
+                if type(reply) is _PUSH:
+                    await self._dispatch(reply)  # RESP3: messages and confirmations
+                elif pongs and (
                     _is_pong(reply) or (isinstance(reply, ReplyError) and not self._sent)
                 ):
                     pongs -= 1
+                elif resp3 and not isinstance(reply, ReplyError):
+                    # Under RESP3 only a push is a message; a reply is a PING's
+                    # or an error, and anything else is owed to nobody.
+                    raise ProtocolError(
+                        f"{self.connection_options.address} sent a reply that is not a "
+                        f"pub/sub message or confirmation, nor a PING's ({_shape(reply)}); "
+                        "reconnecting"
+                    )
                 else:
                     await self._dispatch(reply)
             replies.clear()
@@ -525,6 +550,18 @@ class PubSub:
         """Route one frame; one no subscriber is owed breaks the connection (a reconnect follows)."""
         if isinstance(reply, ReplyError):
             self._refused(reply)
+            return
+        if (
+            isinstance(reply, list)
+            and reply
+            and _name(reply[0]) == "invalidate"
+            and type(reply) is _PUSH
+        ):
+            # Client-side caching's tracking (the connection's options have
+            # tracking=True): a pub/sub connection reads no key, so this can
+            # only be a flush's, which every tracking connection of the pool
+            # gets too (a cache learns it there). It is no message.
+            logger.debug("%r: dropped an invalidation push", self)
             return
         kind = _name(reply[0]) if isinstance(reply, list) and len(reply) >= 3 else None
         if kind == "message":
