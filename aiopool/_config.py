@@ -371,6 +371,7 @@ def _unknown_option(name: str, where: str) -> TypeError:
     return TypeError(f"unknown option {name!r} for {where}{suggestion}")
 
 
+_NOT_IN_QUERY = frozenset({"host", "port", "path", "credential_provider"})
 _SECRET_QUERY = re.compile(r"([?&](?:password|pass)=)[^&#]*", re.IGNORECASE)
 
 
@@ -456,7 +457,7 @@ def options_from_url(
         values["password"] = unquote(parts.password)
     for name, raw in parse_qsl(parts.query, keep_blank_values=True):
         key = "client_name" if name == "name" else ALIASES.get(name, name)
-        if key not in _CONNECTION_FIELDS | _POOL_FIELDS or key in ("host", "port", "path"):
+        if key not in _CONNECTION_FIELDS | _POOL_FIELDS or key in _NOT_IN_QUERY:
             raise ValueError(f"invalid Redis URL {shown!r}: unknown query parameter {name!r}")
         values[key] = _convert(key, raw, shown)
     options = _resolve_aliases(options, where=where)

@@ -18,6 +18,7 @@ errors name the provider by its type.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 import weakref
@@ -60,7 +61,10 @@ class CredentialProvider(Protocol):
     """Where connections get their username and password: ``credential_provider=``.
 
     ``await provider.get_credentials()`` returns ``(username, password)``;
-    ``username`` ``None`` authenticates as the default user. It is awaited
+    ``username`` ``None`` authenticates as the default user. redis-py's
+    providers work too: a ``get_credentials_async()`` is preferred, a
+    ``get_credentials()`` that is not a coroutine is called as it is, and
+    ``(password,)`` means the default user. It is awaited
     for every new connection, before the socket is opened, within
     ``connect_timeout``: a provider that raises, hangs past that time or
     returns something else fails the connection with ``ConnectError``
@@ -86,6 +90,8 @@ def provider_name(provider: object) -> str:
 
 
 def _checked(name: str, value: object) -> Credentials:
+    if isinstance(value, tuple) and len(value) == 1:  # redis-py's (password,)
+        value = (None, value[0])
     if (
         isinstance(value, tuple)
         and len(value) == 2
@@ -177,7 +183,11 @@ async def fetch(provider: object, address: str, timeout: float | None) -> tuple[
     name = tracker.name
     try:
         async with asyncio.timeout(timeout):
-            value = await provider.get_credentials()  # type: ignore[attr-defined]
+            # redis-py's providers: get_credentials_async(), or a plain get_credentials().
+            ask = getattr(provider, "get_credentials_async", None) or provider.get_credentials  # type: ignore[attr-defined]
+            value = ask()
+            if inspect.isawaitable(value):
+                value = await value
     except TimeoutError as exc:
         raise ConnectError(
             f"could not connect to {address}: credential_provider {name}.get_credentials() "
@@ -227,7 +237,7 @@ async def reauth(conn: _Authenticated, tracker: Tracker, timeout: float) -> Base
         user = f"user {username!r}" if username else "the default user"
         reason = (
             f"{conn.address} refused the new credentials of credential_provider "
-            f"{tracker.name} for {user}: {exc.message}; the connection was closed"
+            f"{tracker.name} for {user} ({exc.code}); the connection was closed"
         )
         conn.abort(reason)
         logger.warning("re-AUTH failed: %s", reason)
