@@ -208,10 +208,18 @@ def test_credential_provider_with_a_password_is_a_value_error() -> None:
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("protocol", [2, 3])
-@pytest.mark.parametrize("rotate", ["password", "user"])
+@pytest.mark.parametrize(
+    ("rotate", "protocol", "auto_pipeline"),
+    [
+        ("password", 2, False),
+        ("password", 3, False),
+        ("user", 2, False),
+        ("user", 3, False),
+        ("user", 2, True),  # shared connections in steady use move too
+    ],
+)
 async def test_rotating_the_password_under_load_fails_no_command(
-    acl_server: RedisServer, admin: Client, protocol: int, rotate: str
+    acl_server: RedisServer, admin: Client, protocol: int, rotate: str, auto_pipeline: bool
 ) -> None:
     # "password": ACL SETUSER app >new, and <old `grace` rotations later (the
     # server keeps sessions logged in with a removed password, so this proves
@@ -243,7 +251,11 @@ async def test_rotating_the_password_under_load_fails_no_command(
         credential_provider=provider,
         protocol=protocol,
         max_size=12,
-        max_lifetime=0.7,  # connections are replaced all the time: new ones ask the provider
+        # Connections are replaced all the time, so new ones ask the provider,
+        # except with auto-pipelining: its shared connections then stay in
+        # steady use, and must move by themselves.
+        max_lifetime=None if auto_pipeline else 0.7,
+        auto_pipeline=auto_pipeline,
         decode_responses=True,
     ) as client:
 
@@ -334,7 +346,7 @@ async def test_rotating_the_password_under_load_fails_no_command(
         created = client.pool.stats().created
     await provider.aclose()
     print(
-        f"\nrotate={rotate} protocol={protocol} rotations={rotations} connections={created} commands={done['commands']} "
+        f"\nrotate={rotate} protocol={protocol} auto_pipeline={auto_pipeline} rotations={rotations} connections={created} commands={done['commands']} "
         f"blocking={done['blocking']} transactions={done['transactions']} "
         f"messages={done['messages']}/{published} failed={len(failures)} "
         f"provider_calls={source.calls} refused_auth={refused}"
