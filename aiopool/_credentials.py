@@ -41,6 +41,7 @@ __all__ = [
     "Credentials",
     "RotatingCredentials",
     "Tracker",
+    "auth_command",
     "checker",
     "fetch",
     "provider_name",
@@ -217,6 +218,23 @@ class _Authenticated(Protocol):
     def abort(self, reason: str | None = None) -> None: ...
 
 
+def auth_command(tracker: Tracker) -> tuple[bytes, int] | None:
+    """The encoded ``AUTH`` with ``tracker``'s latest credentials and their generation.
+
+    ``None`` before any announcement. For a connection that re-AUTHs
+    in-stream (a RESP3 subscriber: ``tracker_for(provider).listen(pubsub)``
+    calls its ``_credentials_changed()``; it sends this, expects one reply,
+    and closes the connection on an error reply). The bytes hold the
+    password: write them, never show them.
+    """
+    latest = tracker.latest
+    if latest is None:
+        return None
+    username, password = latest
+    args = ("AUTH", username, password) if username else ("AUTH", password)
+    return encode_command(args), tracker.generation
+
+
 async def reauth(conn: _Authenticated, tracker: Tracker, timeout: float) -> BaseException | None:
     """``AUTH`` ``conn`` with ``tracker``'s latest credentials: None, or why it was closed.
 
@@ -225,14 +243,14 @@ async def reauth(conn: _Authenticated, tracker: Tracker, timeout: float) -> Base
     returned as ``AuthenticationError``; so are a timeout and a lost
     connection, already aborted. Cancellation aborts it and propagates.
     """
-    generation, latest = tracker.generation, tracker.latest
-    if latest is None:  # nothing announced: nothing to move to
-        conn.auth_generation = generation
+    command = auth_command(tracker)
+    if command is None:  # nothing announced: nothing to move to
+        conn.auth_generation = tracker.generation
         return None
-    username, password = latest
-    args = ("AUTH", username, password) if username else ("AUTH", password)
+    data, generation = command
+    username = tracker.latest[0] if tracker.latest else None
     try:
-        await conn.request(encode_command(args), _AUTH_NAME, timeout)
+        await conn.request(data, _AUTH_NAME, timeout)
     except ReplyError as exc:
         user = f"user {username!r}" if username else "the default user"
         reason = (
