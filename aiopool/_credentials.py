@@ -111,7 +111,9 @@ class Tracker:
 
     ``latest`` is the pair announced last (``None`` until one is); ``generation``
     counts announcements. Listeners (pools) are held weakly and told through
-    their ``_credentials_changed()``.
+    their ``_credentials_changed(loop)``, ``loop`` being the one the
+    announcement ran in (a pool of another loop does nothing then: its
+    connections re-AUTH when next handed out).
     """
 
     __slots__ = ("__weakref__", "_listeners", "generation", "latest", "name")
@@ -136,7 +138,7 @@ class Tracker:
         return f"<Tracker {self.name} generation={self.generation}>"
 
     def listen(self, listener: object) -> None:
-        """Tell ``listener._credentials_changed()`` of each announcement (held weakly)."""
+        """Tell ``listener._credentials_changed(loop)`` of each announcement (held weakly)."""
         self._listeners.add(listener)
 
     def announce(self, credentials: Credentials) -> None:
@@ -144,9 +146,13 @@ class Tracker:
         self.latest = _checked(self.name, credentials)
         self.generation += 1
         logger.info("%s announced new credentials (generation %d)", self.name, self.generation)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # announced outside a loop: connections move at their checkout
+            return
         for listener in list(self._listeners):
             try:
-                listener._credentials_changed()
+                listener._credentials_changed(loop)
             except Exception:  # one pool's failure must not keep the others stale
                 logger.exception("%r: telling %r of new credentials failed", self, listener)
 
@@ -223,7 +229,7 @@ def auth_command(tracker: Tracker) -> tuple[bytes, int] | None:
 
     ``None`` before any announcement. For a connection that re-AUTHs
     in-stream (a RESP3 subscriber: ``tracker_for(provider).listen(pubsub)``
-    calls its ``_credentials_changed()``; it sends this, expects one reply,
+    calls its ``_credentials_changed(loop)``; it sends this, expects one reply,
     and closes the connection on an error reply). The bytes hold the
     password: write them, never show them.
     """

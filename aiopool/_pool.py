@@ -482,14 +482,12 @@ class Pool:
             self._arm_reaper()
         self._start_refill()
 
-    def _credentials_changed(self) -> None:
-        """New credentials announced: idle connections re-AUTH now, as a keepalive round."""
-        idle = self._slots.idle
-        if self._closing or not idle or self._keepalive.task is not None:
-            return  # a round is running: the next reap or checkout moves the rest
-        due = list(idle)
-        idle.clear()  # the slots stay taken: they count as opening
-        self._keepalive.start(due)
+    def _credentials_changed(self, loop: asyncio.AbstractEventLoop) -> None:
+        """New credentials, announced in ``loop``: idle connections re-AUTH now (keepalive round)."""
+        idle = self._slots.idle  # if a round runs, the next reap or checkout moves them
+        if loop is self._loop and idle and not self._closing and self._keepalive.task is None:
+            self._keepalive.start(list(idle))
+            idle.clear()  # the slots stay taken: they count as opening
 
     def _kept_alive(self, conn: Connection, dead: BaseException | None) -> None:
         """A keepalive check answered: back to the pool (to a waiter first), or replaced."""

@@ -144,7 +144,7 @@ async def test_an_announcement_bumps_the_generation_and_tells_pools() -> None:
     tracker = tracker_for(creds)
     assert pool._auth is tracker
     told: list[int] = []
-    pool._credentials_changed = lambda: told.append(tracker.generation)  # type: ignore[method-assign]
+    pool._credentials_changed = lambda loop: told.append(tracker.generation)  # type: ignore[method-assign]
     await creds.get_credentials()
     assert tracker.generation == 0
     await creds.refresh()
