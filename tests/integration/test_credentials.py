@@ -519,3 +519,27 @@ async def test_the_cluster_client_rotates_on_every_node(redis_cluster: RedisClus
     finally:
         await provider.aclose()
         on_every_node("DELUSER", old, new)
+
+
+async def test_a_returned_connection_re_auths_at_the_next_reap_without_a_checkout(
+    acl_server: RedisServer, admin: Client
+) -> None:
+    await admin.execute("ACL", "SETUSER", "r0", *RULES, ">p0")
+    source = Source("r0", "p0")
+    provider = RotatingCredentials(source.fetch, refresh_every=3600)
+    async with Client.from_url(
+        plain_url(acl_server), credential_provider=provider, keepalive_interval=0.2
+    ) as client:
+        async with client.pool.acquire():  # borrowed across the rotation
+            await admin.execute("ACL", "SETUSER", "r1", *RULES, ">p1")
+            source.current = ("r1", "p1")
+            await provider.refresh()
+            assert await client_users(admin) == ["r0"]
+        acquired = client.pool.stats().acquired
+
+        async def moved() -> bool:
+            return await client_users(admin) == ["r1"]
+
+        await eventually(moved, "the returned connection to re-AUTH in a keepalive round")
+        assert client.pool.stats().acquired == acquired  # nobody checked it out
+    await provider.aclose()
