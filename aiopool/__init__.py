@@ -12,6 +12,7 @@ from ._cluster import ClusterClient
 from ._cluster_pipeline import ClusterPipeline
 from ._config import AutoPipelineOptions, ClusterOptions, ConnectionOptions, PoolOptions
 from ._connection import Connection, ConnectionState
+from ._credentials import CredentialProvider, RotatingCredentials
 from ._errors import (
     AskError,
     AuthenticationError,
@@ -79,6 +80,7 @@ __all__ = [
     "ConnectionLost",
     "ConnectionOptions",
     "ConnectionState",
+    "CredentialProvider",
     "CrossSlotError",
     "DataError",
     "DataTypeError",
@@ -110,6 +112,7 @@ __all__ = [
     "RedisTimeoutError",
     "ReplyError",
     "ResponseError",
+    "RotatingCredentials",
     "Script",
     "SessionCommandError",
     "TryAgainError",

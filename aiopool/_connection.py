@@ -43,6 +43,7 @@ import hiredis
 from . import _affinity as affinity
 from . import _handshake as handshake
 from ._config import ConnectionOptions
+from ._credentials import fetch as fetch_credentials
 from ._deadline import LazyTimer
 from ._errors import (
     AuthenticationError,
@@ -140,6 +141,7 @@ class Connection(asyncio.Protocol):
         "_want",
         "_write_paused",
         "address",
+        "auth_generation",
         "checked_at",
         "created_at",
         "id",
@@ -162,6 +164,7 @@ class Connection(asyncio.Protocol):
         # alive, by a command or a keepalive PING (health checks).
         self.created_at = self.last_used_at = self.checked_at = time.monotonic()
         self.state = READY
+        self.auth_generation = 0  # of the credential_provider's credentials it AUTHed with
         self._abort_reason: str | None = None
         self._loop = asyncio.get_running_loop()
         # The reply deadline (loop time) of the command in flight, enforced
@@ -220,7 +223,15 @@ class Connection(asyncio.Protocol):
         if timeout is None:
             timeout = options.connect_timeout
         address = options.address
+        generation, credentials = 0, None
+        if options.credential_provider is not None:  # asked first, within the same time
+            started = time.monotonic()
+            generation, credentials = await fetch_credentials(
+                options.credential_provider, address, timeout
+            )
+            timeout = None if timeout is None else max(timeout - time.monotonic() + started, 0)
         conn = cls(options)
+        conn.auth_generation = generation
         loop = conn._loop
         try:
             async with asyncio.timeout(timeout):
@@ -232,7 +243,7 @@ class Connection(asyncio.Protocol):
                         lambda: conn, options.host, options.port, ssl=ssl_context
                     )
                 conn._set_keepalive()
-                await conn._handshake()
+                await conn._handshake(credentials)
                 return conn
         except TimeoutError as exc:
             conn._abort_transport()
@@ -283,8 +294,8 @@ class Connection(asyncio.Protocol):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(1, seconds // 4))
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
 
-    async def _handshake(self) -> None:
-        steps = handshake.steps(self.options)
+    async def _handshake(self, credentials: tuple[str | None, str] | None) -> None:
+        steps = handshake.steps(self.options, credentials)
         self._owed += len(steps)
         self._transport.write(b"".join(encode_command(step) for step in steps))
         # Read every reply before judging any, so a failure leaves nothing owed.

@@ -44,6 +44,7 @@ LAYERS: dict[str, float] = {
     "_config": 2,
     "_handshake": 2.5,  # the connection's failures as typed errors; pure functions
     "_health": 2,
+    "_credentials": 2.5,  # credential providers, their generations, re-AUTH: no sockets
     "_opener": 3,
     "_connection": 3,
     "_pool": 4,
