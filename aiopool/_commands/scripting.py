@@ -72,7 +72,10 @@ def eval_(
     raises ``ValueError``. ``evalsha``, ``eval_ro``, ``fcall``... take the same.
 
     Prefer ``register_script()``, which sends the script only when the server
-    lacks it.
+    lacks it. The reply is the script's, as sent: under ``protocol=3`` what a
+    script returns as a RESP3 type (``{double=1.5}``, ``{map={...}}``, a map
+    from ``redis.setresp(3)``) arrives as one (``float``, ``dict``), where
+    RESP2 sends text and flat lists.
     """
     return ("EVAL", script, *_keys_and_args("eval", numkeys, keys_and_args, keys, args)), None
 
