@@ -65,6 +65,13 @@ class ConnectionOptions:
     ``readonly`` sends ``READONLY`` in the handshake, so a cluster replica
     serves reads (the cluster client sets it for ``read_from`` other than
     ``"primary"``; elsewhere it has no effect).
+    ``protocol`` is the RESP version spoken: 2 (the default) or 3, opened with
+    ``HELLO 3`` (credentials and ``client_name`` folded into it); typed
+    commands return the same values under both, ``execute()`` returns RESP3's
+    own types (dict, float, bool) under 3. A server that refuses ``HELLO``
+    (older than Redis 6) fails the connection with a clear error.
+    ``tracking`` turns on ``CLIENT TRACKING`` in the handshake (protocol 3
+    only; the client-side cache sets it, see ``CacheOptions``).
     """
 
     host: str = "127.0.0.1"
@@ -82,6 +89,8 @@ class ConnectionOptions:
     encoding: str = "utf-8"
     encoding_errors: str = "strict"
     readonly: bool = False
+    protocol: int = 2
+    tracking: bool = False
 
     def __post_init__(self) -> None:
         if self.path is None:
@@ -112,7 +121,13 @@ class ConnectionOptions:
         _check_timeout("connect_timeout", self.connect_timeout)
         _check_timeout("command_timeout", self.command_timeout)
         _check_timeout("tcp_keepalive", self.tcp_keepalive)
-        for flag in ("decode_responses", "readonly"):
+        if isinstance(self.protocol, bool) or self.protocol not in (2, 3):
+            raise ValueError(f"option protocol must be 2 or 3, got {self.protocol!r}")
+        if self.tracking is True and self.protocol != 3:
+            raise ValueError(
+                "option tracking needs protocol=3: invalidations arrive as RESP3 push frames"
+            )
+        for flag in ("decode_responses", "readonly", "tracking"):
             if not isinstance(getattr(self, flag), bool):
                 raise TypeError(f"option {flag} must be a bool, got {getattr(self, flag)!r}")
         try:
@@ -354,9 +369,9 @@ def mask_url(url: str) -> str:
 
 def _convert(name: str, raw: str, shown_url: str) -> object:
     try:
-        if name in ("decode_responses", "ssl", "readonly"):
+        if name in ("decode_responses", "ssl", "readonly", "tracking"):
             return _BOOL_WORDS[raw.lower()]
-        if name in ("db", "port", "min_size", "max_size", "retry_safe_commands"):
+        if name in ("db", "port", "min_size", "max_size", "retry_safe_commands", "protocol"):
             return int(raw)
         if name in _TIMEOUT_FIELDS:
             return None if raw.lower() == "none" else float(raw)

@@ -121,6 +121,7 @@ class Connection(asyncio.Protocol):
         "_inbox",
         "_loop",
         "_lost",
+        "_on_close",
         "_owed",
         "_parser",
         "_polled",
@@ -178,6 +179,7 @@ class Connection(asyncio.Protocol):
         # Why the connection can no longer be used (raised to its next reader).
         self._error: BaseException | None = None
         self._push_handler: Callable[[Any], None] | None = None
+        self._on_close: Callable[[Connection], None] | None = None
         self._read_paused = False
         self._unread = 0
         self._write_paused = False
@@ -486,9 +488,18 @@ class Connection(asyncio.Protocol):
         waiter = self._drain_waiter = self._loop.create_future()
         await waiter
 
-    def set_push_handler(self, handler: Callable[[Any], None] | None) -> None:
-        """Route RESP3 push frames to ``handler``; without one a push frame breaks the connection."""
+    def set_push_handler(
+        self,
+        handler: Callable[[Any], None] | None,
+        on_close: Callable[[Connection], None] | None = None,
+    ) -> None:
+        """Route RESP3 push frames to ``handler``; without one a push frame breaks the connection.
+
+        ``on_close(self)`` runs once, when the socket is gone (for whatever
+        reason): from then on no push frame can arrive, invalidations included.
+        """
         self._push_handler = handler
+        self._on_close = on_close
 
     def failure(self, exc: BaseException, name: str, timeout: object) -> BaseException:
         """Translate a low-level exception once, here; the connection is already aborted."""
@@ -570,6 +581,9 @@ class Connection(asyncio.Protocol):
         self._timer.cancel()
         if self._lost is not None and not self._lost.done():
             self._lost.set_result(None)
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            on_close(self)
 
     def pause_writing(self) -> None:
         """asyncio protocol callback: the write buffer passed 1 MiB; writers drain first."""

@@ -28,23 +28,37 @@ __all__ = ["is_maxclients", "maxclients_error", "refusal", "steps", "translate"]
 
 
 def steps(options: ConnectionOptions) -> list[tuple[Any, ...]]:
-    """The handshake's commands: AUTH, SELECT, CLIENT SETNAME, READONLY as set, then PING."""
+    """The handshake's commands, all written in one go.
+
+    Protocol 2: AUTH, SELECT, CLIENT SETNAME, READONLY as set, then PING.
+    Protocol 3: ``HELLO 3`` with AUTH and SETNAME folded in, SELECT,
+    READONLY and ``CLIENT TRACKING ON`` as set, then PING.
+    """
     found: list[tuple[Any, ...]] = []
-    if options.password is not None:
+    if options.protocol == 3:
+        hello: tuple[Any, ...] = ("HELLO", 3)
+        if options.password is not None:
+            hello += ("AUTH", options.username or "default", options.password)
+        if options.client_name:
+            hello += ("SETNAME", options.client_name)
+        found.append(hello)
+    elif options.password is not None:
         if options.username:
             found.append(("AUTH", options.username, options.password))
         else:
             found.append(("AUTH", options.password))
     if options.db:
         found.append(("SELECT", options.db))
-    if options.client_name:
+    if options.client_name and options.protocol == 2:
         found.append(("CLIENT", "SETNAME", options.client_name))
     if options.readonly:
         found.append(("READONLY",))
+    if options.tracking:
+        found.append(("CLIENT", "TRACKING", "ON"))
     # Always a PING, in the same write: a socket accepted by a proxy, a
     # backlog or a frozen server is not a Redis connection until something
-    # answers, and AUTH, SELECT and CLIENT SETNAME are allowed while the
-    # server loads its data, PING is not (its LOADING is retried).
+    # answers, and AUTH, HELLO, SELECT and CLIENT SETNAME are allowed while
+    # the server loads its data, PING is not (its LOADING is retried).
     found.append(("PING",))
     return found
 
@@ -68,7 +82,7 @@ def refusal(
     address: str, options: ConnectionOptions, step: tuple[Any, ...], reply: ReplyError
 ) -> RedisError:
     """The exception for an error reply to handshake ``step``, naming the option to fix."""
-    name = step[0] if step[0] != "CLIENT" else "CLIENT SETNAME"
+    name = step[0] if step[0] != "CLIENT" else f"CLIENT {step[1]}"
     if isinstance(reply, BusyLoadingError):
         return reply
     if is_maxclients(reply):
@@ -81,12 +95,27 @@ def refusal(
                 reply.code,
             )
         return type(reply)(f"{address} refused PING: {reply.message}", reply.code)
-    if name == "AUTH" or isinstance(reply, AuthenticationError):
+    if name == "HELLO" and not isinstance(reply, AuthenticationError):
+        return type(reply)(
+            f"{address} refused HELLO 3: {reply.message} (the server does not speak "
+            "RESP3, which needs Redis 6 or later; use protocol=2)",
+            reply.code,
+        )
+    if name in ("AUTH", "HELLO") or isinstance(reply, AuthenticationError):
         user = f"user {options.username!r}" if options.username else "the default user"
-        action = f"refused AUTH for {user}" if name == "AUTH" else f"requires a password ({name})"
+        if options.password is None:
+            action = f"requires a password ({name})"
+        else:
+            action = f"refused AUTH for {user}"
         return AuthenticationError(
             f"{address} {action}: {reply.message} "
             "(check the username and password options or the URL's credentials)",
+            reply.code,
+        )
+    if name == "CLIENT TRACKING":
+        return type(reply)(
+            f"{address} refused CLIENT TRACKING ON: {reply.message} (the client-side "
+            "cache needs it; turn the cache option off for this server)",
             reply.code,
         )
     if name == "READONLY":
@@ -95,7 +124,7 @@ def refusal(
             "for cluster replicas; turn it off for this server)",
             reply.code,
         )
-    option = "db" if name == "SELECT" else "client_name"
+    option = "db" if name == "SELECT" else "client_name"  # CLIENT SETNAME
     shown = options.db if name == "SELECT" else options.client_name
     return type(reply)(
         f"{address} refused {name} {shown}: {reply.message} (check the {option} option)",

@@ -250,7 +250,7 @@ _SESSION: Final[dict[str, str]] = {
     "monitor": "client.monitor()",
     "readonly": "a Client for the replica's address",
     "readwrite": "a Client for the primary's address",
-    "hello": "the username, password and client_name options (aiopool speaks RESP2)",
+    "hello": "the protocol, username, password and client_name options",
     "auth": "the username and password options, or credentials in the URL",
     "reset": "a new connection (the pool replaces broken ones by itself)",
     "quit": "client.aclose()",

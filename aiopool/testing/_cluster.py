@@ -19,7 +19,13 @@ from typing import Any
 
 import hiredis
 
-from ._server import RedisServer, RedisServerUnavailable, ServerBinary, _ChoosesBinary
+from ._server import (
+    RedisServer,
+    RedisServerUnavailable,
+    ServerBinary,
+    _ChoosesBinary,
+    url_query,
+)
 
 __all__ = ["ClusterReplyError", "RedisCluster"]
 
@@ -414,16 +420,16 @@ class RedisCluster(_ChoosesBinary):
 
     @property
     def urls(self) -> list[str]:
-        """``redis://127.0.0.1:<port>`` of every node, in ``nodes`` order."""
-        return [f"redis://127.0.0.1:{node.port}" for node in self._nodes]
+        """``redis://127.0.0.1:<port>`` of every node, in ``nodes`` order (plus ``url_query()``)."""
+        return [f"redis://127.0.0.1:{node.port}{url_query()}" for node in self._nodes]
 
     @property
     def startup_url(self) -> str:
-        """``redis://127.0.0.1:<port>`` of the first running master (asks the cluster)."""
+        """``redis://127.0.0.1:<port>`` of the first running master, plus ``url_query()``."""
         masters = self.masters()
         if not masters:
             raise LookupError("no running master answers")
-        return f"redis://127.0.0.1:{masters[0].port}"
+        return f"redis://127.0.0.1:{masters[0].port}{url_query()}"
 
     def node_id(self, node: RedisServer) -> str:
         """The node's cluster id (kept across ``restart()``)."""

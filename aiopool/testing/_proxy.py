@@ -12,6 +12,8 @@ from typing import Final, Literal, cast
 
 import hiredis
 
+from ._server import url_query
+
 __all__ = ["FaultProxy"]
 
 # Directions, named by where the data goes: requests read from the client go
@@ -342,8 +344,8 @@ class FaultProxy:
 
     @property
     def url(self) -> str:
-        """``redis://127.0.0.1:<port>/0``: the proxy's address as a URL for aiopool."""
-        return f"redis://{self.host}:{self.port}/0"
+        """``redis://127.0.0.1:<port>/0`` (plus ``url_query()``): the proxy as a URL for aiopool."""
+        return f"redis://{self.host}:{self.port}/0{url_query()}"
 
     @property
     def connections(self) -> int:

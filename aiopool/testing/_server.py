@@ -25,6 +25,7 @@ __all__ = [
 ]
 
 ENV_VAR = "AIOPOOL_REDIS_SERVER"
+PROTOCOL_ENV_VAR = "AIOPOOL_TEST_PROTOCOL"
 
 # The test extra installs it; aiopool itself never needs it (hiredis is the only runtime
 # dependency), so it is imported only when no other server was found.
@@ -61,6 +62,20 @@ class ServerBinary:
 
     def __str__(self) -> str:
         return f"{self.path} ({self.version}, from {self.source})"
+
+
+def url_query() -> str:
+    """``"?protocol=3"`` when ``AIOPOOL_TEST_PROTOCOL=3``, else ``""``: the kits' URLs end with it.
+
+    Set the variable to run a whole test suite over RESP3 without touching a
+    test; any value other than 2 or 3 is a ``ValueError`` naming it.
+    """
+    raw = os.environ.get(PROTOCOL_ENV_VAR, "").strip()
+    if raw in ("", "2"):
+        return ""
+    if raw == "3":
+        return "?protocol=3"
+    raise ValueError(f"{PROTOCOL_ENV_VAR} must be 2 or 3, got {raw!r}")
 
 
 def packaged_redis_server() -> str | None:
@@ -212,9 +227,9 @@ class RedisServer(_ChoosesBinary):
 
     @property
     def url(self) -> str:
-        """``redis://127.0.0.1:<port>/0``, with the password when one is set."""
+        """``redis://127.0.0.1:<port>/0``, with the password when one is set, plus ``url_query()``."""
         auth = f":{self._password}@" if self._password else ""
-        return f"redis://{auth}127.0.0.1:{self.port}/0"
+        return f"redis://{auth}127.0.0.1:{self.port}/0{url_query()}"
 
     def is_running(self) -> bool:
         """True while the process is alive (a paused one counts)."""
