@@ -525,3 +525,26 @@ class Cache:
             for k in entry.keys:
                 index.setdefault(k, set()).add(key)
         assert index == self._by_key, (index, self._by_key)
+
+
+def cache_option(value: object, protocol: object, where: str) -> CacheOptions | None:
+    """``cache=`` of ``from_url`` as ``CacheOptions`` (None: off); checks it against ``protocol``.
+
+    ``protocol`` is what the caller asked for (None: not given). Caching needs
+    RESP3: invalidations arrive as push frames.
+    """
+    if value is None or value is False:
+        return None
+    if value is True:
+        value = CacheOptions()
+    elif not isinstance(value, CacheOptions):
+        raise TypeError(
+            f"{where} option cache takes True, False, None or CacheOptions, "
+            f"got {type(value).__name__}"
+        )
+    if protocol is not None and protocol != 3:
+        raise ValueError(
+            f"{where} options cache and protocol={protocol!r} conflict: the cache needs "
+            "protocol=3 (invalidations arrive as RESP3 push frames); drop protocol or set it to 3"
+        )
+    return value
