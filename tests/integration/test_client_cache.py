@@ -410,3 +410,34 @@ async def test_cluster_caches_per_node_and_drops_a_node_cache_when_its_slot_move
 
 async def _cluster_reads(client: ClusterClient, name: str, value: bytes) -> bool:
     return bool(await client.get(name) == value)
+
+
+class _Seen:
+    def __init__(self) -> None:
+        self.commands: list[tuple[Any, ...]] = []
+
+    def command(self, args: tuple[Any, ...]) -> _Seen:
+        self.commands.append(args)
+        return self
+
+    def batch(self, name: str, size: int) -> _Seen:
+        return self
+
+    def end(self, error: BaseException | None) -> None:
+        pass
+
+
+async def test_an_observed_caching_client_still_caches_and_sees_hits(redis_url: str) -> None:
+    name = key()
+    async with cached(redis_url) as client:
+        seen = _Seen()
+        client._observe(seen)
+        await client.set(name, "v")
+        assert await client.get(name) == b"v"
+        assert await client.get(name) == b"v"
+        assert len(seen.commands) == 3
+        assert (stats(client).hits, stats(client).misses) == (1, 1)
+        client._observe(None)
+        assert await client.get(name) == b"v"
+        assert stats(client).hits == 2
+        assert type(client).__name__ == "_CachingClient"
