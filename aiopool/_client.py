@@ -325,6 +325,9 @@ class Client:
     async def _run(self, command: Command[T]) -> T:
         return await self._send(command[0], command[1])  # type: ignore[no-any-return]
 
+    def _wrote(self, commands: list[Command[Any]]) -> None:
+        """A pipeline of this client ran (or may have run) ``commands``; see ``_CachingClient``."""
+
     def bitfield(
         self, key: Key, default_overflow: str | None = None
     ) -> cmd.bits.BitFieldOperation[Coroutine[Any, Any, list[int | None]]]:
@@ -934,6 +937,13 @@ class _CachingClient(Client):
     def __repr__(self) -> str:
         return _cached_repr(self)
 
+    def _wrote(self, commands: list[Command[Any]]) -> None:
+        cache: Cache = self._cache  # type: ignore[assignment]
+        for args, _ in commands:
+            name = canonical_name(args)
+            if name not in READ_ONLY:
+                _written(cache, args, name)
+
     async def _send(
         self, args: tuple[Any, ...], transform: Callable[[Any], Any] | None = None
     ) -> Any:
@@ -969,6 +979,7 @@ class _ObservedCachingClient(_ObservedClient):
 
     __slots__ = ()
     _unobserved_send = _CachingClient._send
+    _wrote = _CachingClient._wrote
 
     def __repr__(self) -> str:
         return _cached_repr(self)

@@ -172,10 +172,15 @@ async def test_pipelines_bypass_the_cache_and_their_writes_invalidate(redis_url:
             pipe.get(name)
             assert await pipe.execute() == [b"old"]
         assert await calls(admin, "get") == 1  # the pipeline's GET reached the server
+        assert await client.get(name) == b"old"  # cached again
         async with client.pipeline() as pipe:
             pipe.set(name, "new")
             await pipe.execute()
-        await until(lambda: _reads(client, name, b"new"), "the transaction's invalidation")
+        assert await client.get(name) == b"new"  # dropped locally, at once
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.set(name, "newer").get(name)
+            await pipe.execute()
+        assert await client.get(name) == b"newer"
 
 
 async def _reads(client: Client, name: str, value: bytes) -> bool:
