@@ -160,9 +160,9 @@ class Client:
         on_push = cache.on_push
 
         def lost(conn: Connection) -> None:
-            # What the server tracked for this connection is gone with it; entries
-            # are not tagged with their connection, so everything goes.
-            cache.connection_lost()
+            # What the server tracked for this connection is gone with it: the
+            # entries it read go, and the untagged ones (auto-pipelined reads).
+            cache.connection_lost(id(conn))
 
         async def connector(timeout: float | None) -> Connection:
             conn = await Connection.open(tracked, timeout=timeout)
@@ -959,13 +959,16 @@ class _CachingClient(Client):
         reply = cache.lookup(key)
         if reply is Cache.MISSING:
             keys = tuple(key_bytes(k) for k in command_keys(args, name))
-            read = cache.begin(key, keys)
-            try:
-                reply = await Client._send(self, args, None)
-            except BaseException:
-                cache.abandon(read)
-                raise
-            cache.finish(read, reply)
+            if self._auto is None and self._pinned is None:
+                reply = await _miss(self.pool, cache, key, keys, args)
+            else:  # auto-pipelined: the connection is not known, the entry is untagged
+                read = cache.begin(key, keys)
+                try:
+                    reply = await Client._send(self, args, None)
+                except BaseException:
+                    cache.abandon(read)
+                    raise
+                cache.finish(read, reply)
         if transform is None:
             return reply
         try:
@@ -987,6 +990,33 @@ class _ObservedCachingClient(_ObservedClient):
 
 def _cached_repr(client: Client) -> str:
     return Client.__repr__(client).replace("<Client", f"<Client cache={client._cache!r}", 1)
+
+
+async def _miss(
+    pool: Pool, cache: Cache, key: bytes, keys: tuple[bytes, ...], args: tuple[Any, ...]
+) -> Any:
+    """``Client._send``'s plain path, with the entry tagged by the connection that read it.
+
+    Losing that connection then drops only what it read. A retried read
+    (on another connection) is returned but not stored.
+    """
+    conn = pool._take_ready()
+    if conn is None:
+        conn = await pool._acquire()
+    read = cache.begin(key, keys, id(conn))
+    try:
+        reply = await conn.request(key, args, True)
+    except (ConnectionFailure, OutcomeUnknown) as exc:
+        pool._release(conn)
+        cache.abandon(read)
+        return await _retry.resend(pool, exc, key, args)
+    except BaseException:
+        pool._release(conn)
+        cache.abandon(read)
+        raise
+    pool._release(conn)
+    cache.finish(read, reply)
+    return reply
 
 
 def _written(cache: Cache, args: tuple[Any, ...], name: str) -> None:

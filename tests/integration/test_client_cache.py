@@ -262,6 +262,27 @@ async def test_a_killed_tracking_connection_drops_what_it_read(redis_url: str) -
         assert await client.get(name) == b"new"
 
 
+async def test_a_killed_connection_drops_only_what_it_read(redis_url: str) -> None:
+    on_a, on_b = key(), key()
+    async with cached(redis_url, max_size=2) as client, Client.from_url(redis_url) as admin:
+        await admin.set(on_a, "a")
+        await admin.set(on_b, "b")
+        async with client.pool.acquire() as conn_b:  # held: the read goes out on the other
+            assert await client.get(on_a) == b"a"
+        async with client.pool.acquire() as conn_a:
+            a_id = await conn_a.execute("CLIENT", "ID")
+            assert await client.get(on_b) == b"b"
+        del conn_b
+        flushes = stats(client).flushes
+        await admin.execute("CLIENT", "KILL", "ID", a_id)
+        await admin.set(on_a, "a2")
+        await until(lambda: stats(client).flushes > flushes, "the client noticing the kill")
+        hits = stats(client).hits
+        assert await client.get(on_b) == b"b"  # read on the surviving connection: kept
+        assert stats(client).hits == hits + 1
+        assert await client.get(on_a) == b"a2"
+
+
 @pytest.mark.parametrize("fault", ["reset", "blackhole"])
 async def test_an_old_value_is_never_served_after_a_reset_or_after_ttl(
     redis_url: str, fault_proxy: FaultProxy, fault: str
