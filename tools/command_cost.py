@@ -9,6 +9,8 @@ noisy machine where timings do not:
     ... python tools/command_cost.py bare 10000
     ... python tools/command_cost.py auto 10000         # auto_pipeline=True
     ... python tools/command_cost.py otel 10000         # aiopool.otel.instrument()ed
+    ... python tools/command_cost.py resp3 10000        # protocol=3
+    ... python tools/command_cost.py cached 10000       # cache=True: every GET misses
 
 (instructions(N) - instructions(0)) / (2 * N) is the cost per command; the
 ratio of aiopool's to bare's is the client's CPU overhead per command. The
@@ -36,7 +38,10 @@ async def run(mode: str, count: int, url: str) -> None:
             await conn.set("k", value)
             await conn.get("k")
         return
-    async with Client.from_url(url, max_size=3, auto_pipeline=mode == "auto") as client:
+    options: dict[str, object] = {"protocol": 3} if mode == "resp3" else {}
+    if mode == "cached":  # each SET drops the entry: the cache's cost on its worst path
+        options["cache"] = True
+    async with Client.from_url(url, max_size=3, auto_pipeline=mode == "auto", **options) as client:
         if mode == "otel":  # metrics to an in-memory reader, as an SDK app would record them
             from opentelemetry.sdk.metrics import MeterProvider
             from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -55,8 +60,8 @@ def port(url: str) -> int:
 
 
 def main(mode: str, count: int) -> None:
-    if mode not in ("aiopool", "auto", "bare", "otel"):
-        raise SystemExit(f"mode is aiopool, auto, bare or otel, not {mode!r}")
+    if mode not in ("aiopool", "auto", "bare", "otel", "resp3", "cached"):
+        raise SystemExit(f"mode is aiopool, auto, bare, otel, resp3 or cached, not {mode!r}")
     with RedisServer() as server:
         asyncio.run(run(mode, count, server.url))
 
