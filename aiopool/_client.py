@@ -959,6 +959,8 @@ class _CachingClient(Client):
         reply = cache.lookup(key)
         if reply is Cache.MISSING:
             keys = tuple(key_bytes(k) for k in command_keys(args, name))
+            if not keys:  # malformed (the server will say so): nothing could invalidate it
+                return await Client._send(self, args, transform)
             if self._auto is None and self._pinned is None:
                 reply = await _miss(self.pool, cache, key, keys, args)
             else:  # auto-pipelined: the connection is not known, the entry is untagged

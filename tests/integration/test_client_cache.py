@@ -151,6 +151,14 @@ async def test_a_reply_mutated_by_its_caller_does_not_change_the_cache(redis_url
         assert await client.lrange(name, 0, -1) == [b"a", b"b"]
 
 
+async def test_a_cacheable_command_without_keys_is_not_cached(redis_url: str) -> None:
+    async with cached(redis_url) as client:
+        for _ in range(2):
+            with pytest.raises(RedisError):
+                await client.execute("MGET")
+        assert (stats(client).entries, stats(client).misses) == (0, 2)
+
+
 async def test_this_clients_own_write_is_read_back_at_once(redis_url: str) -> None:
     name = key()
     async with cached(redis_url) as client:
