@@ -13,6 +13,7 @@ from ._cluster import ClusterClient
 from ._cluster_pipeline import ClusterPipeline
 from ._config import AutoPipelineOptions, ClusterOptions, ConnectionOptions, PoolOptions
 from ._connection import Connection, ConnectionState
+from ._credentials import CredentialProvider, RotatingCredentials
 from ._errors import (
     AskError,
     AuthenticationError,
@@ -31,6 +32,7 @@ from ._errors import (
     LockError,
     LockNotOwnedError,
     MasterDownError,
+    MasterNotFoundError,
     MovedError,
     NoScriptError,
     OutcomeUnknown,
@@ -81,6 +83,7 @@ __all__ = [
     "ConnectionLost",
     "ConnectionOptions",
     "ConnectionState",
+    "CredentialProvider",
     "CrossSlotError",
     "DataError",
     "DataTypeError",
@@ -90,6 +93,7 @@ __all__ = [
     "LockError",
     "LockNotOwnedError",
     "MasterDownError",
+    "MasterNotFoundError",
     "Message",
     "Monitor",
     "MovedError",
@@ -111,6 +115,7 @@ __all__ = [
     "RedisTimeoutError",
     "ReplyError",
     "ResponseError",
+    "RotatingCredentials",
     "Script",
     "SessionCommandError",
     "TryAgainError",

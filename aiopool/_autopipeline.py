@@ -183,8 +183,9 @@ class _Shared:
         self._owner._commands += len(live)
         if timeout is not None:
             self._timer.arm(deadline)
-        if now >= self._expires_at:
-            # max_lifetime: a connection in steady use never goes back by itself.
+        if now >= self._expires_at or conn.auth_generation != self._owner._pool._auth.generation:
+            # max_lifetime, or new credentials (it re-AUTHs in the pool): a
+            # connection in steady use never goes back by itself.
             self._retire(check=False)
         if conn.write_backlog() > _DRAIN_ABOVE:
             self._draining = self._loop.create_task(self._drain(conn))

@@ -10,7 +10,7 @@ from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from . import _commands as cmd
-from . import _retry
+from . import _retry, _sentinel
 from ._autopipeline import AutoPipeliner, AutoPipelineStats
 from ._cache import CACHEABLE, FLUSHING, Cache, CacheOptions, CacheStats, cache_option, key_bytes
 from ._command_table import READ_ONLY
@@ -132,10 +132,23 @@ class Client:
         ``CacheOptions``; it needs ``protocol=3``, the default with ``cache``).
         Nothing is connected until first use (or ``async with``). A
         bad URL raises ``ValueError``; an unknown option ``TypeError``.
+
+        ``redis+sentinel://[user:password@]host:port[,host:port...]/service[/db]``
+        names Sentinels instead: the pool always talks to the current primary
+        of ``service`` (``read_from="replicas"``: a healthy replica), with
+        ``sentinel_username``, ``sentinel_password`` and ``sentinel_timeout``
+        for the sentinels themselves (docs/guide/sentinel.md).
         """
         auto = {k: options.pop(k) for k in list(options) if k in AUTO_PIPELINE_FIELDS}
         where = "Client.from_url()"
         cache = cache_option(options.pop("cache", None), options.get("protocol"), where)
+        if url.startswith(f"{_sentinel.SCHEME}:"):
+            if cache is not None:
+                raise ValueError(
+                    f"{where} option cache is not available with {_sentinel.SCHEME}:// URLs yet"
+                )
+            sentinel_pool = _sentinel.pool_from_url(url, dict(options), where=where)
+            return cls(sentinel_pool, AutoPipelineOptions(**auto))  # type: ignore[arg-type]
         connection, pool = options_from_url(url, dict(options), where=where)
         auto_options = AutoPipelineOptions(**auto)  # type: ignore[arg-type]
         if cache is None:
@@ -527,6 +540,7 @@ class Client:
             self.pool.options,
             max_messages=max_messages,
             ignore_subscribe_messages=ignore_subscribe_messages,
+            connect=self._pinned_connector(),
         )
         self._pubsubs.add(pubsub)
         return pubsub
@@ -540,9 +554,14 @@ class Client:
         ``client_port``, ``client_type``, ``command``). See ``Monitor`` for
         cancellation and timeouts.
         """
-        monitor = Monitor(self.pool.connection_options)
+        monitor = Monitor(self.pool.connection_options, self._pinned_connector())
         self._monitors.add(monitor)
         return monitor
+
+    def _pinned_connector(self) -> Callable[[], Awaitable[Connection]] | None:
+        """How a connection of its own (pub/sub, MONITOR) is opened: None for the default."""
+        pool = self.pool
+        return pool.open_pinned if isinstance(pool, _sentinel.SentinelPool) else None
 
     lock = _lock
 

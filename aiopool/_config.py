@@ -47,6 +47,21 @@ def _check_int(name: str, value: object, *, minimum: int) -> None:
         raise ValueError(f"option {name} must be an integer >= {minimum}, got {value!r}")
 
 
+def _check_provider(provider: object, username: str | None, password: str | None) -> None:
+    if not callable(getattr(provider, "get_credentials", None)):
+        raise TypeError(
+            "option credential_provider must have an async get_credentials() method, "
+            f"got {type(provider).__name__}"
+        )
+    for name, value in (("password", password), ("username", username)):
+        if value is not None:
+            raise ValueError(
+                f"options credential_provider and {name} cannot be used together: the "
+                "provider's get_credentials() gives both username and password (drop the "
+                f"{name} option, or the credentials in the URL)"
+            )
+
+
 @dataclass(frozen=True, slots=True)
 class ConnectionOptions:
     """How to open and use one connection.
@@ -72,6 +87,11 @@ class ConnectionOptions:
     (older than Redis 6) fails the connection with a clear error.
     ``tracking`` turns on ``CLIENT TRACKING`` in the handshake (protocol 3
     only; the client-side cache sets it, see ``CacheOptions``).
+    ``credential_provider`` replaces ``username``/``password`` with an object
+    whose ``async get_credentials()`` returns ``(username or None, password)``,
+    asked for every new connection; one that also announces new credentials
+    makes open connections re-authenticate (see ``aiopool.CredentialProvider``
+    and ``aiopool.RotatingCredentials``). It is left out of ``repr``.
     """
 
     host: str = "127.0.0.1"
@@ -91,6 +111,7 @@ class ConnectionOptions:
     readonly: bool = False
     protocol: int = 2
     tracking: bool = False
+    credential_provider: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.path is None:
@@ -118,6 +139,8 @@ class ConnectionOptions:
             )
         if not isinstance(self.ssl, bool | _ssl.SSLContext):
             raise TypeError(f"option ssl must be a bool or an ssl.SSLContext, got {self.ssl!r}")
+        if self.credential_provider is not None:
+            _check_provider(self.credential_provider, self.username, self.password)
         _check_timeout("connect_timeout", self.connect_timeout)
         _check_timeout("command_timeout", self.command_timeout)
         _check_timeout("tcp_keepalive", self.tcp_keepalive)
@@ -348,6 +371,7 @@ def _unknown_option(name: str, where: str) -> TypeError:
     return TypeError(f"unknown option {name!r} for {where}{suggestion}")
 
 
+_NOT_IN_QUERY = frozenset({"host", "port", "path", "credential_provider"})
 _SECRET_QUERY = re.compile(r"([?&](?:password|pass)=)[^&#]*", re.IGNORECASE)
 
 
@@ -433,7 +457,7 @@ def options_from_url(
         values["password"] = unquote(parts.password)
     for name, raw in parse_qsl(parts.query, keep_blank_values=True):
         key = "client_name" if name == "name" else ALIASES.get(name, name)
-        if key not in _CONNECTION_FIELDS | _POOL_FIELDS or key in ("host", "port", "path"):
+        if key not in _CONNECTION_FIELDS | _POOL_FIELDS or key in _NOT_IN_QUERY:
             raise ValueError(f"invalid Redis URL {shown!r}: unknown query parameter {name!r}")
         values[key] = _convert(key, raw, shown)
     options = _resolve_aliases(options, where=where)

@@ -7,6 +7,9 @@ nobody is owed (a late reply, a misbehaving proxy, an unexpected RESP3 push)
 breaks the connection at once, whatever its state, so it is never handed to
 the next caller as theirs. Owed replies wait in an inbox for the one task
 reading them (a command, a pipeline, or the reader of a shared connection).
+RESP3 push frames go, on a subscribed connection, to the inbox with the
+replies (the pub/sub reader tells them apart), else to the push handler if
+one is set; anywhere else a push is owed to nobody.
 
 Every command runs as ``mark busy -> write -> read -> mark ready``. Any
 exception between the write and the complete reply, cancellation included,
@@ -40,6 +43,7 @@ import hiredis
 from . import _affinity as affinity
 from . import _handshake as handshake
 from ._config import ConnectionOptions
+from ._credentials import fetch as fetch_credentials
 from ._deadline import LazyTimer
 from ._errors import (
     AuthenticationError,
@@ -137,6 +141,7 @@ class Connection(asyncio.Protocol):
         "_want",
         "_write_paused",
         "address",
+        "auth_generation",
         "checked_at",
         "created_at",
         "id",
@@ -159,6 +164,7 @@ class Connection(asyncio.Protocol):
         # alive, by a command or a keepalive PING (health checks).
         self.created_at = self.last_used_at = self.checked_at = time.monotonic()
         self.state = READY
+        self.auth_generation = 0  # of the credential_provider's credentials it AUTHed with
         self._abort_reason: str | None = None
         self._loop = asyncio.get_running_loop()
         # The reply deadline (loop time) of the command in flight, enforced
@@ -217,7 +223,15 @@ class Connection(asyncio.Protocol):
         if timeout is None:
             timeout = options.connect_timeout
         address = options.address
+        generation, credentials = 0, None
+        if options.credential_provider is not None:  # asked first, within the same time
+            started = time.monotonic()
+            generation, credentials = await fetch_credentials(
+                options.credential_provider, address, timeout
+            )
+            timeout = None if timeout is None else max(timeout - time.monotonic() + started, 0)
         conn = cls(options)
+        conn.auth_generation = generation
         loop = conn._loop
         try:
             async with asyncio.timeout(timeout):
@@ -229,7 +243,7 @@ class Connection(asyncio.Protocol):
                         lambda: conn, options.host, options.port, ssl=ssl_context
                     )
                 conn._set_keepalive()
-                await conn._handshake()
+                await conn._handshake(credentials)
                 return conn
         except TimeoutError as exc:
             conn._abort_transport()
@@ -280,8 +294,8 @@ class Connection(asyncio.Protocol):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(1, seconds // 4))
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
 
-    async def _handshake(self) -> None:
-        steps = handshake.steps(self.options)
+    async def _handshake(self, credentials: tuple[str | None, str] | None) -> None:
+        steps = handshake.steps(self.options, credentials)
         self._owed += len(steps)
         self._transport.write(b"".join(encode_command(step) for step in steps))
         # Read every reply before judging any, so a failure leaves nothing owed.
@@ -426,7 +440,10 @@ class Connection(asyncio.Protocol):
         """Hand the connection to one reader that sends with ``send()`` and reads with ``receive()``.
 
         Shared by auto-pipelining, each ``send()`` says how many replies it is
-        owed. ``subscribed`` (pub/sub) owes replies without asking: messages.
+        owed. ``subscribed`` (pub/sub) owes replies without asking: messages,
+        and under RESP3 every push frame, which then comes through
+        ``receive()`` in order with the replies (a ``hiredis.PushNotification``,
+        so the reader tells them apart), even if a push handler is set.
         Direct commands raise ``RuntimeError`` from now on.
         """
         if self.state != READY:
@@ -495,6 +512,9 @@ class Connection(asyncio.Protocol):
     ) -> None:
         """Route RESP3 push frames to ``handler``; without one a push frame breaks the connection.
 
+        Not while subscribed (``start_stream(subscribed=True)``): the reader
+        then takes every push frame, invalidations included.
+
         ``on_close(self)`` runs once, when the socket is gone (for whatever
         reason): from then on no push frame can arrive, invalidations included.
         """
@@ -533,10 +553,13 @@ class Connection(asyncio.Protocol):
             reply = parser.gets()
             while reply is not NOT_ENOUGH:
                 if type(reply) is _PUSH:
-                    if self._push_handler is None:
+                    if self._owed == math.inf:  # subscribed: the reader sorts them
+                        inbox.append(reply)
+                    elif self._push_handler is not None:
+                        self._push_handler(reply)
+                    else:
                         self._unsolicited("a RESP3 push frame nobody handles", start=start)
                         return
-                    self._push_handler(reply)
                 elif self._owed:
                     self._owed -= 1
                     inbox.append(reply)

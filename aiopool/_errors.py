@@ -32,6 +32,7 @@ __all__ = [
     "LockError",
     "LockNotOwnedError",
     "MasterDownError",
+    "MasterNotFoundError",
     "MovedError",
     "NoScriptError",
     "OutOfMemoryError",
@@ -286,6 +287,15 @@ class ConnectError(ConnectionFailure):
     Raised after the pool's reconnect attempts (with backoff) ran out of the
     caller's time (``acquire_timeout``). The message gives the address, the
     number of attempts and the last underlying error.
+    """
+
+
+class MasterNotFoundError(ConnectError):
+    """No sentinel named a primary for the service (``redis+sentinel://``).
+
+    Each sentinel was refused, unreachable, timed out or did not know the
+    service name; the message names every sentinel asked and what each did
+    (never a password). Nothing was sent to a Redis server. redis-py's name.
     """
 
 

@@ -27,26 +27,31 @@ from ._errors import (
 __all__ = ["is_maxclients", "maxclients_error", "refusal", "steps", "translate"]
 
 
-def steps(options: ConnectionOptions) -> list[tuple[Any, ...]]:
+def steps(
+    options: ConnectionOptions, credentials: tuple[str | None, str] | None = None
+) -> list[tuple[Any, ...]]:
     """The handshake's commands, all written in one go.
+
+    ``credentials`` (from a ``credential_provider``) replace the options'.
 
     Protocol 2: AUTH, SELECT, CLIENT SETNAME, READONLY as set, then PING.
     Protocol 3: ``HELLO 3`` with AUTH and SETNAME folded in, SELECT,
     READONLY and ``CLIENT TRACKING ON`` as set, then PING.
     """
     found: list[tuple[Any, ...]] = []
+    username, password = credentials or (options.username, options.password)
     if options.protocol == 3:
         hello: tuple[Any, ...] = ("HELLO", 3)
-        if options.password is not None:
-            hello += ("AUTH", options.username or "default", options.password)
+        if password is not None:
+            hello += ("AUTH", username or "default", password)
         if options.client_name:
             hello += ("SETNAME", options.client_name)
         found.append(hello)
-    elif options.password is not None:
-        if options.username:
-            found.append(("AUTH", options.username, options.password))
+    elif password is not None:
+        if username:
+            found.append(("AUTH", username, password))
         else:
-            found.append(("AUTH", options.password))
+            found.append(("AUTH", password))
     if options.db:
         found.append(("SELECT", options.db))
     if options.client_name and options.protocol == 2:
@@ -99,6 +104,15 @@ def refusal(
         return type(reply)(
             f"{address} refused HELLO 3: {reply.message} (the server does not speak "
             "RESP3, which needs Redis 6 or later; use protocol=2)",
+            reply.code,
+        )
+    provider = options.credential_provider
+    if provider is not None and (
+        name in ("AUTH", "HELLO") or isinstance(reply, AuthenticationError)
+    ):
+        return AuthenticationError(
+            f"{address} refused the credentials of credential_provider "
+            f"{type(provider).__qualname__}: {reply.message}",
             reply.code,
         )
     if name in ("AUTH", "HELLO") or isinstance(reply, AuthenticationError):

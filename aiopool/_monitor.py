@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Any, Final
 
@@ -104,10 +104,16 @@ class Monitor:
     MONITOR itself costs the server: use it for debugging, not in production.
     """
 
-    __slots__ = ("__weakref__", "_closed", "_conn", "_lines", "connection_options")
+    __slots__ = ("__weakref__", "_closed", "_conn", "_connect", "_lines", "connection_options")
 
-    def __init__(self, connection: ConnectionOptions) -> None:
+    def __init__(
+        self,
+        connection: ConnectionOptions,
+        connect: Callable[[], Awaitable[Connection]] | None = None,
+    ) -> None:
         self.connection_options = connection
+        # How its connection is opened: a Sentinel client asks the sentinels.
+        self._connect = connect or (lambda: Connection.open(self.connection_options))
         self._conn: Connection | None = None
         self._lines: collections.deque[Any] = collections.deque()
         self._closed = False
@@ -138,7 +144,7 @@ class Monitor:
         if self._conn is not None:
             return self._conn
         options = self.connection_options
-        conn = await Connection.open(options)
+        conn = await self._connect()
         try:
             conn.start_stream(subscribed=True)  # every reply from now on is a monitor line
             if not conn.send(_MONITOR, 1):

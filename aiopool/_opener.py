@@ -116,11 +116,15 @@ class Opener(Generic[C]):
                 return conn
 
     def _gave_up(self, attempts: int, started: float, cause: RedisError) -> ConnectError:
-        error = ConnectError(
-            f"could not connect to {self.target.address} after {attempts} "
+        # A connector's own kind of ConnectError (MasterNotFoundError) keeps its type.
+        kind = type(cause) if isinstance(cause, ConnectError) else ConnectError
+        # The address that failed: a connector may dial another than the target's.
+        address = cause.address if isinstance(cause, ConnectError) else self.target.address
+        error = kind(
+            f"could not connect to {address or self.target.address} after {attempts} "
             f"attempt(s) in {time.monotonic() - started:.2f}s "
             f"(acquire_timeout={self.options.acquire_timeout}s); last error: {cause}",
-            self.target.address,
+            address or self.target.address,
         )
         error.__cause__ = cause
         return error

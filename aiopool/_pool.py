@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Final
 
 from . import _affinity as affinity
+from . import _credentials as credentials
 from ._config import ConnectionOptions, PoolOptions, options_from_url, split_options
 from ._connection import Connection
 from ._errors import ConnectError, PoolClosed, PoolTimeout, ReplyError
@@ -25,7 +26,7 @@ from ._health import Checker, Keepalive, check, ping
 from ._holds import Holds
 from ._observe import PoolObserver
 from ._opener import Opener
-from ._stats import PoolStats
+from ._stats import PoolStats, timeout_message
 from ._waitline import Slots
 
 __all__ = ["Pool"]
@@ -105,7 +106,10 @@ class Pool:
                 return await Connection.open(target, timeout=timeout)
 
         self._opener = Opener(connector, self.connection_options, opts)
-        self._check = checker
+        # A connection behind its provider's credentials re-AUTHs as its health check.
+        self._auth = credentials.tracker_for(self.connection_options.credential_provider)
+        self._auth.listen(self)
+        self._check = credentials.checker(checker, self._auth)
         self._observer: PoolObserver | None = None  # see _observe()
         # The cluster client turns this off: a node that refuses may have been
         # failed over, and the cluster retries after a topology refresh instead.
@@ -317,6 +321,7 @@ class Pool:
         if (
             now - conn.checked_at < self._check_after
             and now - conn.created_at < self._max_lifetime
+            and conn.auth_generation == self._auth.generation
             and conn.check_out()
         ):
             self._acquired += 1
@@ -377,18 +382,9 @@ class Pool:
     def _timeout_error(self) -> PoolTimeout:
         """The error of a waiter still in line at its deadline (called by its line's timer)."""
         self._timeouts += 1
-        stats = self.stats()
-        detail = ""
-        if self._in_use:
-            detail = f", held by (oldest first) {self._in_use.holders()}"
-        if stats.opening:
-            detail += f", {stats.opening} being opened"
-        return PoolTimeout(
-            f"no connection to {self.connection_options.address} became free within "
-            f"acquire_timeout={self.options.acquire_timeout}s: {stats.in_use} of "
-            f"max_size={stats.max_size} in use{detail}; {stats.waiting - 1} other task(s) "
-            "waiting. Raise max_size or acquire_timeout, or hold connections for less time"
-        )
+        held = self._in_use.holders() if self._in_use else ""
+        address, limit = self.connection_options.address, self.options.acquire_timeout
+        return PoolTimeout(timeout_message(self.stats(), address, limit, held))
 
     async def _prepare(self, conn: Connection | None, deadline: float | None) -> Connection:
         """Validate an idle connection, or open a new one, in a slot already taken."""
@@ -476,7 +472,8 @@ class Pool:
                 self._discard(conn)
         keepalive = opts.keepalive_interval
         if keepalive is not None and self._keepalive.task is None:
-            due = [conn for conn in idle if now - conn.checked_at >= keepalive]
+            behind = self._auth.generation
+            due = [c for c in idle if now - c.checked_at >= keepalive or c.auth_generation < behind]
             if due:
                 for conn in due:
                     idle.remove(conn)  # the slot stays taken: it counts as opening
@@ -484,6 +481,13 @@ class Pool:
         if idle or self._keepalive.checking:
             self._arm_reaper()
         self._start_refill()
+
+    def _credentials_changed(self, loop: asyncio.AbstractEventLoop) -> None:
+        """New credentials, announced in ``loop``: idle connections re-AUTH now (keepalive round)."""
+        idle = self._slots.idle  # if a round runs, the next reap or checkout moves them
+        if loop is self._loop and idle and not self._closing and self._keepalive.task is None:
+            self._keepalive.start(list(idle))
+            idle.clear()  # the slots stay taken: they count as opening
 
     def _kept_alive(self, conn: Connection, dead: BaseException | None) -> None:
         """A keepalive check answered: back to the pool (to a waiter first), or replaced."""

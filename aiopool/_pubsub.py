@@ -6,6 +6,11 @@ bounded buffer that ``get_message()``/``listen()`` drain. When the connection
 drops, the reader reconnects with backoff, subscribes again to everything the
 user asked for, and puts a ``disconnected`` and then a ``reconnected`` message
 in the buffer, so a gap is never silent.
+
+Under RESP3 messages and confirmations are push frames, which the subscribed
+connection puts in its inbox in order with the replies (a PING's, an error):
+the reader tells them apart by type, and the user sees the same ``Message``s
+under both protocols. An ``invalidate`` push (tracking on) is dropped.
 """
 
 from __future__ import annotations
@@ -13,15 +18,24 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final
 
+import hiredis
+
 from . import _affinity as affinity
 from ._config import ConnectionOptions, PoolOptions
 from ._connection import Connection
-from ._errors import CommandTimeout, ConnectionFailure, ProtocolError, ReplyError
+from ._credentials import auth_command, tracker_for
+from ._errors import (
+    AuthenticationError,
+    CommandTimeout,
+    ConnectionFailure,
+    ProtocolError,
+    ReplyError,
+)
 from ._protocol import encode_command
 from ._retry import backoff
 
@@ -42,6 +56,8 @@ _UNSUBSCRIBE: Final = {
 }
 _CONFIRMATIONS: Final = frozenset(c for pair in _KINDS.values() for c in pair)
 _PING: Final = encode_command(("PING",))
+# hiredis >= 3.2 returns RESP3 push frames (messages, confirmations) as this.
+_PUSH: Final[type | None] = getattr(hiredis, "PushNotification", None)
 # What a lost or broken connection raises while reading or reconnecting.
 _EXPECTED: Final = (OSError, EOFError, TimeoutError, ConnectionFailure, ProtocolError, ValueError)
 
@@ -124,6 +140,17 @@ class PubSub:
     ``ignore_subscribe_messages=False`` they are buffered as messages too, as
     redis-py's default has them (including those of the resubscription after
     a reconnect, between the gap markers).
+
+    Under ``protocol=3`` messages and confirmations arrive as push frames
+    and come out as the same ``Message``s as under protocol 2. An
+    invalidation push (a client with ``tracking=True``; only a flush's can
+    reach a connection that reads no keys) is dropped, never a message.
+
+    With a ``credential_provider`` that announces new credentials, a RESP3
+    subscriber sends ``AUTH`` in its stream and keeps its subscriptions (a
+    refused one closes the connection: the reconnect asks the provider
+    anew, between gap markers). A RESP2 subscriber cannot run ``AUTH``: it
+    keeps its session, and its next connection asks the provider.
     """
 
     def __init__(
@@ -133,7 +160,10 @@ class PubSub:
         *,
         max_messages: int = 10_000,
         ignore_subscribe_messages: bool = True,
+        connect: Callable[[], Awaitable[Connection]] | None = None,
     ) -> None:
+        # How its connection is opened: a Sentinel client asks the sentinels.
+        self._connect = connect or (lambda: Connection.open(self.connection_options))
         if isinstance(max_messages, bool) or not isinstance(max_messages, int) or max_messages < 1:
             raise ValueError(f"max_messages must be a positive int, got {max_messages!r}")
         if not isinstance(ignore_subscribe_messages, bool):
@@ -164,6 +194,9 @@ class PubSub:
         self._reader: asyncio.Task[None] | None = None
         self._closed = False
         self._connecting: asyncio.Lock | None = None
+        self._auths = 0  # in-stream AUTHs (RESP3) not yet answered
+        if connection.credential_provider is not None:
+            tracker_for(connection.credential_provider).listen(self)
 
     def __repr__(self) -> str:
         counts = " ".join(
@@ -405,7 +438,7 @@ class PubSub:
         async with self._connecting:
             if self._reader is not None and not self._reader.done():
                 return
-            conn = await Connection.open(self.connection_options)
+            conn = await self._connect()
             if self._closed:
                 conn.abort()
                 raise RuntimeError(f"{self!r} was closed while connecting")
@@ -423,7 +456,7 @@ class PubSub:
                     if not self.is_subscribed():
                         self._idle()
                         return  # nothing to come back for; the next subscribe reconnects
-                    conn = await Connection.open(self.connection_options)
+                    conn = await self._connect()
                     conn.start_stream(subscribed=True)
                     self._conn = conn
                     self._resubscribe()
@@ -464,7 +497,19 @@ class PubSub:
             self._buffer.append(Message("reconnected"))
             self._readable.set()
 
+    def _credentials_changed(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The provider announced new credentials: a RESP3 subscriber re-AUTHs in its stream."""
+        conn, reader = self._conn, self._reader
+        if conn is None or reader is None or reader.get_loop() is not loop:
+            return
+        if self.connection_options.protocol != 3 or conn.is_closed():
+            return  # RESP2: no AUTH while subscribed; the next connection asks the provider
+        auth = auth_command(tracker_for(self.connection_options.credential_provider))
+        if auth is not None and conn.send(auth[0], 0):
+            self._auths += 1
+
     def _dropped(self) -> None:
+        self._auths = 0
         # Unanswered subscriptions wait for the resubscription; unanswered
         # unsubscriptions are done: the new connection will not have them.
         for sent in self._sent:
@@ -490,6 +535,7 @@ class PubSub:
         limit = self.connection_options.command_timeout
         pinged = False  # a PING is out and nothing arrived since
         pongs = 0  # PING replies owed
+        resp3 = self.connection_options.protocol == 3
         replies: list[Any] = []
         while True:
             # Owed confirmations should come within command_timeout, and
@@ -510,10 +556,24 @@ class PubSub:
                 continue
             pinged = False
             for reply in replies:
-                if pongs and (
+                if type(reply) is _PUSH:
+                    await self._dispatch(reply)  # RESP3: messages and confirmations
+                elif self._auths and (reply in (b"OK", "OK") or _is_auth_error(reply)):
+                    self._auths -= 1
+                    if isinstance(reply, ReplyError):
+                        raise ProtocolError(f"re-AUTH with new credentials refused: {reply}")
+                elif pongs and (
                     _is_pong(reply) or (isinstance(reply, ReplyError) and not self._sent)
                 ):
                     pongs -= 1
+                elif resp3 and not isinstance(reply, ReplyError):
+                    # Under RESP3 only a push is a message; a reply is a PING's
+                    # or an error, and anything else is owed to nobody.
+                    raise ProtocolError(
+                        f"{self.connection_options.address} sent a reply that is not a "
+                        f"pub/sub message or confirmation, nor a PING's ({_shape(reply)}); "
+                        "reconnecting"
+                    )
                 else:
                     await self._dispatch(reply)
             replies.clear()
@@ -522,6 +582,18 @@ class PubSub:
         """Route one frame; one no subscriber is owed breaks the connection (a reconnect follows)."""
         if isinstance(reply, ReplyError):
             self._refused(reply)
+            return
+        if (
+            isinstance(reply, list)
+            and reply
+            and _name(reply[0]) == "invalidate"
+            and type(reply) is _PUSH
+        ):
+            # Client-side caching's tracking (the connection's options have
+            # tracking=True): a pub/sub connection reads no key, so this can
+            # only be a flush's, which every tracking connection of the pool
+            # gets too (a cache learns it there). It is no message.
+            logger.debug("%r: dropped an invalidation push", self)
             return
         kind = _name(reply[0]) if isinstance(reply, list) and len(reply) >= 3 else None
         if kind == "message":
@@ -642,6 +714,12 @@ class _Sent:
     def __repr__(self) -> str:
         verb = self.kind if self.subscribe else _UNSUBSCRIBE[self.kind]
         return f"<_Sent {verb} expecting={len(self.expected)} resync={self.resync}>"
+
+
+def _is_auth_error(reply: Any) -> bool:
+    return isinstance(reply, AuthenticationError) or (
+        isinstance(reply, ReplyError) and reply.code == "WRONGPASS"
+    )
 
 
 def _is_pong(reply: Any) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["PoolStats"]
+__all__ = ["PoolStats", "timeout_message"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +35,16 @@ class PoolStats:
     connect_errors: int
     oldest_held: float
     shared: int = 0
+
+
+def timeout_message(stats: PoolStats, address: str, limit: float | None, holders: str) -> str:
+    """What a ``PoolTimeout`` says: who holds the connections, and what to change."""
+    detail = f", held by (oldest first) {holders}" if holders else ""
+    if stats.opening:
+        detail += f", {stats.opening} being opened"
+    return (
+        f"no connection to {address} became free within "
+        f"acquire_timeout={limit}s: {stats.in_use} of "
+        f"max_size={stats.max_size} in use{detail}; {stats.waiting - 1} other task(s) "
+        "waiting. Raise max_size or acquire_timeout, or hold connections for less time"
+    )

@@ -9,14 +9,15 @@ noisy machine where timings do not:
     ... python tools/command_cost.py bare 10000
     ... python tools/command_cost.py auto 10000         # auto_pipeline=True
     ... python tools/command_cost.py otel 10000         # aiopool.otel.instrument()ed
-    ... python tools/command_cost.py resp3 10000        # protocol=3
-    ... python tools/command_cost.py cached 10000       # cache=True: every GET misses
+    ... python tools/command_cost.py aiopool 10000 3    # over RESP3 (protocol=3)
+    ... python tools/command_cost.py cached 10000 3     # cache=True: every SET drops, GET misses
 
 (instructions(N) - instructions(0)) / (2 * N) is the cost per command; the
 ratio of aiopool's to bare's is the client's CPU overhead per command. The
 tool starts its own throwaway ``redis-server`` (callgrind does not follow it)
 and runs the default asyncio loop (uvloop's C code would be counted too, but
-is the same for every client).
+is the same for every client). The optional third argument is the protocol
+(2, the default, or 3; ``bare`` speaks RESP2 only).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from aiopool._config import ConnectionOptions
 from aiopool.testing import RedisServer
 
 
-async def run(mode: str, count: int, url: str) -> None:
+async def run(mode: str, count: int, url: str, protocol: int = 2) -> None:
     value = b"x" * 100
     if mode == "bare":
         conn = await BareConnection.open(ConnectionOptions(host="127.0.0.1", port=port(url)))
@@ -38,10 +39,11 @@ async def run(mode: str, count: int, url: str) -> None:
             await conn.set("k", value)
             await conn.get("k")
         return
-    options: dict[str, object] = {"protocol": 3} if mode == "resp3" else {}
-    if mode == "cached":  # each SET drops the entry: the cache's cost on its worst path
-        options["cache"] = True
-    async with Client.from_url(url, max_size=3, auto_pipeline=mode == "auto", **options) as client:
+    # cached: each SET drops the entry, each GET misses: the cache's cost on its worst path.
+    cache = {"cache": True} if mode == "cached" else {}
+    async with Client.from_url(
+        url, max_size=3, auto_pipeline=mode == "auto", protocol=protocol, **cache
+    ) as client:
         if mode == "otel":  # metrics to an in-memory reader, as an SDK app would record them
             from opentelemetry.sdk.metrics import MeterProvider
             from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -59,12 +61,18 @@ def port(url: str) -> int:
     return int(url.rsplit(":", 1)[1].split("/", 1)[0])
 
 
-def main(mode: str, count: int) -> None:
-    if mode not in ("aiopool", "auto", "bare", "otel", "resp3", "cached"):
-        raise SystemExit(f"mode is aiopool, auto, bare, otel, resp3 or cached, not {mode!r}")
+def main(mode: str, count: int, protocol: int = 2) -> None:
+    if mode not in ("aiopool", "auto", "bare", "otel", "cached"):
+        raise SystemExit(f"mode is aiopool, auto, bare, otel or cached, not {mode!r}")
+    if mode == "cached" and protocol != 3:
+        raise SystemExit("mode cached needs protocol 3")
+    if protocol not in (2, 3) or (mode == "bare" and protocol != 2):
+        raise SystemExit(f"protocol is 2 or 3 (bare: 2), not {protocol!r}")
     with RedisServer() as server:
-        asyncio.run(run(mode, count, server.url))
+        # The URL without the kit's ?query: the protocol argument decides.
+        url = f"redis://127.0.0.1:{server.port}/0"
+        asyncio.run(run(mode, count, url, protocol))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 2)

@@ -12,6 +12,7 @@ measures itself, ``reference.py``) shares only the naming and probing part.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.metadata
 import time
@@ -19,7 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar, NamedTuple
 
-from .. import AutoPipelineOptions, Client, Pool, PoolOptions
+from .. import AutoPipelineOptions, Client, ConnectionOptions, Pool, PoolOptions
 from .bare import BareConnection, FifoPool
 from .target import Target
 from .workloads import Recorder, Window, Workload
@@ -28,10 +29,13 @@ __all__ = [
     "DEFAULT_AUTO_CONNECTIONS",
     "Adapter",
     "AiopoolAdapter",
+    "AiopoolResp3Adapter",
     "AutoPipelineAdapter",
+    "AutoPipelineResp3Adapter",
     "BareAdapter",
     "Commands",
     "Contender",
+    "has_protocol_option",
     "probe",
 ]
 
@@ -50,13 +54,16 @@ class Contender(ABC):
 
     ``name`` is what ``--clients`` calls it, ``module`` what must import for
     it to run, ``distribution`` the package whose version is reported, and
-    ``install`` how to get it.
+    ``install`` how to get it. A ``quiet_skips`` contender runs only a few
+    workloads by design: its rows for the others stay out of the text table
+    (the JSON keeps them).
     """
 
     name: ClassVar[str]
     module: ClassVar[str]
     distribution: ClassVar[str]
     install: ClassVar[str] = "pip install 'aiopool[bench]'"
+    quiet_skips: ClassVar[bool] = False
 
     def __init__(self, target: Target) -> None:
         self.target = target
@@ -75,6 +82,10 @@ class Contender(ABC):
             return importlib.metadata.version(cls.distribution), None
         except importlib.metadata.PackageNotFoundError:
             return str(getattr(module, "__version__", "?")), None
+
+    def runs(self, workload: Workload) -> bool:
+        """False for a workload this contender never runs by design (see ``quiet_skips``)."""
+        return True
 
     def unsupported(self, workload: Workload) -> str | None:
         """Why this client does not run ``workload`` (shown in its row), or None."""
@@ -133,39 +144,78 @@ class Adapter(Contender):
         """What the W6 task loops await: ``checkout_get``, or a callable without a wrapper."""
         return self.checkout_get
 
+    def cache_counts(self) -> tuple[int, int] | None:
+        """A client-side cache's ``(hits, lookups)`` so far, or None (no cache, no stats).
+
+        Read at both edges of the measured window; never awaits.
+        """
+        return None
+
 
 def probe(contender: type[Contender]) -> tuple[str | None, str | None]:
     """``(version, None)`` when ``contender`` can run here, else ``(None, why not)``."""
     return contender.probe()
 
 
+def has_protocol_option() -> bool:
+    """Whether this aiopool's ``ConnectionOptions`` has ``protocol`` (the RESP3 core)."""
+    return any(f.name == "protocol" for f in dataclasses.fields(ConnectionOptions))
+
+
 class AiopoolAdapter(Adapter):
-    """This package, through its public API with default options but ``max_size``."""
+    """This package, through its public API with default options but ``max_size``.
+
+    ``protocol`` (``--protocol``) is ``ConnectionOptions.protocol``: 2 (RESP2)
+    or 3 (RESP3, ``HELLO 3`` in the handshake).
+    """
 
     name = "aiopool"
     module = "aiopool"
     distribution = "aiopool"
+    default_protocol: ClassVar[int] = 2
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, protocol: int | None = None) -> None:
         super().__init__(target)
+        self.protocol = self.default_protocol if protocol is None else protocol
         self._client: Client | None = None
 
     def __repr__(self) -> str:
-        return f"<AiopoolAdapter {self.target.shown} client={self._client!r}>"
+        return (
+            f"<{type(self).__name__} {self.target.shown} protocol={self.protocol} "
+            f"client={self._client!r}>"
+        )
+
+    @property
+    def options(self) -> ConnectionOptions:
+        """The target's connection options with this row's ``protocol``."""
+        if self.protocol == 2 and not has_protocol_option():
+            return self.target.options
+        # By keyword from a dict: before the RESP3 core the field does not exist.
+        changes: dict[str, Any] = {"protocol": self.protocol}
+        return dataclasses.replace(self.target.options, **changes)
+
+    def unsupported(self, workload: Workload) -> str | None:
+        if self.protocol != 2 and not has_protocol_option():
+            return "skipped: this aiopool has no protocol option (ConnectionOptions.protocol)"
+        return None
+
+    def _protocol_note(self) -> list[str]:
+        return [f"protocol={self.protocol}"] if self.protocol != 2 else []
 
     def note(self, workload: Workload) -> str:
+        parts = self._protocol_note()
         if workload.kind == "checkout":
-            return "pool.acquire() + conn.execute('GET')"
-        if workload.kind == "connect":
-            return "Client + ping() + aclose()"
-        if workload.tasks > workload.pool_size:
-            return f"{workload.tasks} tasks on max_size={workload.pool_size}"
-        return ""
+            parts.append("pool.acquire() + conn.execute('GET')")
+        elif workload.kind == "connect":
+            parts.append("Client + ping() + aclose()")
+        elif workload.tasks > workload.pool_size:
+            parts.append(f"{workload.tasks} tasks on max_size={workload.pool_size}")
+        return ", ".join(parts)
 
     async def setup(self, workload: Workload) -> None:
         if workload.kind == "connect":
             return
-        pool = Pool(self.target.options, PoolOptions(max_size=workload.pool_size))
+        pool = Pool(self.options, PoolOptions(max_size=workload.pool_size))
         self._client = Client(pool)
         await pool.open()
 
@@ -191,7 +241,7 @@ class AiopoolAdapter(Adapter):
         await p.execute()
 
     async def connect_ping_close(self) -> None:
-        async with Client(Pool(self.target.options)) as client:
+        async with Client(Pool(self.options)) as client:
             await client.ping()
 
     async def checkout_get(self, key: str) -> tuple[int, int]:
@@ -215,17 +265,24 @@ class AutoPipelineAdapter(AiopoolAdapter):
     name = "aiopool-auto"
     checks_out = False
 
-    def __init__(self, target: Target, connections: int = DEFAULT_AUTO_CONNECTIONS) -> None:
-        super().__init__(target)
+    def __init__(
+        self,
+        target: Target,
+        connections: int = DEFAULT_AUTO_CONNECTIONS,
+        protocol: int | None = None,
+    ) -> None:
+        super().__init__(target, protocol)
         self.connections = connections
 
     def __repr__(self) -> str:
         return (
-            f"<AutoPipelineAdapter {self.target.shown} connections={self.connections} "
-            f"client={self._client!r}>"
+            f"<{type(self).__name__} {self.target.shown} protocol={self.protocol} "
+            f"connections={self.connections} client={self._client!r}>"
         )
 
     def unsupported(self, workload: Workload) -> str | None:
+        if why := super().unsupported(workload):
+            return why
         if workload.kind == "pipeline":
             return "skipped: a pipeline takes a connection of its own (the aiopool row)"
         if workload.kind == "connect":
@@ -236,7 +293,7 @@ class AutoPipelineAdapter(AiopoolAdapter):
         return max(workload.pool_size, self.connections + 1)
 
     def note(self, workload: Workload) -> str:
-        parts = [f"auto_pipeline_connections={self.connections}"]
+        parts = [*self._protocol_note(), f"auto_pipeline_connections={self.connections}"]
         if self._max_size(workload) != workload.pool_size:
             parts.append(f"max_size={self._max_size(workload)} (must exceed it)")
         if workload.kind == "checkout":
@@ -246,7 +303,7 @@ class AutoPipelineAdapter(AiopoolAdapter):
         return ", ".join(parts)
 
     async def setup(self, workload: Workload) -> None:
-        pool = Pool(self.target.options, PoolOptions(max_size=self._max_size(workload)))
+        pool = Pool(self.options, PoolOptions(max_size=self._max_size(workload)))
         auto = AutoPipelineOptions(auto_pipeline=True, auto_pipeline_connections=self.connections)
         self._client = Client(pool, auto)
         await pool.open()
@@ -261,6 +318,26 @@ class AutoPipelineAdapter(AiopoolAdapter):
             return done, done
 
         return timed_get
+
+
+class AiopoolResp3Adapter(AiopoolAdapter):
+    """The ``aiopool`` row under RESP3, beside the RESP2 one (``--protocol both``)."""
+
+    name = "aiopool-resp3"
+    default_protocol = 3
+
+    def __repr__(self) -> str:
+        return super().__repr__()
+
+
+class AutoPipelineResp3Adapter(AutoPipelineAdapter):
+    """The ``aiopool-auto`` row under RESP3, beside the RESP2 one (``--protocol both``)."""
+
+    name = "aiopool-auto-resp3"
+    default_protocol = 3
+
+    def __repr__(self) -> str:
+        return super().__repr__()
 
 
 class BareAdapter(Adapter):

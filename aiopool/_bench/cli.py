@@ -16,7 +16,15 @@ from ..testing import RedisServerUnavailable
 from .adapters import DEFAULT_AUTO_CONNECTIONS
 from .progress import Progress
 from .report import bench_json, format_bench, machine_info, machine_line
-from .runner import ADAPTERS, Settings, cleanup_server, prepare_server, run_bench
+from .runner import (
+    ADAPTERS,
+    RESP3_VARIANTS,
+    Settings,
+    cleanup_server,
+    prepare_server,
+    run_bench,
+    with_protocols,
+)
 from .target import Target, open_target, parse_target
 from .tune import TUNABLE, format_tune, plot, run_tune, tune_json
 from .workloads import WORKLOADS
@@ -117,8 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="{bench,tune}", required=True)
     bench = sub.add_parser(
         "bench",
-        help="run workloads W1-W7 and print a table",
-        description="Run workloads W1-W7 against --url or a throwaway redis-server. "
+        help="run workloads W1-W8 and print a table",
+        description="Run workloads W1-W8 against --url or a throwaway redis-server. "
         + " ".join(f"{w.name}: {w.title}." for w in WORKLOADS.values()),
     )
     _common(bench)
@@ -136,6 +144,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"auto_pipeline_connections of the aiopool-auto client "
         f"(default: {DEFAULT_AUTO_CONNECTIONS})",
+    )
+    bench.add_argument(
+        "--protocol",
+        choices=("2", "3", "both"),
+        default="2",
+        help="RESP version of the aiopool and aiopool-auto rows; both: each gets a RESP3 "
+        f"twin row ({', '.join(c.name for c in RESP3_VARIANTS.values())}). The cache rows "
+        "always use 3 (default: 2)",
     )
     tune = sub.add_parser(
         "tune",
@@ -183,9 +199,11 @@ def _command(args: argparse.Namespace, settings: Settings, target: Target) -> st
     if not target.throwaway:
         words += ["--url", target.shown]
     if args.command == "bench":
-        words += ["--workloads", ",".join(args.workloads), "--clients", ",".join(args.clients)]
+        words += ["--workloads", ",".join(args.workloads), "--clients", ",".join(args.asked)]
         if args.auto_pipeline_connections != DEFAULT_AUTO_CONNECTIONS:
             words += ["--auto-pipeline-connections", str(args.auto_pipeline_connections)]
+        if args.protocol != "2":
+            words += ["--protocol", args.protocol]
     else:
         sizes = ",".join(map(str, args.sizes))
         words += [
@@ -237,6 +255,7 @@ def _bench(args: argparse.Namespace, target: Target, loop: tuple[Any, str]) -> i
                 settings,
                 progress,
                 auto_connections=args.auto_pipeline_connections,
+                protocol=3 if args.protocol == "3" else 2,
             ),
         )
     except OSError as exc:
@@ -293,7 +312,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "bench":
         args.workloads = args.workloads or list(WORKLOADS)
-        args.clients = list(ADAPTERS) if args.compare else (args.clients or ["aiopool"])
+        args.asked = list(ADAPTERS) if args.compare else (args.clients or ["aiopool"])
+        args.clients = with_protocols(args.asked, args.protocol)
     args.progress = not args.no_progress and sys.stderr.isatty()
     loop = _loop(args, args.parser)
     args.use_uvloop = loop[0] is not None

@@ -87,6 +87,7 @@ class RedisBenchmarkReference(Contender):
     module = PROGRAM
     distribution = PROGRAM
     install = "it comes with redis-server (e.g. apt install redis-tools)"
+    quiet_skips = True
 
     def __repr__(self) -> str:
         return f"<RedisBenchmarkReference {self.target.shown}>"
@@ -106,8 +107,11 @@ class RedisBenchmarkReference(Contender):
         version = words[1] if len(words) > 1 and words[0] == PROGRAM else "?"
         return version, None
 
+    def runs(self, workload: Workload) -> bool:
+        return workload.kind == "mixed"
+
     def unsupported(self, workload: Workload) -> str | None:
-        if workload.kind != "mixed":
+        if not self.runs(workload):
             return "skipped: a reference for the mixed SET/GET workloads (W1, W7) only"
         options = self.target.options
         if options.password is not None:

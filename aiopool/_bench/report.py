@@ -11,8 +11,16 @@ from typing import Any
 from .runner import BenchResult, Row
 from .stats import Summary
 from .target import Target
+from .workloads import Workload, cache_ceiling, key_sequence
 
-__all__ = ["bench_json", "format_bench", "machine_info", "ratios", "render_table"]
+__all__ = [
+    "bench_json",
+    "ceiling_pct",
+    "format_bench",
+    "machine_info",
+    "ratios",
+    "render_table",
+]
 
 BASELINE, REFERENCE, PLAIN = "bare", "redis-py", "aiopool"
 # A program that measures itself, shown only on the workloads it runs.
@@ -191,12 +199,45 @@ def _wait_rows(rows: Sequence[Row]) -> list[list[str]]:
     return body
 
 
+def ceiling_pct(workload: Workload) -> float:
+    """The most any invalidation-based cache can hit on W8's key sequence, in percent."""
+    return cache_ceiling(key_sequence(workload)) * 100
+
+
+def _cache_rows(rows: Sequence[Row]) -> list[list[str]]:
+    body: list[list[str]] = []
+    for row in rows:
+        if row.workload.kind != "zipf":
+            continue
+        s = row.summary
+        if s is None:
+            body.append([row.workload.name, row.client, *["-"] * 5, row.reason])
+            continue
+        r = ratios(row, rows)
+        hit = "" if s.cache_hit_pct is None else f"{s.cache_hit_pct:.1f}"
+        body.append(
+            [
+                row.workload.name,
+                row.client,
+                num(s.ops_per_s),
+                us(s.p50_us),
+                us(s.p99_us),
+                num(r.get("ops_vs_aiopool"), 2),
+                hit,
+                row.note,
+            ]
+        )
+    return body
+
+
 def format_bench(result: BenchResult, machine: dict[str, Any], command: str) -> str:
     """The whole text report: what ran, where, the table, the W6 waits, how to rerun.
 
     A client that is not installed gets one line saying so instead of a
-    skipped row per workload, and a reference program has rows only for the
-    workloads it runs (the JSON keeps every row).
+    skipped row per workload, and a client that runs only some workloads by
+    design (a reference program, a cache row) has rows only for those (the
+    JSON keeps every row). W8 gets a table of its own with the cache hit
+    rate of each row and the ceiling any cache can reach on its sequence.
     """
     st = result.settings
     absent = [c for c in result.clients if c.skipped is not None]
@@ -210,10 +251,7 @@ def format_bench(result: BenchResult, machine: dict[str, Any], command: str) -> 
         if c.skipped is None
     )
     rows = [
-        row
-        for row in result.rows
-        if row.client not in {c.name for c in absent}
-        and not (row.client in PROGRAMS and row.status == "skipped")
+        row for row in result.rows if row.client not in {c.name for c in absent} and not row.hidden
     ]
     workloads = dict.fromkeys(row.workload for row in result.rows)
     lines = [
@@ -240,6 +278,21 @@ def format_bench(result: BenchResult, machine: dict[str, Any], command: str) -> 
                 ("work", "client", "served", "wait p50 us", "wait p99 us", "hold us",
                  "ideal us", "p99/ideal", "note"),
                 waits,
+            ),
+        ]  # fmt: skip
+    caches = _cache_rows(rows)
+    if caches:
+        w8 = next(row.workload for row in rows if row.workload.kind == "zipf")
+        lines += [
+            "",
+            f"W8 client-side cache: cache hit % = reads served by the client's own cache in "
+            f"the window (from its stats; blank: no cache). Ceiling on this key sequence: "
+            f"{ceiling_pct(w8):.1f}% of reads (a read can hit only if its key was read since "
+            "its last write: any cache invalidated on writes stays below it)",
+            render_table(
+                ("work", "client", "ops/s", "p50 us", "p99 us", "ops/aiopool", "cache hit %",
+                 "note"),
+                caches,
             ),
         ]  # fmt: skip
     lines += [
@@ -285,6 +338,9 @@ def bench_json(result: BenchResult, machine: dict[str, Any], command: str) -> di
             }
         )
     workloads = {row.workload.name: dataclasses.asdict(row.workload) for row in result.rows}
+    for row in result.rows:
+        if row.workload.kind == "zipf":
+            workloads[row.workload.name]["cache_ceiling_pct"] = ceiling_pct(row.workload)
     return {
         "tool": "aiopool bench",
         "command": command,

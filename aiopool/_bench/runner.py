@@ -17,17 +17,26 @@ import gc
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .adapters import (
     DEFAULT_AUTO_CONNECTIONS,
     Adapter,
     AiopoolAdapter,
+    AiopoolResp3Adapter,
     AutoPipelineAdapter,
+    AutoPipelineResp3Adapter,
     BareAdapter,
     Contender,
     probe,
 )
 from .bare import BareConnection
+from .cached import (
+    AiopoolCacheAdapter,
+    AutoPipelineCacheAdapter,
+    CoredisCacheAdapter,
+    GlideCacheAdapter,
+)
 from .others import CoredisAdapter, GlideAdapter, RedisPyAdapter
 from .progress import Progress
 from .reference import RedisBenchmarkReference
@@ -37,6 +46,8 @@ from .workloads import Recorder, Window, Workload, preload, task_loops
 
 __all__ = [
     "ADAPTERS",
+    "CONTENDERS",
+    "RESP3_VARIANTS",
     "BenchResult",
     "ClientInfo",
     "Row",
@@ -45,6 +56,7 @@ __all__ = [
     "measure",
     "run_bench",
     "take_sample",
+    "with_protocols",
 ]
 
 # The order here is the order of turns within a round, and of rows in the table.
@@ -53,12 +65,25 @@ ADAPTERS: dict[str, type[Contender]] = {
     for cls in (
         AiopoolAdapter,
         AutoPipelineAdapter,
+        AiopoolCacheAdapter,
+        AutoPipelineCacheAdapter,
         BareAdapter,
         RedisPyAdapter,
         CoredisAdapter,
+        CoredisCacheAdapter,
         GlideAdapter,
+        GlideCacheAdapter,
         RedisBenchmarkReference,
     )
+}
+# ``--protocol both``: each aiopool row of RESP2 gets its RESP3 twin right after it.
+RESP3_VARIANTS: dict[str, type[Contender]] = {
+    "aiopool": AiopoolResp3Adapter,
+    "aiopool-auto": AutoPipelineResp3Adapter,
+}
+CONTENDERS: dict[str, type[Contender]] = {
+    **ADAPTERS,
+    **{cls.name: cls for cls in RESP3_VARIANTS.values()},
 }
 
 # How long stopped tasks may take to finish their last operation.
@@ -92,6 +117,7 @@ class Row:
     status: str = "ok"  # "ok", "skipped" or "error"
     reason: str = ""
     note: str = ""
+    hidden: bool = False  # skipped by design, left out of the text table
     samples: list[Sample] = field(default_factory=list)
 
     @property
@@ -152,11 +178,13 @@ async def measure(
             await asyncio.sleep(settings.warmup)
             if (failure := _first_failure(tasks)) is not None:
                 raise failure
+            counts_start = adapter.cache_counts()
             cpu_start, start = cpu_seconds(), time.perf_counter()
             window.recording = True
             await asyncio.sleep(settings.duration)
             window.recording = False
             seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu_start
+            counts_end = adapter.cache_counts()
             completed = len(out.latencies)
             out.close(time.perf_counter_ns())
         finally:
@@ -179,7 +207,15 @@ async def measure(
             sum(out.holds) / len(out.holds) / 1000 if out.holds and adapter.checks_out else None
         ),
         served=out.served if workload.kind == "checkout" else None,
+        cache_hit_pct=_hit_pct(counts_start, counts_end),
     )
+
+
+def _hit_pct(start: tuple[int, int] | None, end: tuple[int, int] | None) -> float | None:
+    """Hits per lookup between two ``cache_counts()``, in percent (None: no counts)."""
+    if start is None or end is None or end[1] <= start[1]:
+        return None
+    return (end[0] - start[0]) / (end[1] - start[1]) * 100
 
 
 async def take_sample(
@@ -196,13 +232,30 @@ async def take_sample(
 
 
 def factory(
-    name: str, auto_connections: int = DEFAULT_AUTO_CONNECTIONS
+    name: str, auto_connections: int = DEFAULT_AUTO_CONNECTIONS, protocol: int = 2
 ) -> Callable[[Target], Contender]:
-    """What makes the contender ``name``: its class, with the options given on the command line."""
-    cls = ADAPTERS[name]
-    if cls is AutoPipelineAdapter:
-        return functools.partial(AutoPipelineAdapter, connections=auto_connections)
-    return cls
+    """What makes the contender ``name``: its class, with the options given on the command line.
+
+    ``protocol`` is that of the ``aiopool`` and ``aiopool-auto`` rows; the
+    RESP3 twins and the cache rows always speak RESP3.
+    """
+    cls = CONTENDERS[name]
+    options: dict[str, Any] = {}
+    if cls in (AutoPipelineAdapter, AutoPipelineResp3Adapter, AutoPipelineCacheAdapter):
+        options["connections"] = auto_connections
+    if cls in (AiopoolAdapter, AutoPipelineAdapter):
+        options["protocol"] = protocol
+    return functools.partial(cls, **options) if options else cls
+
+
+def with_protocols(names: Sequence[str], protocol: str) -> list[str]:
+    """``names`` with, for ``protocol == "both"``, the RESP3 twin after each aiopool row."""
+    out: list[str] = []
+    for name in names:
+        out.append(name)
+        if protocol == "both" and name in RESP3_VARIANTS:
+            out.append(RESP3_VARIANTS[name].name)
+    return out
 
 
 async def prepare_server(target: Target, workloads: Sequence[Workload]) -> str:
@@ -241,7 +294,7 @@ def client_infos(names: Sequence[str]) -> list[ClientInfo]:
     """Probe each named client: version, or why it is skipped (not installed)."""
     infos = []
     for name in names:
-        version, why_not = probe(ADAPTERS[name])
+        version, why_not = probe(CONTENDERS[name])
         infos.append(ClientInfo(name, version, f"skipped: {why_not}" if why_not else None))
     return infos
 
@@ -253,10 +306,12 @@ async def run_bench(
     settings: Settings,
     progress: Progress,
     auto_connections: int = DEFAULT_AUTO_CONNECTIONS,
+    protocol: int = 2,
 ) -> BenchResult:
     """Measure every workload with every client, ``settings.rounds`` times each, in turns.
 
-    ``auto_connections`` is the ``auto_pipeline_connections`` of ``aiopool-auto``.
+    ``auto_connections`` is the ``auto_pipeline_connections`` of ``aiopool-auto``
+    (and ``aiopool-cache-auto``); ``protocol`` that of ``aiopool`` and ``aiopool-auto``.
     """
     started = time.perf_counter()
     clients = client_infos(client_names)
@@ -266,14 +321,16 @@ async def run_bench(
     for workload in workloads:
         turns: list[tuple[Callable[[Target], Contender], Row]] = []
         for info in clients:
-            make = factory(info.name, auto_connections)
+            make = factory(info.name, auto_connections, protocol)
             row = Row(workload, info.name)
             rows.append(row)
-            why_not = info.skipped or make(target).unsupported(workload)
+            contender = make(target)
+            why_not = info.skipped or contender.unsupported(workload)
             if why_not:
                 row.status, row.reason = "skipped", why_not
+                row.hidden = contender.quiet_skips and not contender.runs(workload)
             else:
-                row.note = make(target).note(workload)
+                row.note = contender.note(workload)
                 turns.append((make, row))
         plan.append((workload, turns))
         progress.add(len(turns) * settings.rounds)

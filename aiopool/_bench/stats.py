@@ -53,7 +53,9 @@ class Sample:
     operation reads (for MB/s). ``wait_*`` and ``hold_mean_us`` are set for
     the checkout workload (W6) only: time to get a connection, and how long
     one was held; ``served`` is how many of its tasks completed an operation
-    in the window (all of them, with a fair pool).
+    in the window (all of them, with a fair pool). ``cache_hit_pct`` is the
+    share of reads a client-side cache served in the window (W8, clients with
+    a cache whose stats can be read), in percent.
     """
 
     ops: int
@@ -67,6 +69,7 @@ class Sample:
     wait_p99_us: float | None = None
     hold_mean_us: float | None = None
     served: int | None = None
+    cache_hit_pct: float | None = None
 
     @property
     def ops_per_s(self) -> float:
@@ -104,6 +107,7 @@ class Summary:
     wait_p99_us: float | None = None
     hold_mean_us: float | None = None
     served: float | None = None
+    cache_hit_pct: float | None = None
     samples: list[Sample] = field(default_factory=list, repr=False)
 
 
@@ -131,5 +135,6 @@ def summarize(samples: Sequence[Sample]) -> Summary:
         wait_p99_us=_median_or_none(s.wait_p99_us for s in samples),
         hold_mean_us=_median_or_none(s.hold_mean_us for s in samples),
         served=_median_or_none(s.served for s in samples),
+        cache_hit_pct=_median_or_none(s.cache_hit_pct for s in samples),
         samples=list(samples),
     )

@@ -1,4 +1,9 @@
-"""The seven workloads (W1-W7): what each one runs, on which keys, and the task loops.
+"""The eight workloads (W1-W8): what each one runs, on which keys, and the task loops.
+
+W8 is a read-mostly cache workload: every client walks the same precomputed
+sequence of GETs and SETs over 1,000 keys with a Zipf-like popularity
+(``key_sequence``), and ``cache_ceiling`` says what share of its reads any
+cache invalidated on writes could serve at best.
 
 Every task loop is written out per workload rather than built from a generic
 "one operation" callback: the client's own bound method is awaited directly
@@ -8,6 +13,9 @@ per operation and nothing else, the same for every client.
 
 from __future__ import annotations
 
+import functools
+import itertools
+import random
 import time
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
@@ -23,13 +31,21 @@ __all__ = [
     "Recorder",
     "Window",
     "Workload",
+    "cache_ceiling",
+    "key_sequence",
     "preload",
     "task_loops",
 ]
 
 KEY_PREFIX = "aiopool-bench:"
 
-Kind = Literal["mixed", "pipeline", "get", "connect", "checkout"]
+Kind = Literal["mixed", "pipeline", "get", "connect", "checkout", "zipf"]
+
+# W8's key sequence: its length (each task starts at its own offset and wraps
+# around), the seed of its RNG, and the Zipf exponent of key popularity.
+SEQUENCE_LENGTH = 100_000
+SEQUENCE_SEED = 16
+ZIPF_EXPONENT = 1.1
 
 
 @dataclass(frozen=True)
@@ -41,7 +57,9 @@ class Workload:
     W6, W7);
     ``value_size`` is the size of the values written and read; ``batch`` is
     the number of commands in one operation (a pipeline's length);
-    ``reports_mb`` adds MB/s of values read to the row.
+    ``reports_mb`` adds MB/s of values read to the row. For the ``zipf``
+    kind (W8), ``keyspace`` is the number of keys and ``write_fraction`` the
+    share of SETs in ``key_sequence()``.
     """
 
     name: str
@@ -52,9 +70,16 @@ class Workload:
     value_size: int = 100
     batch: int = 1
     reports_mb: bool = False
+    keyspace: int = 0
+    write_fraction: float = 0.0
 
     def keys(self, task: int) -> list[str]:
-        """The keys task ``task`` uses (distinct per task except for W3/W6's single key)."""
+        """The keys task ``task`` uses (distinct per task except for W3/W6's single key).
+
+        W8's tasks share all ``keyspace`` keys.
+        """
+        if self.kind == "zipf":
+            return [f"{KEY_PREFIX}{self.name}:{i}" for i in range(self.keyspace)]
         if self.kind == "pipeline":
             return [f"{KEY_PREFIX}{self.name}:{task}:{j}" for j in range(self.batch // 2)]
         if self.kind in ("mixed", "get") and self.tasks > 1:
@@ -70,6 +95,8 @@ class Workload:
         """Every key the workload touches, to preload and to delete afterwards."""
         if self.kind == "connect":
             return []
+        if self.kind == "zipf":
+            return self.keys(0)
         found: dict[str, None] = {}
         for task in range(self.tasks):
             found.update(dict.fromkeys(self.keys(task)))
@@ -116,8 +143,60 @@ WORKLOADS: dict[str, Workload] = {
             tasks=500,
             pool_size=50,
         ),
+        Workload(
+            "W8",
+            "50 tasks, 99% GET / 1% SET over 1,000 keys, Zipf 1.1 popularity, 100 B",
+            "zipf",
+            tasks=50,
+            pool_size=50,
+            keyspace=1000,
+            write_fraction=0.01,
+        ),
     )
 }
+
+
+@functools.cache
+def key_sequence(workload: Workload) -> tuple[tuple[str, bool], ...]:
+    """W8's ``(key, is_write)`` sequence: the same for every client and every run.
+
+    ``SEQUENCE_LENGTH`` operations from a ``random.Random(SEQUENCE_SEED)``:
+    key number ``r`` (0-based) is drawn with a weight of ``1 / (r + 1) **
+    ZIPF_EXPONENT``, and an operation is a SET with ``write_fraction``
+    probability, else a GET.
+    """
+    if workload.kind != "zipf":
+        raise ValueError(f"{workload.name} has no key sequence (not a zipf workload)")
+    rng = random.Random(SEQUENCE_SEED)
+    keys = workload.keys(0)
+    weights = list(
+        itertools.accumulate(1 / (rank + 1) ** ZIPF_EXPONENT for rank in range(len(keys)))
+    )
+    picks = rng.choices(keys, cum_weights=weights, k=SEQUENCE_LENGTH)
+    return tuple((key, rng.random() < workload.write_fraction) for key in picks)
+
+
+def cache_ceiling(sequence: Sequence[tuple[str, bool]]) -> float:
+    """The best fraction of reads any cache invalidated on writes could serve, 0 to 1.
+
+    A read can be a hit only if its key was read since it was last written
+    (or since the start). The sequence is walked twice, as the task loops
+    wrap around it, and the second lap is counted: the steady state after a
+    warm-up, without the first lap's cold misses. An unbounded cache is
+    assumed; concurrent tasks missing the same key at once would lower it.
+    """
+    cached: set[str] = set()
+    reads = hits = 0
+    for lap in range(2):
+        for key, write in sequence:
+            if write:
+                cached.discard(key)
+                continue
+            if lap:
+                reads += 1
+                hits += key in cached
+            cached.add(key)
+    return hits / reads if reads else 0.0
 
 
 class Window:
@@ -204,6 +283,32 @@ async def _gets(adapter: Adapter, task: int, key: str, window: Window, out: Reco
             append(end - start)
 
 
+async def _sequence(
+    adapter: Adapter,
+    task: int,
+    sequence: Sequence[tuple[str, bool]],
+    start_at: int,
+    value: bytes,
+    window: Window,
+    out: Recorder,
+) -> None:
+    get, set_ = adapter.commands(task)
+    clock = time.perf_counter_ns
+    append = out.latencies.append
+    length, at = len(sequence), start_at
+    while not window.stopped:
+        key, write = sequence[at]
+        at = at + 1 if at + 1 < length else 0
+        start = clock()
+        if write:
+            await set_(key, value)
+        else:
+            await get(key)
+        end = clock()
+        if window.recording:
+            append(end - start)
+
+
 async def _pipelines(
     adapter: Adapter, task: int, keys: Sequence[str], value: bytes, window: Window, out: Recorder
 ) -> None:
@@ -253,6 +358,14 @@ def task_loops(
     """One coroutine per task of ``workload``, each looping until ``window.stopped``."""
     value = workload.value
     loops: list[Coroutine[Any, Any, None]] = []
+    if workload.kind == "zipf":
+        # Every task walks the same sequence from its own offset, spread evenly.
+        sequence = key_sequence(workload)
+        step = len(sequence) // workload.tasks
+        return [
+            _sequence(adapter, task, sequence, task * step, value, window, out)
+            for task in range(workload.tasks)
+        ]
     for task in range(workload.tasks):
         keys = workload.keys(task)
         if workload.kind == "mixed":

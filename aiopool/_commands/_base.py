@@ -272,7 +272,7 @@ def to_bool(reply: Any) -> bool:
 
 
 def to_float(reply: Any) -> float:
-    """A number sent as a bulk string (``"3.5"``, ``"inf"``) as a float."""
+    """A score or other number as a float: text under RESP2 (``b"3.5"``, ``b"inf"``), a double under RESP3."""
     return float(reply)
 
 
@@ -302,20 +302,63 @@ def float_list(reply: Any) -> list[float | None]:
 
 
 def to_set(reply: Any) -> set[Any]:
-    """An array as a set."""
+    """An array (RESP2) or a RESP3 set (a list, from hiredis) as a set."""
     return set(reply)
 
 
+# -- RESP2 or RESP3: one result ----------------------------------------------------------
+#
+# Under ``protocol=3`` the server sends some replies in richer types: a map
+# where RESP2 sends a flat ``[k1, v1, k2, v2, ...]`` array, ``[[k, v], ...]``
+# pairs where it sends a flat list, a double where it sends a number as text.
+# The transforms below take either shape and give the RESP2-era result, so a
+# typed method returns the same value under both protocols. Each shape check
+# is one ``isinstance``: these run on every reply of their commands.
+
+
 def to_dict(reply: Any) -> dict[Any, Any]:
-    """A flat ``[k1, v1, k2, v2, ...]`` array as a dict."""
+    """A RESP3 map (a dict, from hiredis) or a flat RESP2 ``[k1, v1, ...]`` array as a dict.
+
+    The dict hiredis built is returned as it is: it is new for each reply.
+    """
+    if isinstance(reply, dict):
+        return reply
     it = iter(reply)
     return dict(zip(it, it, strict=True))
 
 
 def named_fields(reply: Any) -> dict[str, Any]:
-    """A flat array of field names and values as a dict keyed by ``str`` names."""
+    """A map or a flat array of field names and values as a dict keyed by ``str`` names."""
+    if isinstance(reply, dict):
+        return {to_str(name): value for name, value in reply.items()}
     it = iter(reply)
     return {to_str(name): value for name, value in zip(it, it, strict=True)}
+
+
+def flat_pairs(reply: Any) -> list[Any]:
+    """A map, ``[[k1, v1], ...]`` pairs or a flat list as the flat ``[k1, v1, k2, v2, ...]`` list.
+
+    For results that redis-py's RESP2 client leaves flat (``hrandfield(...,
+    withvalues=True)``, ``lcs(..., idx=True)``). A flat list comes back as it
+    is; RESP2 never puts a list where a key is, so a list first means pairs.
+    """
+    if isinstance(reply, dict):
+        return [part for pair in reply.items() for part in pair]
+    if reply and isinstance(reply[0], list):
+        return [part for pair in reply for part in pair]
+    return reply  # type: ignore[no-any-return]
+
+
+def pair_list(reply: Any) -> list[Any]:
+    """``[[k1, v1], ...]`` pairs (RESP3) or a flat ``[k1, v1, ...]`` list (RESP2) as pair lists.
+
+    Either way each pair is a 2-item sequence, ready for ``for k, v in ...``.
+    A flat list is split; pairs come back as they are.
+    """
+    if not reply or isinstance(reply[0], list):
+        return reply  # type: ignore[no-any-return]
+    it = iter(reply)
+    return list(zip(it, it, strict=True))
 
 
 def cursor_batch(reply: Any) -> tuple[int, list[Any]]:
@@ -324,6 +367,10 @@ def cursor_batch(reply: Any) -> tuple[int, list[Any]]:
 
 
 def scored(reply: Any) -> list[tuple[Any, float]]:
-    """A flat ``[member, score, ...]`` array as ``[(member, score), ...]``."""
-    it = iter(reply)
-    return [(member, float(score)) for member, score in zip(it, it, strict=True)]
+    """Member and score replies as ``[(member, score), ...]`` with float scores.
+
+    RESP2 sends a flat ``[member, b"score", ...]`` list; RESP3 sends
+    ``[[member, score], ...]`` pairs with double scores (or, for ZPOPMIN
+    without a count, one flat pair). Both give the same result.
+    """
+    return [(member, float(score)) for member, score in pair_list(reply)]

@@ -1,9 +1,11 @@
 """What a score is: the score and range arguments and score replies of the sorted sets.
 
 Scores go out as given (an int or float, NaN refused) and come back as
-``float``, or through redis-py's ``score_cast_func``: it gets the raw reply
-(``bytes`` or ``str``), and the score as a float if that raw form fails
-with ``ValueError``/``TypeError``.
+``float``, or through redis-py's ``score_cast_func``: it gets the raw score
+(``bytes`` or ``str`` under RESP2, already a ``float`` under RESP3, as
+redis-py's RESP3 client hands it), and the score as a float if that raw form
+fails with ``ValueError``/``TypeError``. ``float`` and ``int`` (the casts
+people use) give the same result under both protocols.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._errors import DataTypeError, DataValueError
-from ._base import Arg, scored
+from ._base import Arg, pair_list, scored
 
 # A score, weight or increment: a number, or a str/bytes the server reads as one.
 Score = int | float | str | bytes
@@ -106,13 +108,12 @@ def caster(score_cast_func: object) -> ScoreCast | None:
 
 
 def cast_pairs(score_cast_func: object) -> Callable[[Any], list[tuple[Any, Any]]]:
-    """A flat ``[member, score, ...]`` reply as ``[(member, score), ...]``, cast each score."""
+    """Member and score replies (flat or RESP3 pairs) as ``[(member, score), ...]``, cast each score."""
     cast = caster(score_cast_func)
     if cast is None:
         return scored
 
     def pairs(reply: Any) -> list[tuple[Any, Any]]:
-        it = iter(reply)
-        return [(member, cast(score)) for member, score in zip(it, it, strict=True)]
+        return [(member, cast(score)) for member, score in pair_list(reply)]
 
     return pairs

@@ -11,6 +11,7 @@ from ._base import (
     Command,
     Key,
     Value,
+    flat_pairs,
     integer,
     need_keys,
     number,
@@ -178,6 +179,7 @@ def hrandfield(key: Key, count: int | None = None, withvalues: bool = False) -> 
     args: list[Arg] = ["HRANDFIELD", key, integer("count", count)]
     if withvalues:
         args.append("WITHVALUES")
+        return tuple(args), flat_pairs  # RESP3 sends [[field, value], ...]
     return tuple(args), None
 
 

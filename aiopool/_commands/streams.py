@@ -152,6 +152,8 @@ def _per_stream(reply: Any) -> list[list[Any]]:
     """
     if reply is None:
         return []
+    if isinstance(reply, dict):  # RESP3: a map of stream to entries
+        reply = reply.items()
     return [[key, _pending_entries(entries)] for key, entries in reply]
 
 

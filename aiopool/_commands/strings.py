@@ -14,6 +14,7 @@ from ._base import (
     Key,
     Value,
     expiry_args,
+    flat_pairs,
     integer,
     keys_or_list,
     millis,
@@ -242,4 +243,5 @@ def lcs(
         args += ("MINMATCHLEN", shortest)
     if withmatchlen:
         args.append("WITHMATCHLEN")
-    return tuple(args), None
+    # RESP3 sends the IDX description as a map: flattened to RESP2's list.
+    return tuple(args), flat_pairs if idx else None

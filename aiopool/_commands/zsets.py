@@ -1,9 +1,11 @@
 """Sorted set commands, with redis-py's names, arguments and result shapes.
 
 Scores are sent as given (an int, a float or a numeric str as redis-py
-allows; ``float("inf")`` works, NaN is refused) and come back as ``float``, or through ``score_cast_func`` where
-redis-py takes one (it gets the raw reply, ``bytes`` or ``str``, and the
+allows; ``float("inf")`` works, NaN is refused) and come back as ``float``,
+or through ``score_cast_func`` where redis-py takes one (it gets the raw
+score: ``bytes`` or ``str`` under RESP2, a ``float`` under RESP3, and the
 score as a float if that raw form fails with ``ValueError``/``TypeError``).
+Under ``protocol=3`` every result is the same as under 2 (see _scores).
 Score ranges (``zcount``, ``zrangebyscore``, ``zrange(byscore=True)``, ...)
 also take the strings ``"-inf"``, ``"+inf"`` and ``"(1.5"`` (exclusive);
 lexical ranges take ``"[a"`` (inclusive), ``"(a"`` (exclusive), ``"-"`` and

@@ -19,6 +19,7 @@ import pytest
 
 from ._cluster import RedisCluster
 from ._proxy import FaultProxy
+from ._sentinel import RedisSentinel
 from ._server import ENV_VAR, RedisServer, RedisServerUnavailable, locate_redis_server
 
 try:
@@ -29,14 +30,17 @@ except ImportError:  # pragma: no cover - pytest then says the async fixture has
 __all__ = [
     "fault_proxy",
     "private_redis_cluster",
+    "private_redis_sentinel",
     "private_redis_server",
     "pytest_report_header",
     "redis_cluster",
     "redis_cluster_url",
+    "redis_sentinel",
     "redis_server",
     "redis_url",
     "require_redis_server",
     "shared_redis_cluster",
+    "shared_redis_sentinel",
 ]
 
 
@@ -154,3 +158,40 @@ def private_redis_cluster() -> Iterator[RedisCluster]:
     require_redis_server()
     with RedisCluster() as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def shared_redis_sentinel() -> Iterator[RedisSentinel]:
+    """One ``RedisSentinel`` (a primary, 2 replicas, 3 sentinels) for the session.
+
+    Prefer ``redis_sentinel``, which checks and flushes it first. Never kill,
+    restart or pause its members (take ``private_redis_sentinel`` for that);
+    a graceful ``failover()`` is fine, since tests ask the sentinels who is primary.
+    """
+    require_redis_server()
+    kit = RedisSentinel()
+    try:
+        kit.start()
+    except RedisServerUnavailable as exc:
+        pytest.fail(str(exc))
+    try:
+        yield kit
+    finally:
+        kit.stop()
+
+
+@pytest.fixture
+def redis_sentinel(shared_redis_sentinel: RedisSentinel) -> RedisSentinel:
+    """The shared Sentinel kit, stable, its primary flushed (and its replicas with it)."""
+    kit = shared_redis_sentinel
+    kit.wait_stable(30.0)
+    kit.flushall()
+    return kit
+
+
+@pytest.fixture
+def private_redis_sentinel() -> Iterator[RedisSentinel]:
+    """A ``RedisSentinel`` (a primary, 2 replicas, 3 sentinels) of the test's own, free to kill."""
+    require_redis_server()
+    with RedisSentinel() as kit:
+        yield kit

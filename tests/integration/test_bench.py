@@ -22,11 +22,14 @@ import hiredis
 import pytest
 
 from aiopool._bench import main
+from aiopool._bench.cached import has_aiopool_cache
 from aiopool._bench.progress import Progress
 from aiopool._bench.reference import parse_csv
-from aiopool._bench.runner import ADAPTERS
+from aiopool._bench.runner import ADAPTERS, factory
 from aiopool._bench.stats import Summary, percentile_us
+from aiopool._bench.target import parse_target
 from aiopool._bench.tune import TunePoint, recommend
+from aiopool._bench.workloads import WORKLOADS, cache_ceiling, key_sequence
 from aiopool.testing import RedisServer
 
 TINY = ["--duration", "0.05", "--warmup", "0.01", "--rounds", "1", "--no-progress"]
@@ -36,7 +39,13 @@ BY_DESIGN = {
     ("W6", "valkey-glide"): "no pool to wait on",
     ("W3", "redis-benchmark"): "(W1, W7) only",
     ("W6", "redis-benchmark"): "(W1, W7) only",
+    **{
+        (w, c): "for W8 only"
+        for w in ("W3", "W6")
+        for c in ("aiopool-cache", "aiopool-cache-auto", "coredis-cache", "valkey-glide-cache")
+    },
 }
+CACHE_ROWS = ("aiopool-cache", "aiopool-cache-auto")
 HAS_REDIS_BENCHMARK = shutil.which("redis-benchmark") is not None
 
 
@@ -260,6 +269,133 @@ def test_redis_benchmark_not_on_path_is_reported_as_skipped(
     assert rows["aiopool"]["status"] == "ok"
 
 
+def test_w8_reports_cache_hit_rates_against_the_ceiling_of_its_key_sequence(
+    redis_server: RedisServer, redis_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    command(redis_server, "SET", "app:key", "kept")
+    status, data = run_json(
+        [
+            *("bench", "--url", redis_url, "--workloads", "W8,W3"),
+            *("--clients", "aiopool,aiopool-auto,aiopool-cache,aiopool-cache-auto,bare"),
+            # A longer warm-up than TINY's: 50 connections per client open in it.
+            *("--duration", "0.1", "--warmup", "0.2", "--rounds", "1", "--no-progress"),
+        ],
+        tmp_path / "w8.json",
+    )
+    assert status == 0
+    rows = {(r["workload"], r["client"]): r for r in data["results"]}
+    ceiling = data["workloads"]["W8"]["cache_ceiling_pct"]
+    assert ceiling == pytest.approx(cache_ceiling(key_sequence(WORKLOADS["W8"])) * 100)
+    assert 90 < ceiling < 100  # 1% writes: about one read in a hundred follows a write
+    assert data["workloads"]["W8"]["keyspace"] == 1000
+    for client in ("aiopool", "aiopool-auto", "bare"):
+        row = rows["W8", client]
+        assert row["status"] == "ok", (client, row["reason"])
+        assert row["median"]["ops_per_s"] > 0
+        assert 0 < row["median"]["p50_us"] <= row["median"]["p99_us"]
+        assert row["median"]["cache_hit_pct"] is None  # no cache: a blank column
+    for client in CACHE_ROWS:
+        row = rows["W8", client]
+        if not has_aiopool_cache():
+            assert row["status"] == "skipped"
+            assert "aiopool.CacheOptions" in row["reason"]
+            continue
+        assert row["status"] == "ok", (client, row["reason"])
+        assert row["median"]["ops_per_s"] > 0
+        assert 0 <= row["median"]["cache_hit_pct"] <= 100
+        assert row["rounds"][0]["cache_hit_pct"] is not None
+        assert "protocol=3, cache=True" in row["note"]
+        if client == "aiopool-cache-auto":
+            assert "auto_pipeline_connections=2" in row["note"]
+    # The cache rows run W8 only: their W3 rows are in the JSON, not in the table.
+    for client in CACHE_ROWS:
+        assert rows["W3", client]["status"] == "skipped"
+        assert "for W8 only" in rows["W3", client]["reason"]
+    out = capsys.readouterr().out
+    assert f"Ceiling on this key sequence: {ceiling:.1f}% of reads" in out
+    table = out.split("W8 client-side cache", 1)[1]
+    assert "cache hit %" in table
+    assert "W8    aiopool-cache-auto" in table
+    assert "W3    aiopool-cache" not in out
+    assert "W3    aiopool " in out
+    assert command(redis_server, "KEYS", "aiopool-bench:*") == []
+    assert command(redis_server, "GET", "app:key") == b"kept"
+
+
+def test_key_sequence_is_seeded_skewed_and_its_ceiling_counts_reads_since_writes() -> None:
+    w8 = WORKLOADS["W8"]
+    sequence = key_sequence(w8)
+    key_sequence.cache_clear()
+    assert key_sequence(w8) == sequence  # the same for every client and every run
+    assert len(sequence) == 100_000
+    writes = sum(write for _, write in sequence)
+    assert 0.007 < writes / len(sequence) < 0.013
+    counts: dict[str, int] = {}
+    for key, _ in sequence:
+        counts[key] = counts.get(key, 0) + 1
+    assert set(counts) <= set(w8.all_keys())
+    ranked = sorted(counts, key=counts.__getitem__, reverse=True)
+    assert ranked[0] == "aiopool-bench:W8:0"
+    assert counts[ranked[0]] > 10 * counts["aiopool-bench:W8:99"]  # Zipf: rank 1 vs rank 100
+    with pytest.raises(ValueError, match="W1 has no key sequence"):
+        key_sequence(WORKLOADS["W1"])
+    # The second lap counts: a read hits only if its key was read since its last write.
+    a, b = "a", "b"
+    assert cache_ceiling([(a, False), (a, False), (a, True), (a, False), (a, False)]) == 0.75
+    assert cache_ceiling([(a, False), (a, True)]) == 0.0
+    assert cache_ceiling([(a, False), (b, False)]) == 1.0
+    assert cache_ceiling([(a, True)]) == 0.0
+
+
+def test_protocol_both_adds_resp3_twins_of_the_aiopool_rows(
+    redis_server: RedisServer, redis_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, data = run_json(
+        [
+            *("bench", "--url", redis_url, "--workloads", "W1,W5"),
+            *("--clients", "aiopool,aiopool-auto,bare", "--protocol", "both", *TINY),
+        ],
+        tmp_path / "both.json",
+    )
+    assert status == 0
+    assert [c["name"] for c in data["clients"]] == [
+        "aiopool",
+        "aiopool-resp3",
+        "aiopool-auto",
+        "aiopool-auto-resp3",
+        "bare",
+    ]
+    rows = {(r["workload"], r["client"]): r for r in data["results"]}
+    for client in ("aiopool-resp3", "aiopool-auto-resp3"):
+        row = rows["W1", client]
+        assert row["status"] == "ok", (client, row["reason"])
+        assert row["median"]["ops_per_s"] > 0
+        assert row["ratios"]["ops_vs_aiopool"] > 0
+        assert "protocol=3" in row["note"]
+    assert "protocol=3" not in rows["W1", "aiopool"]["note"]
+    w5 = rows["W5", "aiopool-resp3"]
+    assert w5["status"] == "ok", w5["reason"]
+    assert w5["ratios"]["ops_vs_bare"] > 0
+    assert "--protocol both" in data["command"]
+    out = capsys.readouterr().out
+    assert "W5    aiopool-resp3" in out
+    assert "--protocol both" in out
+
+
+@pytest.mark.parametrize(("protocol", "hellos"), [("2", False), ("3", True)])
+def test_protocol_option_reaches_the_server_handshake(
+    redis_server: RedisServer, redis_url: str, protocol: str, hellos: bool
+) -> None:
+    assert command(redis_server, "CONFIG", "RESETSTAT") == b"OK"
+    argv = ["bench", "--url", redis_url, "--workloads", "W3", "--protocol", protocol, *TINY]
+    assert main(argv) == 0
+    stats = command(redis_server, "INFO", "commandstats").decode()
+    assert ("cmdstat_hello:" in stats) is hellos
+    target = parse_target(redis_url)
+    assert factory("aiopool", protocol=int(protocol))(target).options.protocol == int(protocol)  # type: ignore[attr-defined]
+    assert factory("aiopool-resp3")(target).options.protocol == 3  # type: ignore[attr-defined]
+
+
 def test_redis_benchmark_csv_is_parsed_into_rate_and_latencies() -> None:
     text = (
         '"test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",'
@@ -329,6 +465,7 @@ def test_tune_writes_a_png_with_matplotlib(redis_url: str, tmp_path: Path) -> No
             "argument --auto-pipeline-connections: '0' must be 1 or more",
         ),
         (["bench", "--url", "http://example"], "argument --url: invalid Redis URL"),
+        (["bench", "--protocol", "4"], "argument --protocol: invalid choice: '4'"),
         (["tune", "--sizes", "0,4"], "pool sizes must be integers >= 1"),
         (["tune", "--sizes", "1,x"], "is not a comma-separated list of pool sizes"),
         (["tune", "--workload", "W2"], "argument --workload: invalid choice: 'W2'"),

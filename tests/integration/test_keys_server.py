@@ -21,7 +21,10 @@ UTC = datetime.UTC
 @pytest.fixture
 async def r1(redis_url: str) -> AsyncIterator[Client]:
     """A bytes client on database 1 of the shared server (flushed with the rest)."""
-    async with Client.from_url(redis_url.removesuffix("/0") + "/1") as client:
+    base, query = redis_url.partition("?")[::2]  # ?protocol=3 under AIOPOOL_TEST_PROTOCOL
+    async with Client.from_url(
+        base.removesuffix("/0") + "/1" + ("?" + query if query else "")
+    ) as client:
         yield client
 
 

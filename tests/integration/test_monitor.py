@@ -77,7 +77,7 @@ async def test_sees_commands_another_client_runs_with_parsed_fields(
 
 
 async def test_scripts_show_as_lua_and_other_databases_by_number(r: Client, redis_url: str) -> None:
-    async with Client.from_url(redis_url.rsplit("/", 1)[0] + "/3") as db3, r.monitor() as m:
+    async with Client.from_url(redis_url.replace("/0", "/3", 1)) as db3, r.monitor() as m:
         await db3.execute("EVAL", "return redis.call('SET', KEYS[1], 'x')", 1, "from-lua")
         event = await until(m, lambda e: e["client_type"] == "lua")
         assert event["command"] == "SET from-lua x"

@@ -48,6 +48,7 @@ class FakeConnection:
 
     __slots__ = (
         "abort_reason",
+        "auth_generation",
         "checked_at",
         "created_at",
         "ident",
@@ -63,6 +64,7 @@ class FakeConnection:
         self.ident = ident
         self.state = "ready"
         self.created_at = self.last_used_at = self.checked_at = time.monotonic()
+        self.auth_generation = 0
         self.peer_closed = False  # the server closed it (EOF seen)
         self.session_changed = False  # e.g. SELECT ran on it
         self.abort_reason: str | None = None

@@ -45,9 +45,12 @@ LAYERS: dict[str, float] = {
     "_config": 2,
     "_handshake": 2.5,  # the connection's failures as typed errors; pure functions
     "_health": 2,
+    "_credentials": 2.5,  # credential providers, their generations, re-AUTH: no sockets
     "_opener": 3,
     "_connection": 3,
     "_pool": 4,
+    # Sentinel: a Pool subclass whose connector asks the sentinels; the client builds it.
+    "_sentinel": 4.5,
     "_commands": 5,
     # Retry policy sits above the pool (mechanism) and below every client surface.
     "_retry": 5,

@@ -157,7 +157,11 @@ def test_hrandfield_options_become_arguments(kwargs: dict[str, Any], args: tuple
 
 
 def test_hrandfield_withvalues_keeps_redis_py_flat_list_as_plain_count_does() -> None:
-    assert hashes.hrandfield("h", 2, withvalues=True)[1] is None  # [f1, v1, f2, v2], as redis-py
+    flat = hashes.hrandfield("h", 2, withvalues=True)[1]  # [f1, v1, f2, v2], as redis-py's RESP2
+    assert flat is not None
+    assert flat([b"a", b"1", b"b", b"2"]) == [b"a", b"1", b"b", b"2"]
+    assert flat([[b"a", b"1"], [b"b", b"2"]]) == [b"a", b"1", b"b", b"2"]  # RESP3's pairs
+    assert flat([]) == []
     assert hashes.hrandfield("h", 2, True)[0] == ("HRANDFIELD", "h", 2, "WITHVALUES")
     assert hashes.hrandfield("h", 2)[1] is None
     assert hashes.hrandfield("h")[1] is None

@@ -82,3 +82,18 @@ def test_a_hello_refused_for_credentials_is_an_authentication_error_without_the_
     assert isinstance(error, AuthenticationError)
     assert "refused AUTH for user 'u'" in str(error)
     assert "s3cret" not in str(error)
+
+
+def test_the_kits_url_query_follows_aiopool_test_protocol(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aiopool.testing import FaultProxy, url_query
+
+    monkeypatch.delenv("AIOPOOL_TEST_PROTOCOL", raising=False)
+    assert url_query() == ""
+    monkeypatch.setenv("AIOPOOL_TEST_PROTOCOL", "3")
+    assert url_query() == "?protocol=3"
+    assert FaultProxy("127.0.0.1", 1).url.endswith("/0?protocol=3")
+    monkeypatch.setenv("AIOPOOL_TEST_PROTOCOL", "2")
+    assert url_query() == ""
+    monkeypatch.setenv("AIOPOOL_TEST_PROTOCOL", "4")
+    with pytest.raises(ValueError, match="AIOPOOL_TEST_PROTOCOL must be 2 or 3, got '4'"):
+        url_query()
