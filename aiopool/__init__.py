@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from ._autopipeline import AutoPipelineStats
+from ._cache import CacheOptions, CacheStats
 from ._client import Client
 from ._cluster import ClusterClient
 from ._cluster_pipeline import ClusterPipeline
@@ -67,6 +68,8 @@ __all__ = [
     "AutoPipelineOptions",
     "AutoPipelineStats",
     "BusyLoadingError",
+    "CacheOptions",
+    "CacheStats",
     "Client",
     "ClusterClient",
     "ClusterDownError",

@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
+import dataclasses
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from types import TracebackType
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
+from urllib.parse import parse_qs, urlsplit
 
 from . import _commands as cmd
 from . import _retry, _sentinel
 from ._autopipeline import AutoPipeliner, AutoPipelineStats
+from ._cache import CACHEABLE, FLUSHING, Cache, CacheOptions, CacheStats, cache_option, key_bytes
+from ._command_table import READ_ONLY
 from ._commands import Command, Key, Value
-from ._config import AUTO_PIPELINE_FIELDS, AutoPipelineOptions, options_from_url
+from ._config import (
+    AUTO_PIPELINE_FIELDS,
+    AutoPipelineOptions,
+    ConnectionOptions,
+    PoolOptions,
+    options_from_url,
+)
 from ._connection import Connection
 from ._errors import ConnectError, ConnectionFailure, OutcomeUnknown
+from ._keys import command_keys
 from ._lock import lock as _lock
 from ._monitor import Monitor
 from ._observe import CommandObserver
 from ._pipeline import Pipeline
 from ._pool import Pool
-from ._protocol import encode_command, may_block, refuse_session_command
+from ._protocol import canonical_name, encode_command, may_block, refuse_session_command
 from ._pubsub import PubSub
 from ._script import Script
 
@@ -70,9 +81,15 @@ class Client:
     connection of their own.
     """
 
-    __slots__ = ("_auto", "_monitors", "_observer", "_pinned", "_pubsubs", "pool")
+    __slots__ = ("_auto", "_cache", "_monitors", "_observer", "_pinned", "_pubsubs", "pool")
 
-    def __init__(self, pool: Pool, auto_pipeline: AutoPipelineOptions | None = None) -> None:
+    def __init__(
+        self,
+        pool: Pool,
+        auto_pipeline: AutoPipelineOptions | None = None,
+        *,
+        _cache: Cache | None = None,
+    ) -> None:
         if not isinstance(pool, Pool):
             raise TypeError(
                 f"Client() takes a Pool, got {type(pool).__name__}; "
@@ -94,6 +111,11 @@ class Client:
         # Set by _pinned_to(): the one connection to use; False once released.
         self._pinned: Connection | Literal[False] | None = None
         self._observer: CommandObserver | None = None  # see _observe()
+        # Client-side caching (see _CachingClient); only from_url and the cluster
+        # client set it, with a pool whose connector wires each connection to it.
+        self._cache = _cache
+        if _cache is not None:
+            self.__class__ = _CachingClient
 
     @classmethod
     def from_url(cls, url: str, **options: object) -> Client:
@@ -105,7 +127,10 @@ class Client:
         override the URL's, and ``auto_pipeline=True`` (with
         ``auto_pipeline_connections`` and ``auto_pipeline_max_pending``, see
         ``AutoPipelineOptions``) shares connections between concurrent
-        commands. Nothing is connected until first use (or ``async with``). A
+        commands. ``cache=True`` (or ``CacheOptions``) keeps the replies of
+        reads in local memory until the server says their keys changed (see
+        ``CacheOptions``; it needs ``protocol=3``, the default with ``cache``).
+        Nothing is connected until first use (or ``async with``). A
         bad URL raises ``ValueError``; an unknown option ``TypeError``.
 
         ``redis+sentinel://[user:password@]host:port[,host:port...]/service[/db]``
@@ -116,11 +141,48 @@ class Client:
         """
         auto = {k: options.pop(k) for k in list(options) if k in AUTO_PIPELINE_FIELDS}
         where = "Client.from_url()"
+        cache = cache_option(options.pop("cache", None), options.get("protocol"), where)
         if url.startswith(f"{_sentinel.SCHEME}:"):
+            if cache is not None:
+                raise ValueError(
+                    f"{where} option cache is not available with {_sentinel.SCHEME}:// URLs yet"
+                )
             sentinel_pool = _sentinel.pool_from_url(url, dict(options), where=where)
             return cls(sentinel_pool, AutoPipelineOptions(**auto))  # type: ignore[arg-type]
         connection, pool = options_from_url(url, dict(options), where=where)
-        return cls(Pool(connection, pool), AutoPipelineOptions(**auto))  # type: ignore[arg-type]
+        auto_options = AutoPipelineOptions(**auto)  # type: ignore[arg-type]
+        if cache is None:
+            return cls(Pool(connection, pool), auto_options)
+        return cls._cached(_with_protocol_3(url, connection, where), pool, auto_options, cache)
+
+    @classmethod
+    def _cached(
+        cls,
+        connection: ConnectionOptions,
+        pool_options: PoolOptions,
+        auto: AutoPipelineOptions | None,
+        options: CacheOptions,
+    ) -> Client:
+        """A caching client: each pooled connection tracks, and feeds its pushes to the cache.
+
+        The pool's own ``connection_options`` keep ``tracking`` off, so the
+        connections of ``pubsub()`` and ``monitor()`` (opened from them) do not track.
+        """
+        cache = Cache(options)
+        tracked = dataclasses.replace(connection, tracking=True)
+        on_push = cache.on_push
+
+        def lost(conn: Connection) -> None:
+            # What the server tracked for this connection is gone with it: the
+            # entries it read go, and the untagged ones (auto-pipelined reads).
+            cache.connection_lost(id(conn))
+
+        async def connector(timeout: float | None) -> Connection:
+            conn = await Connection.open(tracked, timeout=timeout)
+            conn.set_push_handler(on_push, lost)
+            return conn
+
+        return cls(Pool(connection, pool_options, connector=connector), auto, _cache=cache)
 
     def __repr__(self) -> str:
         if self._pinned is not None:
@@ -135,6 +197,18 @@ class Client:
         pool's connections lent to it.
         """
         return None if self._auto is None else self._auto.stats()
+
+    def cache_stats(self) -> CacheStats | None:
+        """A snapshot of the client-side cache (``CacheStats``), or None when it is off.
+
+        Never awaits, never raises.
+        """
+        return None if self._cache is None else self._cache.stats()
+
+    def cache_clear(self) -> None:
+        """Drop every cached reply; reads in flight are returned but not stored. No-op when off."""
+        if self._cache is not None:
+            self._cache.flush()
 
     async def __aenter__(self) -> Client:
         await self.pool.open()
@@ -259,10 +333,13 @@ class Client:
         even an ``is None`` test per command.
         """
         self._observer = observer
-        self.__class__ = Client if observer is None else _ObservedClient
+        self.__class__ = _CLASSES[observer is not None, self._cache is not None]
 
     async def _run(self, command: Command[T]) -> T:
         return await self._send(command[0], command[1])  # type: ignore[no-any-return]
+
+    def _wrote(self, commands: list[Command[Any]]) -> None:
+        """A pipeline of this client ran (or may have run) ``commands``; see ``_CachingClient``."""
 
     def bitfield(
         self, key: Key, default_overflow: str | None = None
@@ -832,6 +909,7 @@ class _ObservedClient(Client):
     """
 
     __slots__ = ()
+    _unobserved_send = Client._send
 
     def __repr__(self) -> str:
         return Client.__repr__(self)
@@ -844,9 +922,141 @@ class _ObservedClient(Client):
             return await Client._send(self, args, transform)
         op = observer.command(args)
         try:
-            reply = await Client._send(self, args, transform)
+            reply = await self._unobserved_send(args, transform)
         except BaseException as exc:
             op.end(exc)
             raise
         op.end(None)
         return reply
+
+
+def _with_protocol_3(url: str, connection: ConnectionOptions, where: str) -> ConnectionOptions:
+    """``connection`` under protocol 3, which ``cache`` implies unless ``protocol`` said otherwise."""
+    if connection.protocol == 3:
+        return connection
+    if "protocol" in parse_qs(urlsplit(url).query):  # the URL asked for 2
+        cache_option(True, connection.protocol, where)  # raises, naming both options
+    return dataclasses.replace(connection, protocol=3)
+
+
+class _CachingClient(Client):
+    """A ``Client`` with client-side caching (``Client.from_url(url, cache=True)``).
+
+    Same slots as ``Client``: ``_observe`` switches classes among the four.
+    ``CACHEABLE`` reads are looked up by their whole encoded command; a miss
+    is registered with the cache before it is sent and stored after, unless
+    the cache marked it stale meanwhile (see ``_cache``). Every other command
+    with keys, once it is done (or failed: it may have run), drops what this
+    client cached for them (read-your-writes; the server's push follows).
+    Pinned clients (``pipeline.immediate``) are plain ``Client`` objects.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return _cached_repr(self)
+
+    def _wrote(self, commands: list[Command[Any]]) -> None:
+        cache: Cache = self._cache  # type: ignore[assignment]
+        for args, _ in commands:
+            name = canonical_name(args)
+            if name not in READ_ONLY:
+                _written(cache, args, name)
+
+    async def _send(
+        self, args: tuple[Any, ...], transform: Callable[[Any], Any] | None = None
+    ) -> Any:
+        cache: Cache = self._cache  # type: ignore[assignment]
+        name = canonical_name(args)
+        if name not in CACHEABLE:
+            try:
+                return await Client._send(self, args, transform)
+            finally:
+                if name not in READ_ONLY:
+                    _written(cache, args, name)
+        key = encode_command(args)
+        reply = cache.lookup(key)
+        if reply is Cache.MISSING:
+            keys = tuple(key_bytes(k) for k in command_keys(args, name))
+            if not keys:  # malformed (the server will say so): nothing could invalidate it
+                return await Client._send(self, args, transform)
+            if self._auto is None and self._pinned is None:
+                reply = await _miss(self.pool, cache, key, keys, args)
+            else:  # auto-pipelined: the connection is not known, the entry is untagged
+                read = cache.begin(key, keys)
+                try:
+                    reply = await Client._send(self, args, None)
+                except BaseException:
+                    cache.abandon(read)
+                    raise
+                cache.finish(read, reply)
+        if transform is None:
+            return reply
+        try:
+            return transform(reply)
+        except Exception:
+            return cmd.apply((args, transform), reply, self.pool.connection_options.address)
+
+
+class _ObservedCachingClient(_ObservedClient):
+    """An observed ``_CachingClient``: the observer times the cached path too."""
+
+    __slots__ = ()
+    _unobserved_send = _CachingClient._send
+    _wrote = _CachingClient._wrote
+
+    def __repr__(self) -> str:
+        return _cached_repr(self)
+
+
+def _cached_repr(client: Client) -> str:
+    return Client.__repr__(client).replace("<Client", f"<Client cache={client._cache!r}", 1)
+
+
+async def _miss(
+    pool: Pool, cache: Cache, key: bytes, keys: tuple[bytes, ...], args: tuple[Any, ...]
+) -> Any:
+    """``Client._send``'s plain path, with the entry tagged by the connection that read it.
+
+    Losing that connection then drops only what it read. A retried read
+    (on another connection) is returned but not stored.
+    """
+    conn = pool._take_ready()
+    if conn is None:
+        conn = await pool._acquire()
+    read = cache.begin(key, keys, id(conn))
+    try:
+        reply = await conn.request(key, args, True)
+    except (ConnectionFailure, OutcomeUnknown) as exc:
+        pool._release(conn)
+        cache.abandon(read)
+        return await _retry.resend(pool, exc, key, args)
+    except BaseException:
+        pool._release(conn)
+        cache.abandon(read)
+        raise
+    pool._release(conn)
+    cache.finish(read, reply)
+    return reply
+
+
+def _written(cache: Cache, args: tuple[Any, ...], name: str) -> None:
+    """This client's write ``args`` ran (or may have): drop what it changed."""
+    if name in FLUSHING:
+        cache.flush()
+        return
+    try:
+        keys = command_keys(args, name)
+    except ValueError:  # keys aiopool cannot find: they could be any
+        cache.flush()
+        return
+    if keys:
+        cache.invalidate(keys)
+
+
+_CLASSES: dict[tuple[bool, bool], type[Client]] = {
+    (False, False): Client,
+    (True, False): _ObservedClient,
+    (False, True): _CachingClient,
+    (True, True): _ObservedCachingClient,
+}

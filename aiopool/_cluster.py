@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 from . import _commands as cmd
 from . import _retry
 from ._autopipeline import AutoPipelineStats
-from ._client import Client
+from ._cache import CacheOptions, CacheStats, cache_option
+from ._client import Client, _with_protocol_3
 from ._cluster_pipeline import ClusterPipeline
 from ._command_table import READ_ONLY
 from ._commands import Command, Key, Value
@@ -173,6 +174,7 @@ class ClusterClient:
         "_tasks",
         "_topology",
         "auto_pipeline_options",
+        "cache_options",
         "cluster_options",
         "connection_options",
         "pool_options",
@@ -185,6 +187,7 @@ class ClusterClient:
         pool: PoolOptions | None = None,
         cluster: ClusterOptions | None = None,
         auto_pipeline: AutoPipelineOptions | None = None,
+        cache: CacheOptions | None = None,
     ) -> None:
         if not startup_nodes:
             raise ValueError("ClusterClient needs at least one startup node (host, port)")
@@ -197,6 +200,9 @@ class ClusterClient:
             auto_pipeline if auto_pipeline is not None else AutoPipelineOptions()
         )
         check_auto_pipeline(self.auto_pipeline_options, self.pool_options)
+        if cache is not None and self.connection_options.protocol != 3:
+            cache_option(cache, self.connection_options.protocol, "ClusterClient()")
+        self.cache_options = cache
         self._startup = [address_of(host, port) for host, port in startup_nodes]
         self._topology = Topology(
             self._startup,
@@ -204,6 +210,7 @@ class ClusterClient:
             self.cluster_options,
             ping=self._ping_node,
             forget=self._forget,
+            lost_slots=self._lost_slots if cache is not None else None,
         )
         self._router = _Router(self)
         self._clients: dict[str, Client] = {}
@@ -228,13 +235,18 @@ class ClusterClient:
         first, nodes = _startup_nodes(url)
         cluster = {k: options.pop(k) for k in list(options) if k in CLUSTER_FIELDS}
         auto = {k: options.pop(k) for k in list(options) if k in AUTO_PIPELINE_FIELDS}
-        connection, pool = options_from_url(first, dict(options), where="ClusterClient.from_url()")
+        where = "ClusterClient.from_url()"
+        cache = cache_option(options.pop("cache", None), options.get("protocol"), where)
+        connection, pool = options_from_url(first, dict(options), where=where)
+        if cache is not None:
+            connection = _with_protocol_3(first, connection, where)
         return cls(
             nodes,
             connection,
             pool,
             ClusterOptions(**cluster),  # type: ignore[arg-type]
             AutoPipelineOptions(**auto),  # type: ignore[arg-type]
+            cache,
         )
 
     def __repr__(self) -> str:
@@ -310,9 +322,13 @@ class ClusterClient:
         if client is None:
             readonly = self.cluster_options.read_from != "primary"
             options = node_options(self.connection_options, address, readonly=readonly)
-            pool = Pool(options, self.pool_options)
-            pool._retry_connect = False  # a refused connect goes back to _route at once
-            client = self._clients[address] = Client(pool, self.auto_pipeline_options)
+            if self.cache_options is None:
+                client = Client(Pool(options, self.pool_options), self.auto_pipeline_options)
+            else:  # one cache per node: its connections' invalidations are about its keys
+                auto = self.auto_pipeline_options
+                client = Client._cached(options, self.pool_options, auto, self.cache_options)
+            client.pool._retry_connect = False  # a refused connect goes back to _route at once
+            self._clients[address] = client
             if self._on_node is not None:
                 self._on_node(address, client)
         return client
@@ -350,7 +366,28 @@ class ClusterClient:
         stats = {address: client.auto_pipeline_stats() for address, client in self._clients.items()}
         return {address: s for address, s in stats.items() if s is not None}
 
+    def cache_stats(self) -> dict[str, CacheStats]:
+        """Each node's ``CacheStats``, by ``host:port`` (empty when caching is off)."""
+        stats = {address: client.cache_stats() for address, client in self._clients.items()}
+        return {address: s for address, s in stats.items() if s is not None}
+
+    def cache_clear(self) -> None:
+        """Drop every node's cached replies (see ``Client.cache_clear``)."""
+        for client in self._clients.values():
+            client.cache_clear()
+
     # -- topology (``Topology`` owns the map; these are its callbacks) --------------------
+
+    def _lost_slots(self, addresses: set[str]) -> None:
+        """Slots moved away from these nodes: what their caches hold may be left behind.
+
+        A key that did not exist on the old owner (a cached miss) gets no
+        invalidation when the slot moves, so the whole node cache goes.
+        """
+        for address in addresses:
+            client = self._clients.get(address)
+            if client is not None:
+                client.cache_clear()
 
     async def _ping_node(self, address: str) -> None:
         await self.node(address).ping()

@@ -450,13 +450,16 @@ class Pipeline:
         try:
             self._release_immediate()
             conn, self._conn, self._watched = self._conn, None, 0
-            if conn is not None:  # watched: WATCH lives on this connection only, never resent
-                try:
-                    replies = await conn.request_many(data, count, what, timeout)
-                finally:
-                    self._pool._release(conn)
-            else:
-                replies = await self._send(data, count, what, timeout, commands)
+            try:
+                if conn is not None:  # watched: WATCH lives on this connection only, never resent
+                    try:
+                        replies = await conn.request_many(data, count, what, timeout)
+                    finally:
+                        self._pool._release(conn)
+                else:
+                    replies = await self._send(data, count, what, timeout, commands)
+            finally:  # sent, or maybe: a caching client drops what the writes changed
+                self._client._wrote(commands)
 
             if loads:
                 for reply in replies[: len(loads)]:

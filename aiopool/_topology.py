@@ -198,6 +198,7 @@ class Topology:
         "_connection",
         "_forget",
         "_latency",
+        "_lost_slots",
         "_options",
         "_periodic",
         "_ping",
@@ -216,8 +217,10 @@ class Topology:
         *,
         ping: Callable[[str], Awaitable[object]],
         forget: Callable[[str], None],
+        lost_slots: Callable[[set[str]], None] | None = None,
     ) -> None:
         self._startup = list(startup)
+        self._lost_slots = lost_slots
         self._connection = connection
         self._options = options
         self._ping = ping
@@ -268,6 +271,9 @@ class Topology:
 
     def moved(self, slot: int, address: str) -> None:
         """Record a ``MOVED``: ``slot`` is served by ``address`` now; refresh the rest soon."""
+        shard = self.map.slots[slot]
+        if self._lost_slots is not None and shard is not None and shard.primary != address:
+            self._lost_slots({shard.primary, *shard.replicas})
         self.map.moved(slot, address)
         self.refresh_soon()
 
@@ -361,6 +367,10 @@ class Topology:
             conn.abort()
 
     def _apply(self, new: SlotMap) -> None:
+        if self._lost_slots is not None:
+            losers = _losers(self.map, new)
+            if losers:
+                self._lost_slots(losers)
         old = self.map.addresses()
         self.map = new
         self._refreshed_at = time.monotonic()
@@ -384,3 +394,16 @@ class Topology:
                 self._latency[address] = 0.7 * smoothed + 0.3 * elapsed
 
         await asyncio.gather(*(ping(a) for a in self.map.addresses()))
+
+
+def _losers(old: SlotMap, new: SlotMap) -> set[str]:
+    """The nodes that served some slot in ``old`` and do not serve it in ``new``."""
+    losers: set[str] = set()
+    seen: set[tuple[int, int]] = set()
+    for before, after in zip(old.slots, new.slots, strict=True):
+        if before is None or (id(before), id(after)) in seen:
+            continue
+        seen.add((id(before), id(after)))
+        now = set() if after is None else {after.primary, *after.replicas}
+        losers.update({before.primary, *before.replicas} - now)
+    return losers

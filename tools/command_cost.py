@@ -10,6 +10,7 @@ noisy machine where timings do not:
     ... python tools/command_cost.py auto 10000         # auto_pipeline=True
     ... python tools/command_cost.py otel 10000         # aiopool.otel.instrument()ed
     ... python tools/command_cost.py aiopool 10000 3    # over RESP3 (protocol=3)
+    ... python tools/command_cost.py cached 10000 3     # cache=True: every SET drops, GET misses
 
 (instructions(N) - instructions(0)) / (2 * N) is the cost per command; the
 ratio of aiopool's to bare's is the client's CPU overhead per command. The
@@ -38,8 +39,10 @@ async def run(mode: str, count: int, url: str, protocol: int = 2) -> None:
             await conn.set("k", value)
             await conn.get("k")
         return
+    # cached: each SET drops the entry, each GET misses: the cache's cost on its worst path.
+    cache = {"cache": True} if mode == "cached" else {}
     async with Client.from_url(
-        url, max_size=3, auto_pipeline=mode == "auto", protocol=protocol
+        url, max_size=3, auto_pipeline=mode == "auto", protocol=protocol, **cache
     ) as client:
         if mode == "otel":  # metrics to an in-memory reader, as an SDK app would record them
             from opentelemetry.sdk.metrics import MeterProvider
@@ -59,8 +62,10 @@ def port(url: str) -> int:
 
 
 def main(mode: str, count: int, protocol: int = 2) -> None:
-    if mode not in ("aiopool", "auto", "bare", "otel"):
-        raise SystemExit(f"mode is aiopool, auto, bare or otel, not {mode!r}")
+    if mode not in ("aiopool", "auto", "bare", "otel", "cached"):
+        raise SystemExit(f"mode is aiopool, auto, bare, otel or cached, not {mode!r}")
+    if mode == "cached" and protocol != 3:
+        raise SystemExit("mode cached needs protocol 3")
     if protocol not in (2, 3) or (mode == "bare" and protocol != 2):
         raise SystemExit(f"protocol is 2 or 3 (bare: 2), not {protocol!r}")
     with RedisServer() as server:

@@ -412,6 +412,8 @@ ABSENT: Final[dict[str, dict[str, str]]] = {
     "Pipeline": {
         "aclose": _MADE_BY_CLIENT,
         "auto_pipeline_stats": _MADE_BY_CLIENT,
+        "cache_clear": _MADE_BY_CLIENT,
+        "cache_stats": _MADE_BY_CLIENT,
         "from_url": _MADE_BY_CLIENT,
         "pipeline": _MADE_BY_CLIENT,
         "pubsub": _MADE_BY_CLIENT,
@@ -440,6 +442,8 @@ ABSENT: Final[dict[str, dict[str, str]]] = {
     "ClusterPipeline": {
         "aclose": _MADE_BY_CLIENT,
         "auto_pipeline_stats": _MADE_BY_CLIENT,
+        "cache_clear": _MADE_BY_CLIENT,
+        "cache_stats": _MADE_BY_CLIENT,
         "from_url": _MADE_BY_CLIENT,
         "pipeline": _MADE_BY_CLIENT,
         "pubsub": _MADE_BY_CLIENT,

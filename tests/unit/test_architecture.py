@@ -36,6 +36,7 @@ LAYERS: dict[str, float] = {
     "_backoff": 0,
     "_deadline": 0,
     "_stats": 0,
+    "_cache": 0,  # client-side caching: the LRU, the race, the options; no imports
     "_holds": 0,
     "_waitline": 1,
     "_protocol": 1,  # holds the command-name normaliser everything above uses
