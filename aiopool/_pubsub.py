@@ -229,6 +229,12 @@ class PubSub:
         """True once ``aclose()`` was called."""
         return self._closed
 
+    def _has_own_subscriptions(self) -> bool:
+        # What this object's own connection must restore after a drop; a
+        # subclass may hold other subscriptions elsewhere (the cluster's
+        # shard channels), which ``is_subscribed()`` counts and this does not.
+        return any(self._wanted.values())
+
     # -- subscribing -----------------------------------------------------------------------
 
     async def subscribe(self, *channels: str | bytes) -> None:
@@ -437,7 +443,7 @@ class PubSub:
             conn = self._conn
             try:
                 if conn is None:
-                    if not self.is_subscribed():
+                    if not self._has_own_subscriptions():
                         self._idle()
                         return  # nothing to come back for; the next subscribe reconnects
                     conn = await self._connect()
@@ -454,7 +460,7 @@ class PubSub:
                 self._dropped()
                 if self._closed:
                     return
-                if not self.is_subscribed():
+                if not self._has_own_subscriptions():
                     self._idle()
                     return
                 if not isinstance(exc, _EXPECTED):
