@@ -292,3 +292,28 @@ async def test_ssubscribe_of_an_unknown_name_type_is_refused(redis_cluster: Redi
     assert ps.is_closed()
     with pytest.raises(RuntimeError, match="closed"):
         await ps.ssubscribe("x")
+
+
+async def test_ssubscribe_follows_moved_when_the_topology_is_stale(
+    redis_cluster: RedisCluster,
+) -> None:
+    c = redis_cluster
+    async with (
+        ClusterClient.from_url(_url(c), refresh_interval=3600.0) as rc,
+        rc.pubsub() as ps,
+    ):
+        channel = "stale:{moved}"
+        slot = key_slot(channel)
+        source = c.owner_of(slot)
+        target = next(m for m in c.masters() if m is not source)
+        assert rc.slot_owner(slot) == f"127.0.0.1:{source.port}"
+        await asyncio.to_thread(c.move_slot, slot, target)
+        assert rc.slot_owner(slot) == f"127.0.0.1:{source.port}"  # the client has not noticed
+        await ps.ssubscribe(channel)  # the old owner answers MOVED; the new one subscribes
+        assert rc.slot_owner(slot) == f"127.0.0.1:{target.port}"
+        reply = await rc.node(f"127.0.0.1:{target.port}").execute("PUBSUB", "SHARDNUMSUB", channel)
+        assert reply[1] == 1
+        assert await rc.spublish(channel, "here") == 1
+        got = await _messages(ps, lambda got: len(got) >= 1)
+        assert [(m.type, m.data) for m in got] == [("smessage", b"here")]
+        assert "moves=0" in repr(ps)  # nothing was subscribed before: no gap
