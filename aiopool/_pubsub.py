@@ -28,7 +28,14 @@ import hiredis
 from . import _affinity as affinity
 from ._config import ConnectionOptions, PoolOptions
 from ._connection import Connection
-from ._errors import CommandTimeout, ConnectionFailure, ProtocolError, ReplyError
+from ._credentials import auth_command, tracker_for
+from ._errors import (
+    AuthenticationError,
+    CommandTimeout,
+    ConnectionFailure,
+    ProtocolError,
+    ReplyError,
+)
 from ._protocol import encode_command
 from ._retry import backoff
 
@@ -138,6 +145,12 @@ class PubSub:
     and come out as the same ``Message``s as under protocol 2. An
     invalidation push (a client with ``tracking=True``; only a flush's can
     reach a connection that reads no keys) is dropped, never a message.
+
+    With a ``credential_provider`` that announces new credentials, a RESP3
+    subscriber sends ``AUTH`` in its stream and keeps its subscriptions (a
+    refused one closes the connection: the reconnect asks the provider
+    anew, between gap markers). A RESP2 subscriber cannot run ``AUTH``: it
+    keeps its session, and its next connection asks the provider.
     """
 
     def __init__(
@@ -181,6 +194,9 @@ class PubSub:
         self._reader: asyncio.Task[None] | None = None
         self._closed = False
         self._connecting: asyncio.Lock | None = None
+        self._auths = 0  # in-stream AUTHs (RESP3) not yet answered
+        if connection.credential_provider is not None:
+            tracker_for(connection.credential_provider).listen(self)
 
     def __repr__(self) -> str:
         counts = " ".join(
@@ -487,7 +503,19 @@ class PubSub:
             self._buffer.append(Message("reconnected"))
             self._readable.set()
 
+    def _credentials_changed(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The provider announced new credentials: a RESP3 subscriber re-AUTHs in its stream."""
+        conn, reader = self._conn, self._reader
+        if conn is None or reader is None or reader.get_loop() is not loop:
+            return
+        if self.connection_options.protocol != 3 or conn.is_closed():
+            return  # RESP2: no AUTH while subscribed; the next connection asks the provider
+        auth = auth_command(tracker_for(self.connection_options.credential_provider))
+        if auth is not None and conn.send(auth[0], 0):
+            self._auths += 1
+
     def _dropped(self) -> None:
+        self._auths = 0
         # Unanswered subscriptions wait for the resubscription; unanswered
         # unsubscriptions are done: the new connection will not have them.
         for sent in self._sent:
@@ -536,6 +564,10 @@ class PubSub:
             for reply in replies:
                 if type(reply) is _PUSH:
                     await self._dispatch(reply)  # RESP3: messages and confirmations
+                elif self._auths and (reply in (b"OK", "OK") or _is_auth_error(reply)):
+                    self._auths -= 1
+                    if isinstance(reply, ReplyError):
+                        raise ProtocolError(f"re-AUTH with new credentials refused: {reply}")
                 elif pongs and (
                     _is_pong(reply) or (isinstance(reply, ReplyError) and not self._sent)
                 ):
@@ -688,6 +720,12 @@ class _Sent:
     def __repr__(self) -> str:
         verb = self.kind if self.subscribe else _UNSUBSCRIBE[self.kind]
         return f"<_Sent {verb} expecting={len(self.expected)} resync={self.resync}>"
+
+
+def _is_auth_error(reply: Any) -> bool:
+    return isinstance(reply, AuthenticationError) or (
+        isinstance(reply, ReplyError) and reply.code == "WRONGPASS"
+    )
 
 
 def _is_pong(reply: Any) -> bool:

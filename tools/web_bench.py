@@ -93,7 +93,8 @@ async def pipeline(r: RedisPy) -> dict[str, Any]:
 def serve(client: str, redis_url: str, port: int, max_size: int) -> None:
     """The server process: one uvicorn worker on uvloop (``--serve``)."""
     if client == "aiopool":
-        app = create_app(f"{redis_url}?max_size={max_size}&min_size={max_size}")
+        mark = "&" if "?" in redis_url else "?"  # the kits may add ?protocol=3
+        app = create_app(f"{redis_url}{mark}max_size={max_size}&min_size={max_size}")
     else:
 
         def open_redis_py(url: str) -> redis.asyncio.Redis:

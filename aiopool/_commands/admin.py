@@ -18,15 +18,13 @@ from ._base import (
     Key,
     Value,
     integer,
-    named_fields,
     need_keys,
     not_negative,
     ok,
     positive,
-    to_dict,
     to_str,
 )
-from .server import _client_fields
+from .server import _client_fields, _double_text, _fields, _mapping, _resp2
 
 
 def _str_list(reply: Any) -> list[str]:
@@ -114,14 +112,15 @@ def _split(value: Any) -> list[str]:
 def _acl_user(reply: Any) -> dict[str, Any] | None:
     if reply is None:
         return None
-    user = named_fields(reply)
+    user = _fields(reply)
     user["flags"] = _str_list(user["flags"])
     user["passwords"] = _str_list(user["passwords"])
     user["keys"] = _split(user["keys"])
     if "channels" in user:
         user["channels"] = _split(user["channels"])
     if "selectors" in user:
-        user["selectors"] = [_str_list(selector) for selector in user["selectors"]]
+        # RESP3 sends each selector as a map: flat, as RESP2 does.
+        user["selectors"] = [_str_list(_resp2(selector)) for selector in user["selectors"]]
     rules = to_str(user["commands"]).split(" ")
     user["commands"] = [rule for rule in rules if "@" not in rule]
     user["categories"] = [rule for rule in rules if "@" in rule]
@@ -167,7 +166,7 @@ def acl_log(count: int | None = None) -> Command[list[dict[str, Any]]]:
 def _acl_log(reply: Any) -> list[dict[str, Any]]:
     entries = []
     for raw in reply:
-        entry = {name: _text(value) for name, value in named_fields(raw).items()}
+        entry = {name: _text(value) for name, value in _fields(raw).items()}
         entry["client-info"] = _client_fields(entry.get("client-info", ""))
         entry["age-seconds"] = float(entry["age-seconds"])
         entries.append(entry)
@@ -365,9 +364,9 @@ def latency_histogram(*commands: str) -> Command[dict[str, dict[str, Any]]]:
 
 def _histograms(reply: Any) -> dict[str, dict[str, Any]]:
     result = {}
-    for name, raw in to_dict(reply).items():
-        fields = named_fields(raw)
-        fields["histogram_usec"] = to_dict(fields.get("histogram_usec", []))
+    for name, raw in _mapping(reply).items():
+        fields = _fields(raw)
+        fields["histogram_usec"] = _mapping(fields.get("histogram_usec", []))
         result[to_str(name)] = fields
     return result
 
@@ -403,13 +402,14 @@ def memory_stats() -> Command[dict[str, Any]]:
 
 
 def _text_fields(reply: Any) -> dict[str, Any]:
-    return {name: _text(value) for name, value in named_fields(reply).items()}
+    # RESP3 sends the ratios and percentages as doubles, RESP2 as text.
+    return {name: _text(_double_text(value)) for name, value in _fields(reply).items()}
 
 
 def _memory_stats(reply: Any) -> dict[str, Any]:
     stats = _text_fields(reply)
     for name, value in stats.items():
-        if name.startswith("db.") and isinstance(value, list):
+        if name.startswith("db.") and isinstance(value, list | dict):
             stats[name] = _text_fields(value)
     return stats
 
@@ -447,7 +447,7 @@ def module_list() -> Command[list[dict[Any, Any]]]:
 
 
 def _module_list(reply: Any) -> list[dict[Any, Any]]:
-    return [to_dict(module) for module in reply]
+    return [_mapping(module) for module in reply]
 
 
 def module_load(path: str, *args: Value) -> Command[bool]:
@@ -504,7 +504,10 @@ def command_docs(*names: str) -> Command[dict[str, dict[str, Any]]]:
 
 
 def _docs(reply: Any) -> dict[str, dict[str, Any]]:
-    return {to_str(name): named_fields(doc) for name, doc in to_dict(reply).items()}
+    return {
+        to_str(name): {field: _resp2(value) for field, value in _fields(doc).items()}
+        for name, doc in _mapping(reply).items()
+    }
 
 
 def command_getkeys(*args: Value) -> Command[list[str]]:
@@ -550,7 +553,8 @@ def _command_info(reply: Any) -> dict[str, dict[str, Any]]:
         if len(item) > 6:
             info["acl_categories"] = _str_list(item[6])
         if len(item) > 9:
-            info["tips"], info["key_specifications"], info["subcommands"] = item[7:10]
+            # RESP3 sends the key specifications as maps: flat, as RESP2 does.
+            info["tips"], info["key_specifications"], info["subcommands"] = _resp2(item[7:10])
         commands[name] = info
     return commands
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from .._errors import DataTypeError, DataValueError
-from ._base import Arg, Command, Key, integer, need_keys, not_negative, ok, to_dict, to_str
+from ._base import Arg, Command, Key, integer, need_keys, not_negative, ok, to_str
+from .server import _mapping, _resp2
 
 _SLOTS = 16384
 
@@ -125,12 +126,12 @@ def cluster_shards() -> Command[list[dict[str, Any]]]:
 def _cluster_shards(reply: Any) -> list[dict[str, Any]]:
     shards = []
     for raw in reply:
-        fields = {to_str(name): value for name, value in to_dict(raw).items()}
+        fields = {to_str(name): value for name, value in _mapping(raw).items()}
         bounds = iter(fields["slots"])
         shards.append(
             {
                 "slots": list(zip(bounds, bounds, strict=True)),
-                "nodes": [to_dict(node) for node in fields["nodes"]],
+                "nodes": [_mapping(node) for node in fields["nodes"]],
             }
         )
     return shards
@@ -171,11 +172,11 @@ def _str_list(reply: Any) -> list[str]:
 
 
 def cluster_links() -> Command[list[Any]]:
-    """CLUSTER LINKS: the node's bus links, as sent (flat field lists, as redis-py's RESP2).
+    """CLUSTER LINKS: the node's bus links, flat field lists as redis-py's RESP2 (under RESP3 too).
 
     On a ``ClusterClient``: not offered (which node?).
     """
-    return ("CLUSTER", "LINKS"), None
+    return ("CLUSTER", "LINKS"), _resp2
 
 
 def cluster_replicas(node_id: str) -> Command[dict[str, dict[str, Any]]]:

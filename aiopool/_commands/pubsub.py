@@ -53,5 +53,7 @@ def pubsub_numpat() -> Command[int]:
 
 
 def _counts(reply: Any) -> list[tuple[Any, int]]:
+    if isinstance(reply, dict):  # a RESP3 map, should a server send one
+        return [(channel, int(count)) for channel, count in reply.items()]
     it = iter(reply)
     return [(channel, int(count)) for channel, count in zip(it, it, strict=True)]

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._errors import DataTypeError, DataValueError
-from ._base import Arg, Command, Key, Value, bool_list, named_fields, need_keys, ok, one_of, to_str
+from ._base import Arg, Command, Key, Value, bool_list, need_keys, ok, one_of, to_str
+from .server import _fields, _resp2
 
 
 def _keys_and_args(
@@ -71,7 +72,10 @@ def eval_(
     raises ``ValueError``. ``evalsha``, ``eval_ro``, ``fcall``... take the same.
 
     Prefer ``register_script()``, which sends the script only when the server
-    lacks it.
+    lacks it. The reply is the script's, as sent: under ``protocol=3`` what a
+    script returns as a RESP3 type (``{double=1.5}``, ``{map={...}}``, a map
+    from ``redis.setresp(3)``) arrives as one (``float``, ``dict``), where
+    RESP2 sends text and flat lists.
     """
     return ("EVAL", script, *_keys_and_args("eval", numkeys, keys_and_args, keys, args)), None
 
@@ -230,8 +234,8 @@ def function_list(
 def _libraries(reply: Any) -> list[dict[str, Any]]:
     libraries = []
     for raw in reply:
-        library = named_fields(raw)
-        library["functions"] = [named_fields(fn) for fn in library.get("functions", [])]
+        library = _fields(raw)
+        library["functions"] = [_fields(fn) for fn in library.get("functions", [])]
         libraries.append(library)
     return libraries
 
@@ -277,9 +281,10 @@ def function_stats() -> Command[list[Any]]:
     """FUNCTION STATS: the running function and the engines, as sent (as redis-py's).
 
     ``[b"running_script", None, b"engines", [b"LUA", [b"libraries_count",
-    1, b"functions_count", 1]]]``. On a ``ClusterClient``: any one primary.
+    1, b"functions_count", 1]]]``, RESP2's flat lists under RESP3 too (where the
+    server sends maps). On a ``ClusterClient``: any one primary.
     """
-    return ("FUNCTION", "STATS"), None
+    return ("FUNCTION", "STATS"), _resp2
 
 
 def function_kill() -> Command[bool]:

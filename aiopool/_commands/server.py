@@ -13,6 +13,7 @@ from ._base import (
     Key,
     Value,
     integer,
+    named_fields,
     not_negative,
     ok,
     pairs,
@@ -20,6 +21,56 @@ from ._base import (
     to_str,
     to_str_or_none,
 )
+
+# -- both protocols ------------------------------------------------------------------------
+# Under RESP3 the server sends maps (hiredis: ``dict``), sets (``list``), doubles
+# (``float``) and booleans where RESP2 sent flat arrays, bulk strings and 0/1.
+# These turn either shape into the RESP2-era one, so a typed method returns the
+# same value under ``protocol=2`` and ``protocol=3``. The families of this
+# package (admin, cluster_admin, scripting, pubsub) share them.
+
+
+def _fields(reply: Any) -> dict[str, Any]:
+    """A RESP3 map or a RESP2 flat ``[name, value, ...]`` array as a dict keyed by ``str``."""
+    if isinstance(reply, dict):
+        return {to_str(name): value for name, value in reply.items()}
+    return named_fields(reply)
+
+
+def _mapping(reply: Any) -> dict[Any, Any]:
+    """A RESP3 map or a RESP2 flat ``[key, value, ...]`` array as a dict, keys as sent."""
+    if isinstance(reply, dict):
+        return reply
+    it = iter(reply)
+    return dict(zip(it, it, strict=True))
+
+
+def _resp2(value: Any) -> Any:
+    """A reply in its RESP2 shape: maps (nested too) as flat lists, booleans as 0/1.
+
+    For the replies returned "as sent": a RESP2 reply comes back unchanged.
+    """
+    if isinstance(value, dict):
+        flat: list[Any] = []
+        for name, item in value.items():
+            flat += (name, _resp2(item))
+        return flat
+    if isinstance(value, list):
+        return [_resp2(item) for item in value]
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _double_text(value: Any) -> Any:
+    """A RESP3 double as the text RESP2 sent for it (``%.17g``, Redis 7.0's format).
+
+    Other values pass through. Redis 7.2+ sends the shortest round-trip text
+    in RESP2, which may have fewer digits: ``float()`` of both is the same.
+    """
+    if isinstance(value, float):
+        return format(value, ".17g")
+    return value
 
 
 def ping(message: Value | None = None) -> Command[Any]:
@@ -126,6 +177,8 @@ def config_get(pattern: str = "*", *args: str) -> Command[dict[str, str]]:
 
 
 def _config(reply: Any) -> dict[str, str]:
+    if isinstance(reply, dict):  # RESP3
+        return {to_str(name): to_str(value) for name, value in reply.items()}
     it = iter(reply)
     return {to_str(name): to_str(value) for name, value in zip(it, it, strict=True)}
 
@@ -383,12 +436,15 @@ def client_trackinginfo() -> Command[list[Any]]:
     """CLIENT TRACKINGINFO: the connection's tracking state, redis-py's flat list.
 
     ``["flags", [b"off"], "redirect", -1, "prefixes", []]``: the names as
-    ``str``, the nested values as sent.
+    ``str``, the nested values as sent; the same flat list under RESP3,
+    where the server sends a map.
     """
     return ("CLIENT", "TRACKINGINFO"), _tracking
 
 
 def _tracking(reply: Any) -> list[Any]:
+    if isinstance(reply, dict):  # RESP3: a map
+        reply = _resp2(reply)
     return [to_str(item) if isinstance(item, bytes) else item for item in reply]
 
 

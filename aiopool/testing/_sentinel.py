@@ -16,7 +16,13 @@ from types import TracebackType
 from typing import Any
 
 from ._cluster import _call, _info, _text
-from ._server import RedisServer, RedisServerUnavailable, ServerBinary, _ChoosesBinary
+from ._server import (
+    RedisServer,
+    RedisServerUnavailable,
+    ServerBinary,
+    _ChoosesBinary,
+    url_query,
+)
 
 __all__ = ["RedisSentinel"]
 
@@ -135,9 +141,9 @@ class RedisSentinel(_ChoosesBinary):
 
     @property
     def url(self) -> str:
-        """``redis+sentinel://127.0.0.1:<p1>,127.0.0.1:<p2>,.../<service_name>``, no credentials."""
+        """``redis+sentinel://127.0.0.1:<p1>,.../<service_name>``, no credentials, + ``url_query()``."""
         hosts = ",".join(f"127.0.0.1:{s.port}" for s in self.sentinel_servers)
-        return f"redis+sentinel://{hosts}/{self.service_name}"
+        return f"redis+sentinel://{hosts}/{self.service_name}{url_query()}"
 
     # -- lifecycle --------------------------------------------------------------------
 

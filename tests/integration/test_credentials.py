@@ -543,3 +543,55 @@ async def test_a_returned_connection_re_auths_at_the_next_reap_without_a_checkou
         await eventually(moved, "the returned connection to re-AUTH in a keepalive round")
         assert client.pool.stats().acquired == acquired  # nobody checked it out
     await provider.aclose()
+
+
+async def test_a_resp3_subscriber_re_auths_in_its_stream_without_a_gap(
+    acl_server: RedisServer, admin: Client
+) -> None:
+    await admin.execute("ACL", "SETUSER", "app1", *RULES, ">a")
+    source = Source("app1", "a")
+    provider = RotatingCredentials(source.fetch, refresh_every=3600)
+    async with (
+        Client.from_url(plain_url(acl_server), protocol=3, credential_provider=provider) as client,
+        client.pubsub() as ps,
+    ):
+        await ps.subscribe("ch")
+        await admin.execute("ACL", "SETUSER", "app2", *RULES, ">b")
+        source.current = ("app2", "b")
+        await provider.refresh()
+
+        async def subscriber_moved() -> bool:
+            listing = await admin.execute("CLIENT", "LIST", "TYPE", "pubsub")
+            return "user=app2" in listing and "user=app1" not in listing
+
+        await eventually(subscriber_moved, "the subscriber to run as app2")
+        # Deleting the old user closes its sessions: the subscriber is no longer one.
+        await admin.execute("ACL", "DELUSER", "app1")
+        assert await client.publish("ch", "after") == 1
+        message = await ps.get_message(timeout=2)
+        assert message is not None
+        assert (message["type"], message["data"]) == ("message", b"after")
+        assert ps.reconnects == 0
+        assert await ps.get_message(timeout=0.2) is None  # no gap marker
+    await provider.aclose()
+
+
+async def test_a_refused_in_stream_re_auth_reconnects_the_subscriber(
+    acl_server: RedisServer, admin: Client
+) -> None:
+    await admin.execute("ACL", "SETUSER", "app1", *RULES, ">a")
+    source = Source("app1", "a")
+    provider = RotatingCredentials(source.fetch, refresh_every=3600)
+    async with (
+        Client.from_url(plain_url(acl_server), protocol=3, credential_provider=provider) as client,
+        client.pubsub() as ps,
+    ):
+        await ps.subscribe("ch")
+        source.current = ("app1", "not-the-password")
+        await provider.refresh()
+        marker = await ps.get_message(timeout=3)
+        assert marker is not None
+        assert marker["type"] == "disconnected"
+        assert "re-AUTH" in str(marker["data"])
+        assert "not-the-password" not in str(marker["data"])
+    await provider.aclose()

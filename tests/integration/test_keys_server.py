@@ -21,10 +21,8 @@ UTC = datetime.UTC
 @pytest.fixture
 async def r1(redis_url: str) -> AsyncIterator[Client]:
     """A bytes client on database 1 of the shared server (flushed with the rest)."""
-    base, query = redis_url.partition("?")[::2]  # ?protocol=3 under AIOPOOL_TEST_PROTOCOL
-    async with Client.from_url(
-        base.removesuffix("/0") + "/1" + ("?" + query if query else "")
-    ) as client:
+    base, mark, query = redis_url.partition("?")  # ?protocol=3 under AIOPOOL_TEST_PROTOCOL
+    async with Client.from_url(base.removesuffix("/0") + "/1" + mark + query) as client:
         yield client
 
 

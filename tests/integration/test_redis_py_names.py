@@ -201,7 +201,8 @@ async def test_encoding_errors_decides_what_bytes_that_do_not_decode_become(
         redis_url, decode_responses=True, encoding_errors="replace"
     ) as replacing:
         assert await replacing.get("latin") == "caf\ufffd"
-    async with Client.from_url(f"{redis_url}?decode_responses=true") as strict:
+    join = "&" if "?" in redis_url else "?"
+    async with Client.from_url(f"{redis_url}{join}decode_responses=true") as strict:
         with pytest.raises(ProtocolError, match="decode"):
             await strict.get("latin")
         assert await strict.ping()  # a new connection replaced the aborted one

@@ -21,19 +21,6 @@ from aiopool.testing import RedisServer
 
 from .test_redis_py_results import CALLS, SHAPES, _call, _shape
 
-# Calls whose reply transforms live outside the command families this test
-# was written with (admin, server, cluster, scripting, pub/sub): the integrator
-# drops each entry once resp3b's normalisation is merged. A listed call that
-# starts to agree fails the test, so the list cannot go stale silently.
-OWNED_BY_RESP3B: dict[str, str] = {
-    "config_get": "owned by resp3b (server.py: CONFIG GET's map under RESP3)",
-}
-
-# The same, for the calls of varying results (compared by shape).
-SHAPES_OWNED_BY_RESP3B: dict[str, str] = {
-    "memory_stats": "owned by resp3b (admin.py: RESP3 sends the ratios as doubles, not text)",
-}
-
 # More calls of the families whose transforms RESP3 reaches (maps, pairs,
 # doubles): the reply variants CALLS does not make. Deterministic: one-member
 # collections where a count picks at random, small encodings for SCAN.
@@ -266,19 +253,13 @@ def _compare(
 async def test_every_typed_call_gives_the_same_value_and_type(both: tuple[Any, Any]) -> None:
     c2, c3 = both
     differences = []
-    now_agree = []
     for name, args, kwargs in CALLS:
         two = await _call(c2, name, args, kwargs)
         three = await _call(c3, name, args, kwargs)
         difference = _compare(name, args, kwargs, two, three)
-        if name in OWNED_BY_RESP3B:
-            if difference is None:
-                now_agree.append(name)
-            continue
         if difference is not None:
             differences.append(difference)
     assert not differences, "\n".join(differences)
-    assert not now_agree, f"these agree now: drop them from OWNED_BY_RESP3B: {now_agree}"
 
 
 async def test_varying_results_have_the_same_shape(both: tuple[Any, Any]) -> None:
@@ -287,21 +268,15 @@ async def test_varying_results_have_the_same_shape(both: tuple[Any, Any]) -> Non
         await _call(c2, name, args, kwargs)
         await _call(c3, name, args, kwargs)
     differences = []
-    now_agree = []
     for name, args, kwargs in [*SHAPES, *FAMILY_SHAPES]:
         two = await _call(c2, name, args, kwargs)
         three = await _call(c3, name, args, kwargs)
         if name == "info":  # the same fields, in an order of their own
             two, three = sorted(two), sorted(three)
         same = _shape(two) == _shape(three) and deep_shape(two) == deep_shape(three)
-        if name in SHAPES_OWNED_BY_RESP3B:
-            if same:
-                now_agree.append(name)
-            continue
         if not same:
             differences.append(f"{name}{args}: protocol 2 {two!r:.160}, protocol 3 {three!r:.160}")
     assert not differences, "\n".join(differences)
-    assert not now_agree, f"these agree now: drop them from SHAPES_OWNED_BY_RESP3B: {now_agree}"
 
 
 async def test_every_family_call_gives_the_same_value_and_type(both: tuple[Any, Any]) -> None:
@@ -343,7 +318,7 @@ async def test_pipelines_give_the_same_values_and_types(
     calls = [
         (name, args, kwargs)
         for name, args, kwargs in [*CALLS, *FAMILY_CALLS]
-        if name not in OWNED_BY_RESP3B and name != "dump" and "withscore" not in kwargs
+        if name != "dump" and "withscore" not in kwargs
     ]
     two, three = [await _piped(c, calls, transaction) for c in both]
     differences = [

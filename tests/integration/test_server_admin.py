@@ -434,7 +434,8 @@ async def test_swapdb_swaps_two_databases(admin: Client, admin_server: RedisServ
     await admin.set("k", "in-0")
     assert await admin.swapdb(0, 1) is True
     assert await admin.get("k") is None
-    async with Client.from_url(admin_server.url.removesuffix("/0") + "/1") as db1:
+    base, mark, query = admin_server.url.partition("?")  # ?protocol=3 under AIOPOOL_TEST_PROTOCOL
+    async with Client.from_url(base.removesuffix("/0") + "/1" + mark + query) as db1:
         assert await db1.get("k") == b"in-0"
     with pytest.raises(ValueError, match="first must be an int >= 0"):
         await admin.swapdb(-1, 0)

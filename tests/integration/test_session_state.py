@@ -54,7 +54,7 @@ REFUSED: list[tuple[tuple[Any, ...], str]] = [
     (("CLIENT", "CACHING", "YES"), "a Connection you open"),
     (("CLIENT", "NO-EVICT", "ON"), "a Connection you open"),
     (("MONITOR",), "client.monitor()"),
-    (("HELLO", "3"), "RESP2"),
+    (("HELLO", "3"), "the protocol, username"),
     (("AUTH", "x"), "password options"),
     (("READONLY",), "replica"),
     (("READWRITE",), "primary"),

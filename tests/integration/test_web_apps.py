@@ -97,7 +97,8 @@ def run_app(kind: str, server: RedisServer, **options: object) -> Iterator[App]:
     name = f"web-test-{uuid.uuid4().hex[:8]}"
     query = "&".join(f"{k}={v}" for k, v in {"client_name": name, **options}.items())
     port = free_port()
-    env = {**os.environ, "REDIS_URL": f"{server.url}?{query}", "PYTHONDEVMODE": "1"}
+    joined = f"{server.url}&{query}" if "?" in server.url else f"{server.url}?{query}"
+    env = {**os.environ, "REDIS_URL": joined, "PYTHONDEVMODE": "1"}
     with tempfile.TemporaryDirectory() as tmp:
         stderr_path = Path(tmp) / "stderr"
         with stderr_path.open("wb") as stderr:
