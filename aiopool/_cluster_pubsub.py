@@ -131,7 +131,7 @@ class ClusterPubSub(PubSub):
 
     def is_subscribed(self) -> bool:
         """True while any channel, pattern or shard channel is subscribed."""
-        return self._has_own_subscriptions() or bool(self._shard_wanted)
+        return super().is_subscribed() or bool(self._shard_wanted)
 
     # -- subscribing ---------------------------------------------------------------------
 

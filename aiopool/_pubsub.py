@@ -245,12 +245,6 @@ class PubSub:
         """True once ``aclose()`` was called."""
         return self._closed
 
-    def _has_own_subscriptions(self) -> bool:
-        # What this object's own connection must restore after a drop; a
-        # subclass may hold other subscriptions elsewhere (the cluster's
-        # shard channels), which ``is_subscribed()`` counts and this does not.
-        return any(self._wanted.values())
-
     # -- subscribing -----------------------------------------------------------------------
 
     async def subscribe(self, *channels: str | bytes) -> None:
@@ -458,8 +452,8 @@ class PubSub:
         while not self._closed:
             conn = self._conn
             try:
-                if conn is None:
-                    if not self._has_own_subscriptions():
+                if conn is None:  # own subscriptions only: a subclass may hold others elsewhere
+                    if not any(self._wanted.values()):
                         self._idle()
                         return  # nothing to come back for; the next subscribe reconnects
                     conn = await self._connect()
@@ -476,7 +470,7 @@ class PubSub:
                 self._dropped()
                 if self._closed:
                     return
-                if not self._has_own_subscriptions():
+                if not any(self._wanted.values()):
                     self._idle()
                     return
                 if not isinstance(exc, _EXPECTED):
