@@ -452,8 +452,8 @@ class PubSub:
         while not self._closed:
             conn = self._conn
             try:
-                if conn is None:
-                    if not self.is_subscribed():
+                if conn is None:  # own subscriptions only: a subclass may hold others elsewhere
+                    if not any(self._wanted.values()):
                         self._idle()
                         return  # nothing to come back for; the next subscribe reconnects
                     conn = await self._connect()
@@ -470,7 +470,7 @@ class PubSub:
                 self._dropped()
                 if self._closed:
                     return
-                if not self.is_subscribed():
+                if not any(self._wanted.values()):
                     self._idle()
                     return
                 if not isinstance(exc, _EXPECTED):

@@ -63,6 +63,7 @@ LAYERS: dict[str, float] = {
     "_client": 8,
     "_topology": 4,
     "_cluster_pipeline": 9,
+    "_cluster_pubsub": 9,  # ClusterPubSub: sees its cluster client only through ShardRouter
     "_fanout": 9,  # routing tables of the cluster client: data, no imports
     "_cluster": 10,
     "_observe": 0,  # the observer protocols the pool and the client call: no imports
