@@ -576,7 +576,8 @@ class Connection(asyncio.Protocol):
         except _PARSER_CRASHES as exc:
             self._break(_unparsable(exc), start=start)
             return
-        if not self._owed and parser.has_data():
+        if not self._owed and parser.has_data() and self._push_handler is None:
+            # (With a push handler it may be the start of a push: _write checks.)
             self._unsolicited("more bytes after the last reply owed", start=start)
             return
         waiter = self._waiter
@@ -635,13 +636,16 @@ class Connection(asyncio.Protocol):
             start=start,
         )
 
-    def _found_unread(self) -> None:
+    def _found_unread(self) -> bool:
         """Before a write with nothing owed, the socket had something the loop had not read.
 
-        Either bytes nobody asked for (they would pass for the next reply) or
-        the server's hang-up: the connection breaks, and nothing is written.
+        With a push handler (RESP3 tracking), the bytes are read now and go
+        through ``data_received``: invalidations reach the handler and the
+        connection stays usable (True); anything else breaks it there.
+        Otherwise they are bytes nobody asked for (they would pass for the
+        next reply) or the server's hang-up: the connection breaks (False).
         """
-        self._poller = None
+        absorb = self._push_handler is not None
         sock = self._transport.get_extra_info("socket")
         fd = -1 if sock is None else sock.fileno()
         data = b""
@@ -650,17 +654,31 @@ class Connection(asyncio.Protocol):
                 peek = socket.socket(fileno=fd)
             except OSError as exc:
                 self._break(exc)
-            else:
-                try:
+                return False
+            try:
+                if not absorb:
                     data = peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-                except OSError as exc:
-                    self._break(exc)
-                finally:
-                    peek.detach()
+                for _ in range(64 if absorb else 0):  # at most 4 MiB of pushes
+                    data = peek.recv(1 << 16, socket.MSG_DONTWAIT)
+                    if not data:
+                        break
+                    self.data_received(data)
+                    if self._error is not None:
+                        return False
+            except BlockingIOError:  # all read (or, without a handler, nothing after all)
+                if absorb:
+                    return True
+            except OSError as exc:
+                self._break(exc)
+                return False
+            finally:
+                peek.detach()
+        self._poller = None
         if data:
             self._unsolicited("bytes nobody asked for", "found before a write")
         else:
             self._break(ConnectionResetError(self._closed_reason()))
+        return False
 
     def _break(self, exc: BaseException, *, start: int | None = None) -> None:
         """The connection can no longer be used: wake its reader with ``exc`` and abort.
@@ -709,11 +727,16 @@ class Connection(asyncio.Protocol):
         return [inbox.popleft() for _ in range(count)]
 
     def _write(self, data: bytes, replies: int) -> None:
-        if not self._owed and self._poller is not None:
-            if self._polled:
-                self._polled = False
-            elif self._poller.poll(0):
-                self._found_unread()
+        if not self._owed:
+            if self._poller is not None:
+                if self._polled:
+                    self._polled = False
+                elif self._poller.poll(0) and not self._found_unread():
+                    raise _NotSent
+            if self._push_handler is not None and self._parser.has_data():
+                # Part of a frame is waiting: a push cut in two, or a stray
+                # reply that the next reply would complete. Nothing tells them apart.
+                self._unsolicited("part of a frame nobody asked for", "found before a write")
                 raise _NotSent
         self._owed += replies
         transport = self._transport
@@ -831,8 +854,9 @@ class Connection(asyncio.Protocol):
         if poller is None:
             return not self._transport.is_closing()
         # An idle socket the peer closed or reset polls as readable too.
-        if poller.poll(0) or self._transport.is_closing():
-            self._found_unread()
+        if self._transport.is_closing() or (poller.poll(0) and not self._found_unread()):
+            if self._error is None:
+                self._break(ConnectionResetError(self._closed_reason()))
             return False
         self._polled = True
         return True

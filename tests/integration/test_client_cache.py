@@ -475,3 +475,31 @@ async def test_an_observed_caching_client_still_caches_and_sees_hits(redis_url: 
         assert await client.get(name) == b"v"
         assert stats(client).hits == 2
         assert type(client).__name__ == "_CachingClient"
+
+
+async def test_invalidations_waiting_unread_on_an_idle_connection_do_not_close_it(
+    redis_url: str,
+) -> None:
+    """Pushes the loop has not read yet when a connection is borrowed are read then, not fatal.
+
+    The writer is a blocking socket, so the event loop does not run between
+    the write and the next borrow: the invalidation is still in the kernel's
+    buffer of the idle tracking connection when the pool hands it out.
+    """
+    import socket
+
+    host, port = redis_url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)
+    k = key()
+    async with cached(redis_url, max_size=1) as client:
+        await client.set(k, "v1")
+        assert await client.get(k) == b"v1"  # read: tracked on the one connection
+        before = stats(client).invalidations
+        for round_ in range(5):
+            with socket.create_connection((host, int(port)), timeout=5) as writer:
+                writer.sendall(f"SET {k} v{round_ + 2}\r\n".encode())
+                assert writer.recv(16) == b"+OK\r\n"
+            time.sleep(0.05)  # noqa: ASYNC251 (on purpose: the loop must not run)
+            assert await client.get(key("other")) is None  # borrows that connection
+            assert await client.get(k) == f"v{round_ + 2}".encode()
+        assert client.pool.stats().closed == 0
+        assert stats(client).invalidations >= before + 5

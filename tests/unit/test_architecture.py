@@ -344,12 +344,13 @@ POOL_LINE_BUDGET = 570
 # Generated data has no budget: the command table, and the block of command
 # bindings tools/bind_commands.py writes into each surface (one line per
 # command: it is a table, not code to read) does not count.
-# The connection's 900 grew to 940 with RESP3: push frames enter through the
+# The connection's 900 grew to 960 with RESP3: push frames enter through the
 # one read path, so routing them (to the cache's invalidation handler, to a
-# subscriber) and telling their owner the socket is gone live there too.
+# subscriber), telling their owner the socket is gone, and reading the pushes
+# a tracking connection received while idle before its next write live there too.
 LINE_BUDGETS: dict[str, int] = {
     "_pool.py": POOL_LINE_BUDGET,
-    "_connection.py": 940,
+    "_connection.py": 960,
 }
 DEFAULT_LINE_BUDGET = 750
 NO_BUDGET = {"_command_table.py"}
