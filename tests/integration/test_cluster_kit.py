@@ -17,7 +17,13 @@ from typing import Any
 
 import pytest
 
-from aiopool.testing import ClusterReplyError, RedisCluster, RedisServer, RedisServerUnavailable
+from aiopool.testing import (
+    ClusterReplyError,
+    RedisCluster,
+    RedisServer,
+    RedisServerUnavailable,
+    url_query,
+)
 from aiopool.testing.plugin import require_redis_server
 
 
@@ -88,7 +94,7 @@ def test_cluster_forms_with_every_slot_covered_and_every_replica_in_sync(
 ) -> None:
     c = redis_cluster
     assert len(c.nodes) == 6
-    assert c.urls == [f"redis://127.0.0.1:{node.port}" for node in c.nodes]
+    assert c.urls == [f"redis://127.0.0.1:{node.port}{url_query()}" for node in c.nodes]
     masters, replicas = c.masters(), c.replicas()
     assert len(masters) == 3
     assert len(replicas) == 3
@@ -218,10 +224,10 @@ def test_redis_cluster_fixture_hands_every_test_empty_nodes(
 def test_redis_cluster_url_names_a_running_master(
     redis_cluster: RedisCluster, redis_cluster_url: str
 ) -> None:
-    port = int(redis_cluster_url.rsplit(":", 1)[1])
+    port = int(redis_cluster_url.partition("?")[0].rsplit(":", 1)[1])
     (node,) = [n for n in redis_cluster.nodes if n.port == port]
     assert redis_cluster.execute(node, "ROLE")[0] == b"master"
-    assert redis_cluster_url == f"redis://127.0.0.1:{port}"
+    assert redis_cluster_url == f"redis://127.0.0.1:{port}{url_query()}"
 
 
 def test_repr_shows_every_port_and_role(redis_cluster: RedisCluster) -> None:

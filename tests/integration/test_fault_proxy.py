@@ -24,7 +24,7 @@ from aiopool import (
     ConnectionFailure,
     ProtocolError,
 )
-from aiopool.testing import FaultProxy, RedisServer
+from aiopool.testing import FaultProxy, RedisServer, url_query
 
 from .pool_support import admin, assert_balanced, assert_own_replies, free_port, wait_until
 
@@ -66,7 +66,7 @@ async def test_proxy_pipes_bytes_and_counts_connections(redis_server: RedisServe
     assert "not started" in repr(proxy)
     async with proxy:
         assert proxy.port != 0
-        assert proxy.url == f"redis://127.0.0.1:{proxy.port}/0"
+        assert proxy.url == f"redis://127.0.0.1:{proxy.port}/0{url_query()}"
         async with raw(proxy) as (reader, writer):
             writer.write(PING)
             async with asyncio.timeout(2):
@@ -390,7 +390,8 @@ async def test_garbled_reply_raises_protocol_error_and_the_pool_recovers(
 async def test_close_after_cuts_each_connection_at_its_byte_budget(
     fault_proxy: FaultProxy,
 ) -> None:
-    async with Client.from_url(fault_proxy.url, max_size=1) as client:
+    # protocol=2: the budget below counts the RESP2 handshake's reply bytes.
+    async with Client.from_url(fault_proxy.url, max_size=1, protocol=2) as client:
         await client.ping()
         # One ECHO reply ("$3\r\nabc\r\n", 9 bytes) fits, and on a new connection
         # so does the handshake's "+PONG\r\n" (7 bytes) before it; two do not.
