@@ -333,6 +333,9 @@ class Cache:
         self._bytes = 0
         self._hits = self._misses = self._invalidations = self._evictions = 0
         self._expirations = self._flushes = self._stale_skips = self._too_large = 0
+        # Misses in flight by cache key, for the client: a concurrent miss of
+        # the same command waits for the first and looks again (opaque here).
+        self.flights: dict[bytes, Any] = {}
 
     def __repr__(self) -> str:
         return (
@@ -345,19 +348,24 @@ class Cache:
 
     # -- reads ----------------------------------------------------------------------------
 
-    def lookup(self, key: bytes) -> Any:
-        """The cached reply for the command ``key`` (a fresh copy), or ``Cache.MISSING``."""
+    def lookup(self, key: bytes, *, again: bool = False) -> Any:
+        """The cached reply for the command ``key`` (a fresh copy), or ``Cache.MISSING``.
+
+        ``again``: the caller missed, waited for the same read in flight, and
+        looks once more; a hit then counts as a hit instead of its miss.
+        """
         entry = self._entries.get(key)
         if entry is None:
-            self._misses += 1
+            self._misses += not again
             return _MISSING
         if entry.expires <= self._clock():
             self._drop(key)
             self._expirations += 1
-            self._misses += 1
+            self._misses += not again
             return _MISSING
         self._entries.move_to_end(key)
         self._hits += 1
+        self._misses -= again
         copy = entry.copy
         return entry.reply if copy is None else copy(entry.reply)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
@@ -977,19 +978,35 @@ class _CachingClient(Client):
         key = encode_command(args)
         reply = cache.lookup(key)
         if reply is Cache.MISSING:
+            flights = cache.flights
+            flight = flights.get(key)
+            if flight is not None:
+                # The same read is in flight: wait for it, then look again. Its
+                # reply is stored only if no invalidation made it stale, so
+                # a miss again means this caller reads for itself.
+                await asyncio.wait((flight,))
+                reply = cache.lookup(key, again=True)
+        if reply is Cache.MISSING:
             keys = tuple(key_bytes(k) for k in command_keys(args, name))
             if not keys:  # malformed (the server will say so): nothing could invalidate it
                 return await Client._send(self, args, transform)
-            if self._auto is None and self._pinned is None:
-                reply = await _miss(self.pool, cache, key, keys, args)
-            else:  # auto-pipelined: the connection is not known, the entry is untagged
-                read = cache.begin(key, keys)
-                try:
-                    reply = await Client._send(self, args, None)
-                except BaseException:
-                    cache.abandon(read)
-                    raise
-                cache.finish(read, reply)
+            mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            flights[key] = mine
+            try:
+                if self._auto is None and self._pinned is None:
+                    reply = await _miss(self.pool, cache, key, keys, args)
+                else:  # auto-pipelined: the connection is not known, the entry is untagged
+                    read = cache.begin(key, keys)
+                    try:
+                        reply = await Client._send(self, args, None)
+                    except BaseException:
+                        cache.abandon(read)
+                        raise
+                    cache.finish(read, reply)
+            finally:
+                if flights.get(key) is mine:
+                    del flights[key]
+                mine.set_result(None)
         if transform is None:
             return reply
         try:

@@ -503,3 +503,54 @@ async def test_invalidations_waiting_unread_on_an_idle_connection_do_not_close_i
             assert await client.get(k) == f"v{round_ + 2}".encode()
         assert client.pool.stats().closed == 0
         assert stats(client).invalidations >= before + 5
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_concurrent_misses_of_one_read_reach_the_server_once(
+    redis_url: str, mode: str
+) -> None:
+    k = key()
+    async with Client.from_url(redis_url) as plain, cached(redis_url, mode) as client:
+        await plain.set(k, "v")
+        before = await calls(plain, "get")
+        got = await asyncio.gather(*(client.get(k) for _ in range(20)))
+        assert got == [b"v"] * 20
+        assert await calls(plain, "get") == before + 1
+        assert (stats(client).hits, stats(client).misses) == (19, 1)
+
+
+async def test_a_miss_raced_by_this_clients_write_is_not_shared_with_later_readers(
+    redis_url: str, fault_proxy: FaultProxy
+) -> None:
+    k = key()
+    async with cached(fault_proxy.url) as client:
+        await client.set(k, "v1")
+        fault_proxy.latency(0.3)
+        first = asyncio.create_task(client.get(k))  # in flight, will answer v1
+        await asyncio.sleep(0.05)
+        assert await client.set(k, "v2") is True  # ran after that GET on the server
+        # Started after the write returned: must see v2, whether or not the
+        # first read is still in flight (it is marked stale, never stored).
+        assert await client.get(k) == b"v2"
+        assert await first == b"v1"
+        fault_proxy.latency(0)
+        assert await client.get(k) == b"v2"
+
+
+async def test_a_cancelled_first_miss_lets_the_waiting_ones_read(
+    redis_url: str, fault_proxy: FaultProxy
+) -> None:
+    k = key()
+    async with cached(fault_proxy.url, max_size=4) as client:
+        await client.set(k, "v")
+        fault_proxy.latency(0.2)
+        first = asyncio.create_task(client.get(k))
+        await asyncio.sleep(0.02)
+        waiting = [asyncio.create_task(client.get(k)) for _ in range(3)]
+        await asyncio.sleep(0.02)
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        assert await asyncio.wait_for(asyncio.gather(*waiting), 5) == [b"v"] * 3
+        fault_proxy.latency(0)
+        assert await client.get(k) == b"v"
