@@ -179,9 +179,9 @@ class Client:
             cache.connection_lost(id(conn))
 
         async def connector(timeout: float | None) -> Connection:
-            conn = await Connection.open(tracked, timeout=timeout)
-            conn.set_push_handler(on_push, lost)
-            return conn
+            return await Connection.open(
+                tracked, timeout=timeout, push_handler=on_push, on_close=lost
+            )
 
         return cls(Pool(connection, pool_options, connector=connector), auto, _cache=cache)
 

@@ -165,6 +165,12 @@ class ConnectionOptions:
                 f"ignore, backslashreplace, ...): {self.encoding_errors!r}"
             ) from None
 
+    def ssl_context(self) -> _ssl.SSLContext | None:
+        """The ``ssl.SSLContext`` to connect with (a default verifying one for ``ssl=True``)."""
+        if self.ssl is True:
+            return _ssl.create_default_context()
+        return self.ssl or None
+
     @property
     def address(self) -> str:
         """``host:port`` (``[v6]:port``) or the unix socket path, for messages."""

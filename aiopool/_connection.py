@@ -210,10 +210,19 @@ class Connection(asyncio.Protocol):
     # -- opening ---------------------------------------------------------------
 
     @classmethod
-    async def open(cls, options: ConnectionOptions, *, timeout: float | None = None) -> Connection:
+    async def open(
+        cls,
+        options: ConnectionOptions,
+        *,
+        timeout: float | None = None,
+        push_handler: Callable[[Any], None] | None = None,
+        on_close: Callable[[Connection], None] | None = None,
+    ) -> Connection:
         """Open a connection and run the handshake (AUTH, SELECT, CLIENT SETNAME).
 
-        ``timeout`` (default ``options.connect_timeout``) bounds the whole of
+        ``push_handler``/``on_close``: as ``set_push_handler()``, in place
+        before the handshake (a tracking connection's pushes can follow it at
+        once). ``timeout`` (default ``options.connect_timeout``) bounds the whole of
         it. Raises ``ConnectError`` when the server cannot be reached in time,
         ``AuthenticationError`` when it refuses the credentials, and
         ``ReplyError`` for another refused handshake step (such as a ``db``
@@ -232,10 +241,11 @@ class Connection(asyncio.Protocol):
             timeout = None if timeout is None else max(timeout - time.monotonic() + started, 0)
         conn = cls(options)
         conn.auth_generation = generation
+        conn._push_handler, conn._on_close = push_handler, on_close
         loop = conn._loop
         try:
             async with asyncio.timeout(timeout):
-                ssl_context = _ssl_context(options.ssl)
+                ssl_context = options.ssl_context()
                 if options.path is not None:
                     await loop.create_unix_connection(lambda: conn, options.path, ssl=ssl_context)
                 else:
@@ -573,8 +583,8 @@ class Connection(asyncio.Protocol):
             # so the last of them may be cut short.
             self._break(exc, start=start)
             return
-        except _PARSER_CRASHES as exc:
-            self._break(_unparsable(exc), start=start)
+        except handshake.PARSER_CRASHES as exc:
+            self._break(handshake.unparsable(exc), start=start)
             return
         if not self._owed and parser.has_data() and self._push_handler is None:
             # (With a push handler it may be the start of a push: _write checks.)
@@ -605,6 +615,10 @@ class Connection(asyncio.Protocol):
         self._timer.cancel()
         if self._lost is not None and not self._lost.done():
             self._lost.set_result(None)
+        self._gone()
+
+    def _gone(self) -> None:
+        """The socket is gone or going (broken, aborted, lost): tell ``on_close``, once."""
         on_close, self._on_close = self._on_close, None
         if on_close is not None:
             on_close(self)
@@ -702,6 +716,7 @@ class Connection(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_exception(error)
         self._transport.abort()
+        self._gone()
 
     def _wait(self, want: int) -> asyncio.Future[None]:
         """A future resolved once the inbox holds ``want`` replies (or failed when broken)."""
@@ -885,6 +900,7 @@ class Connection(asyncio.Protocol):
         self._deadline = None
         self._timer.cancel()
         self._transport.abort()
+        self._gone()
 
     def disown(self, null_fd: int) -> None:
         """In a forked child: let go of the parent's socket without touching it (``_affinity``).
@@ -940,20 +956,5 @@ class Connection(asyncio.Protocol):
             raise
 
 
-# hiredis itself chokes on some replies (a RESP3 map with a list key; an array
-# header of billions of elements): a ProtocolError like any other bad reply.
-_PARSER_CRASHES: Final = (TypeError, ValueError, MemoryError, OverflowError)
-
-
-def _unparsable(exc: Exception) -> ProtocolError:
-    return ProtocolError(f"a reply could not be parsed ({type(exc).__name__}: {exc})")
-
-
 class _NotSent(Exception):
     """Internal: the write failed synchronously, so the command never left."""
-
-
-def _ssl_context(option: _ssl.SSLContext | bool) -> _ssl.SSLContext | None:
-    if option is True:
-        return _ssl.create_default_context()
-    return option or None

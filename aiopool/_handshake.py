@@ -10,7 +10,7 @@ connection.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from ._config import ConnectionOptions
 from ._errors import (
@@ -24,7 +24,24 @@ from ._errors import (
     ReplyError,
 )
 
-__all__ = ["is_maxclients", "maxclients_error", "refusal", "steps", "translate"]
+__all__ = [
+    "PARSER_CRASHES",
+    "is_maxclients",
+    "maxclients_error",
+    "refusal",
+    "steps",
+    "translate",
+    "unparsable",
+]
+
+# hiredis itself chokes on some replies (a RESP3 map with a list key; an array
+# header of billions of elements): a ProtocolError like any other bad reply.
+PARSER_CRASHES: Final = (TypeError, ValueError, MemoryError, OverflowError)
+
+
+def unparsable(exc: Exception) -> ProtocolError:
+    """The ``ProtocolError`` for a reply hiredis raised ``exc`` on (one of ``PARSER_CRASHES``)."""
+    return ProtocolError(f"a reply could not be parsed ({type(exc).__name__}: {exc})")
 
 
 def steps(
