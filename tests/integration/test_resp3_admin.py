@@ -94,7 +94,9 @@ async def test_client_trackinginfo_decoded(server: RedisServer, protocol: int) -
 
 async def test_info_client_info_and_client_list_keep_their_types(c: Client, ref: Client) -> None:
     await ref.set("k", "v")
-    assert same(await c.info("keyspace"), {"db0": {"keys": 1, "expires": 0, "avg_ttl": 0}})
+    keyspace = await c.info("keyspace")
+    assert same(keyspace, await ref.info("keyspace"))  # Valkey 9 adds a field
+    assert same({k: keyspace["db0"][k] for k in ("keys", "expires")}, {"keys": 1, "expires": 0})
     server_info = await c.info("server")
     assert shape(server_info) == shape(await ref.info("server"))
     assert isinstance(server_info["redis_version"], str)
@@ -115,7 +117,7 @@ async def test_time_role_lolwut_lastsave(c: Client, ref: Client) -> None:
     assert same(await c.role(), [b"master", 0, []])
     art = await c.lolwut()
     assert isinstance(art, bytes)
-    assert art.startswith(b"Redis ver.")
+    assert b" ver. " in art  # "Redis ver." or "Valkey ver."
     assert same(await c.lastsave(), await ref.lastsave())
 
 
@@ -141,7 +143,15 @@ async def test_acl_getuser_with_selectors(c: Client, ref: Client) -> None:
     assert user["channels"] == ["&news"]
     assert user["categories"] == ["-@all", "+@read"]
     assert user["commands"] == ["-keys"]
-    assert user["selectors"] == [["commands", "-@all +set", "keys", "%W~out:*", "channels", ""]]
+    # (Valkey 9 adds "databases", "alldbs" to each selector.)
+    assert user["selectors"][0][:6] == [
+        "commands",
+        "-@all +set",
+        "keys",
+        "%W~out:*",
+        "channels",
+        "",
+    ]
     assert await c.acl_getuser("nobody") is None
 
 
@@ -209,7 +219,7 @@ async def test_command_info_docs_getkeysandflags(c: Client, ref: Client) -> None
     assert isinstance(info["get"]["key_specifications"][0], list)  # RESP2's flat list
     docs = await c.command_docs("get", "set")
     assert same(docs, await ref.command_docs("get", "set"))
-    assert docs["get"]["summary"] == b"Get the value of a key"
+    assert isinstance(docs["get"]["summary"], bytes)  # the wording is the server's
     assert isinstance(docs["get"]["arguments"][0], list)
     flags = await c.command_getkeysandflags("set", "a", "b")
     assert same(flags, await ref.command_getkeysandflags("set", "a", "b"))
