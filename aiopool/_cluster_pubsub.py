@@ -37,16 +37,25 @@ from ._errors import (
     ReplyError,
     TryAgainError,
 )
+from ._health import Heartbeat
 from ._keys import key_slot
 from ._protocol import encode_command
-from ._pubsub import _EXPECTED, Message, PubSub, _describe, _is_pong, _key, _name, _resolve
+from ._pubsub import (
+    _EXPECTED,
+    Message,
+    PubSub,
+    _describe,
+    _is_pong,
+    _key,
+    _name,
+    _resolve,
+)
 from ._topology import node_options
 
 __all__ = ["ClusterPubSub", "ShardRouter"]
 
 logger = logging.getLogger("aiopool.cluster_pubsub")
 
-_PING: Final = encode_command(("PING",))
 # Answers that say "ask again, maybe elsewhere": the channel is not lost.
 _RETRYABLE: Final = (RedirectError, TryAgainError, ClusterDownError, ConnectionFailure, OSError)
 _MAX_ATTEMPTS: Final = 32  # per slot and subscribe() call; command_timeout bounds it first
@@ -371,35 +380,22 @@ class ClusterPubSub(PubSub):
 
     async def _pump(self, link: _ShardLink) -> None:
         conn = link.conn
-        interval = self.options.health_check_interval
-        limit = self.connection_options.command_timeout
-        pinged = False
-        pongs = 0
+        beat = Heartbeat(
+            self.options.health_check_interval,
+            self.connection_options.command_timeout,
+            f"{link.address}: ",
+        )
         replies: list[Any] = []
         while True:
-            waiting = pinged or bool(link.sent)
-            try:
-                async with asyncio.timeout(limit if waiting else interval):
-                    await conn.receive(replies)
-            except TimeoutError:
-                if pinged:
-                    raise CommandTimeout(
-                        f"{link.address}: no answer to PING within {limit}s (command_timeout)",
-                        "PING",
-                    ) from None
-                conn.send(_PING, 0)
-                pinged = True
-                pongs += 1
-                continue
-            pinged = False
+            await beat.receive(conn, replies, owed=bool(link.sent))
             for reply in replies:
                 if isinstance(reply, ReplyError):
-                    if pongs and not link.sent:
-                        pongs -= 1
+                    if beat.pongs and not link.sent:
+                        beat.pongs -= 1
                     else:
                         await self._shard_refused(link, reply)
-                elif pongs and _is_pong(reply):
-                    pongs -= 1
+                elif beat.pongs and _is_pong(reply):
+                    beat.pongs -= 1
                 else:
                     await self._frame(link, reply)
             replies.clear()

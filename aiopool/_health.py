@@ -1,4 +1,7 @@
-"""Health checks of idle pooled connections: one check, keepalive rounds, the default PING.
+"""Health checks of idle pooled connections, and the heartbeat of subscribed ones.
+
+For the pool: one check, keepalive rounds, the default PING. For pub/sub
+readers: ``Heartbeat``, a PING when a subscribed connection stays quiet.
 
 The pool takes its health check as a callable (``Pool(checker=...)``) so that
 it never names a command: it hands a connection and a time limit to the
@@ -17,7 +20,7 @@ from typing import Any, Final, Generic, Protocol, TypeVar
 from ._errors import CommandTimeout, ConnectionFailure, ProtocolError, ReplyError
 from ._protocol import encode_command
 
-__all__ = ["Checker", "Keepalive", "check", "ping"]
+__all__ = ["Checker", "Heartbeat", "Keepalive", "check", "ping"]
 
 C = TypeVar("C")
 
@@ -133,3 +136,49 @@ class Keepalive(Generic[C]):
             dead = exc
         self.checking.discard(conn)
         self._done(conn, dead)
+
+
+class _Stream(Protocol):
+    def send(self, data: bytes, replies: int) -> bool: ...
+
+    async def receive(self, into: list[Any]) -> None: ...
+
+
+class Heartbeat:
+    """The health check of a subscribed connection (pub/sub), which nothing else reads from.
+
+    ``receive()`` waits for frames within ``command_timeout`` while something
+    is owed (confirmations, a PING's reply), else within
+    ``health_check_interval``; when that passes it sends a PING, and a PING
+    unanswered within ``command_timeout`` raises ``CommandTimeout``.
+    ``pongs`` counts the PING replies still owed: the reader takes them out.
+    """
+
+    __slots__ = ("interval", "limit", "pinged", "pongs", "where")
+
+    def __init__(self, interval: float | None, limit: float | None, where: str = "") -> None:
+        self.interval, self.limit, self.where = interval, limit, where
+        self.pinged = False  # a PING is out and nothing arrived since
+        self.pongs = 0
+
+    def __repr__(self) -> str:
+        return f"<Heartbeat {self.where}every {self.interval}s pongs={self.pongs}>"
+
+    async def receive(self, conn: _Stream, into: list[Any], *, owed: bool) -> None:
+        """Wait until ``conn`` has frames (into ``into``), PINGing it when it stays quiet."""
+        while True:
+            try:
+                async with asyncio.timeout(self.limit if owed or self.pinged else self.interval):
+                    await conn.receive(into)
+            except TimeoutError:
+                if self.pinged:
+                    raise CommandTimeout(
+                        f"{self.where}no answer to PING within {self.limit}s (command_timeout)",
+                        "PING",
+                    ) from None
+                conn.send(_PING, 0)
+                self.pinged = True
+                self.pongs += 1
+                continue
+            self.pinged = False
+            return

@@ -36,6 +36,7 @@ from ._errors import (
     ProtocolError,
     ReplyError,
 )
+from ._health import Heartbeat
 from ._protocol import encode_command
 from ._retry import backoff
 
@@ -55,7 +56,6 @@ _UNSUBSCRIBE: Final = {
     "SSUBSCRIBE": "SUNSUBSCRIBE",
 }
 _CONFIRMATIONS: Final = frozenset(c for pair in _KINDS.values() for c in pair)
-_PING: Final = encode_command(("PING",))
 # hiredis >= 3.2 returns RESP3 push frames (messages, confirmations) as this.
 _PUSH: Final[type | None] = getattr(hiredis, "PushNotification", None)
 # What a lost or broken connection raises while reading or reconnecting.
@@ -531,30 +531,13 @@ class PubSub:
             self._resyncing += 1
 
     async def _read(self, conn: Connection) -> None:
-        interval = self.options.health_check_interval
-        limit = self.connection_options.command_timeout
-        pinged = False  # a PING is out and nothing arrived since
-        pongs = 0  # PING replies owed
+        beat = Heartbeat(
+            self.options.health_check_interval, self.connection_options.command_timeout
+        )
         resp3 = self.connection_options.protocol == 3
         replies: list[Any] = []
         while True:
-            # Owed confirmations should come within command_timeout, and
-            # otherwise anything within health_check_interval; when they do
-            # not, a PING unanswered within command_timeout ends the connection.
-            waiting = pinged or bool(self._sent)
-            try:
-                async with asyncio.timeout(limit if waiting else interval):
-                    await conn.receive(replies)
-            except TimeoutError:
-                if pinged:
-                    raise CommandTimeout(
-                        f"no answer to PING within {limit}s (command_timeout)", "PING"
-                    ) from None
-                conn.send(_PING, 0)
-                pinged = True
-                pongs += 1
-                continue
-            pinged = False
+            await beat.receive(conn, replies, owed=bool(self._sent))
             for reply in replies:
                 if type(reply) is _PUSH:
                     await self._dispatch(reply)  # RESP3: messages and confirmations
@@ -562,10 +545,10 @@ class PubSub:
                     self._auths -= 1
                     if isinstance(reply, ReplyError):
                         raise ProtocolError(f"re-AUTH with new credentials refused: {reply}")
-                elif pongs and (
+                elif beat.pongs and (
                     _is_pong(reply) or (isinstance(reply, ReplyError) and not self._sent)
                 ):
-                    pongs -= 1
+                    beat.pongs -= 1
                 elif resp3 and not isinstance(reply, ReplyError):
                     # Under RESP3 only a push is a message; a reply is a PING's
                     # or an error, and anything else is owed to nobody.
