@@ -39,7 +39,6 @@ __all__ = [
     "CacheOptions",
     "CacheStats",
     "Read",
-    "key_bytes",
 ]
 
 logger = logging.getLogger("aiopool.cache")
@@ -211,17 +210,6 @@ class CacheStats:
         """``hits / (hits + misses)``, 0.0 before the first lookup."""
         total = self.hits + self.misses
         return self.hits / total if total else 0.0
-
-
-def key_bytes(key: Any) -> bytes:
-    """A key as the server names it: the bytes the encoder sends (str as UTF-8)."""
-    if isinstance(key, bytes):
-        return key
-    if isinstance(key, str):
-        return key.encode()
-    if isinstance(key, bytearray | memoryview):
-        return bytes(key)
-    return str(key).encode() if isinstance(key, int) else repr(key).encode()
 
 
 # -- replies: size estimate and copies --------------------------------------------------
@@ -439,12 +427,12 @@ class Cache:
     def invalidate(self, keys: Iterable[Any]) -> None:
         """Keys changed: drop every entry that read one, make reads in flight on them stale.
 
-        Keys may be str (``decode_responses``) or bytes.
+        Keys are bytes, or str (a push frame under ``decode_responses``).
         """
         by_key = self._by_key
         pending = self._pending
         for raw in keys:
-            k = key_bytes(raw)
+            k = raw.encode() if isinstance(raw, str) else raw
             linked = by_key.pop(k, None)
             if linked is not None:
                 for key in linked:

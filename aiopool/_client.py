@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 from . import _commands as cmd
 from . import _retry, _sentinel
 from ._autopipeline import AutoPipeliner, AutoPipelineStats
-from ._cache import CACHEABLE, FLUSHING, Cache, CacheOptions, CacheStats, cache_option, key_bytes
+from ._cache import CACHEABLE, FLUSHING, Cache, CacheOptions, CacheStats, cache_option
 from ._command_table import READ_ONLY
 from ._commands import Command, Key, Value
 from ._config import (
@@ -25,7 +25,7 @@ from ._config import (
 )
 from ._connection import Connection
 from ._errors import ConnectError, ConnectionFailure, OutcomeUnknown
-from ._keys import command_keys
+from ._keys import command_keys, key_bytes
 from ._lock import lock as _lock
 from ._monitor import Monitor
 from ._observe import CommandObserver
@@ -1063,8 +1063,8 @@ def _written(cache: Cache, args: tuple[Any, ...], name: str) -> None:
         cache.flush()
         return
     try:
-        keys = command_keys(args, name)
-    except ValueError:  # keys aiopool cannot find: they could be any
+        keys = [key_bytes(k) for k in command_keys(args, name)]
+    except (TypeError, ValueError):  # keys aiopool cannot find: they could be any
         cache.flush()
         return
     if keys:

@@ -18,14 +18,17 @@ from ._command_table import KEY_POSITIONS, MOVABLE_KEYS
 from ._errors import CrossSlotError
 from ._protocol import canonical_name, display_form, lower_word
 
-__all__ = ["SLOTS", "command_keys", "command_slot", "key_slot"]
+__all__ = ["SLOTS", "command_keys", "command_slot", "key_bytes", "key_slot"]
 
 SLOTS: Final = 16384
 
 
-def _as_bytes(key: Any) -> bytes:
-    # The bytes the encoder sends for this argument (hiredis: str as UTF-8,
-    # int via str(), float via repr()), so the slot is the server's slot.
+def key_bytes(key: Any) -> bytes:
+    """The bytes the encoder sends for key ``key``: the server's name for it.
+
+    (hiredis: str as UTF-8, int via str(), float via repr()), so a slot is
+    the server's slot and a cache entry links to the key invalidations name.
+    """
     if isinstance(key, bytes):
         return key
     if isinstance(key, str):
@@ -43,7 +46,7 @@ def _as_bytes(key: Any) -> bytes:
 
 def key_slot(key: Any) -> int:
     """The cluster hash slot (0-16383) of ``key``, honouring ``{hash tags}``."""
-    data = _as_bytes(key)
+    data = key_bytes(key)
     start = data.find(b"{")
     if start >= 0:
         end = data.find(b"}", start + 1)

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aiopool._cache import CACHEABLE, Cache, CacheOptions, CacheStats, key_bytes
+from aiopool._cache import CACHEABLE, Cache, CacheOptions, CacheStats
 from aiopool._command_table import KEY_POSITIONS, MOVABLE_KEYS, READ_ONLY
-from aiopool._keys import command_keys
+from aiopool._keys import command_keys, key_bytes
 
 MISSING = Cache.MISSING
 
